@@ -1,0 +1,62 @@
+# emotion_ros: set-up, demo and tests on a machine with Python 3.11 and Debian/Ubuntu.
+#
+#   make demo   set everything up (first run: a few minutes), then run `emotion-ros demo`
+#   make test   set everything up, then run the test suite
+#
+# Every step is a file target, so a second run only redoes what changed (seconds).
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMPS := $(VENV)/.stamps
+DEBIAN_PACKAGES := libportaudio2 espeak-ng pulseaudio libasound2-plugins
+
+.PHONY: demo test setup clean
+.DELETE_ON_ERROR:
+
+demo: setup
+	$(BIN)/emotion-ros demo $(ARGS)
+
+test: setup
+	@$(BIN)/python -m pytest test $(ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; exit $$rc
+
+setup: $(STAMPS)/debian $(STAMPS)/interfaces $(STAMPS)/package
+
+$(STAMPS)/debian:
+	@mkdir -p $(STAMPS)
+	@if ! dpkg -s $(DEBIAN_PACKAGES) >/dev/null 2>&1; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(DEBIAN_PACKAGES); \
+	fi
+	@touch $@
+
+$(STAMPS)/venv:
+	$(PYTHON) -m venv $(VENV)
+	@mkdir -p $(STAMPS)
+	@touch $@
+
+$(STAMPS)/requirements: requirements.txt requirements.lock $(STAMPS)/venv
+	$(BIN)/python -m pip install --quiet -r requirements.txt -c requirements.lock
+	$(BIN)/python scripts/fix_wheel_cmake_paths.py $(VENV)
+	@touch $@
+
+# emotion_msgs is built with colcon and installed into the venv itself (merged
+# layout), next to the ROS 2 wheels: its libraries land in $(VENV)/lib, which the
+# wheels' bootstrapper puts on the library path, so no setup script is needed.
+INTERFACE_FILES := $(shell find interfaces -type f)
+$(STAMPS)/interfaces: $(STAMPS)/requirements $(INTERFACE_FILES)
+	AMENT_PREFIX_PATH=$(abspath $(VENV)) CMAKE_PREFIX_PATH=$(abspath $(VENV)) PATH=$(abspath $(BIN)):$$PATH \
+	  $(BIN)/colcon --log-base build/log build --base-paths interfaces --build-base build \
+	  --install-base $(VENV) --merge-install --event-handlers console_cohesion- status- \
+	  --cmake-args -DPython3_EXECUTABLE=$(abspath $(BIN)/python) -DBUILD_TESTING=OFF
+	@touch $@
+
+$(STAMPS)/package: $(STAMPS)/requirements setup.py setup.cfg package.xml
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $@
+
+clean:
+	rm -rf $(VENV) build install log

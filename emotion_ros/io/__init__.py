@@ -1,0 +1,1 @@
+"""ROS <-> numpy conversions and capture sources (camera, microphone, media files)."""

@@ -1,0 +1,52 @@
+"""One time window of synchronised camera frames and audio: what the model consumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Window:
+    """Frames and audio over [t_start, t_end] seconds of sensor time.
+
+    index:        t_end / stride; consecutive windows have consecutive indices
+    frames:       (T, H, W, 3) uint8 RGB (or whatever per-frame arrays were buffered), one
+                  per slice of the window; None when no frame was available at all
+    frame_stamps: (T,) float64 stamps of the picked frames [s] (NaN where frames is None)
+    frame_mask:   (T,) bool, True where the picked frame lies within the frame tolerance of
+                  its slice centre; slices without one repeat the nearest frame
+    audio:        (S,) float32 mono in [-1, 1] at sample_rate, S = window * sample_rate;
+                  sample i is at t_start + i / sample_rate; zeros where nothing was received
+    audio_mask:   (S,) bool, True where a sample was received
+    video_present / audio_present: the modality is usable (enough data, not stale); a model
+                  must mask the modality when False rather than read zeros
+    """
+
+    index: int
+    t_start: float
+    t_end: float
+    frames: np.ndarray | None
+    frame_stamps: np.ndarray
+    frame_mask: np.ndarray
+    audio: np.ndarray
+    audio_mask: np.ndarray
+    sample_rate: int
+    video_present: bool
+    audio_present: bool
+
+    @property
+    def duration(self) -> float:
+        return self.t_end - self.t_start
+
+    @property
+    def audio_coverage(self) -> float:
+        """Fraction of the window's audio samples that were received."""
+        return float(self.audio_mask.mean()) if self.audio_mask.size else 0.0
+
+    def summary(self) -> str:
+        """One human-readable line, for logs and the terminal view."""
+        video = f"{int(self.frame_mask.sum())}/{self.frame_mask.size} frames" if self.video_present else "no video"
+        audio = f"audio {self.audio_coverage:.0%}" if self.audio_present else "no audio"
+        return f"window #{self.index} [{self.t_start:.3f}, {self.t_end:.3f}] s: {video}, {audio}"
