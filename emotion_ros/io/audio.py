@@ -10,6 +10,7 @@ from emotion_msgs.msg import AudioFrame
 from std_msgs.msg import Header
 
 from emotion_ros.io.errors import InvalidInput
+from emotion_ros.io.payload import set_payload
 
 # Sample rates accepted from microphones and files [Hz]; anything else is refused, since an
 # odd rate almost always means a mis-filled message rather than real hardware.
@@ -112,7 +113,7 @@ def pcm_to_audio_frame(
     msg.sample_rate = int(sample_rate)
     msg.channels = int(samples.shape[1])
     msg.encoding = encoding
-    msg.data = pcm.tobytes()
+    set_payload(msg, pcm.tobytes())
     return msg
 
 

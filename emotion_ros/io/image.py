@@ -15,6 +15,7 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
 from emotion_ros.io.errors import InvalidInput
+from emotion_ros.io.payload import set_payload
 
 
 @dataclass(frozen=True)
@@ -108,41 +109,41 @@ def image_to_rgb(msg: Image) -> np.ndarray:
 
 
 def array_to_image(pixels: np.ndarray, encoding: str, header: Header | None = None) -> Image:
-    """Build an Image from pixels in ``encoding``'s native layout, or from RGB.
+    """Build an Image from pixels already in ``encoding``'s native layout.
 
-    pixels: (H, W, C) or (H, W) in the native layout of ``encoding`` (as image_to_array
-    returns), or (H, W, 3) uint8 RGB for the encodings whose native layout is not 3-channel
-    uint8 (rgba8, bgra8, mono8, yuyv, uyvy), which are converted.
+    pixels: (H, W, C), or (H, W) for mono8/mono16, with the dtype of the encoding (as
+    image_to_array returns them). Written little-endian, rows unpadded.
     """
     name, fmt = pixel_format(encoding)
     pixels = np.asarray(pixels)
-    if pixels.ndim not in (2, 3) or 0 in pixels.shape:
-        raise InvalidInput("size", f"expected an (H, W[, C]) array, got shape {pixels.shape}")
-    native_shape_ok = (pixels.ndim == 2) if fmt.channels == 1 else (
-        pixels.ndim == 3 and pixels.shape[2] == fmt.channels
-    )
-    if not native_shape_ok or pixels.dtype != fmt.dtype:
-        is_rgb = pixels.ndim == 3 and pixels.shape[2] == 3 and pixels.dtype == np.uint8
-        if not is_rgb or fmt.from_rgb is None:
-            raise InvalidInput(
-                "size",
-                f"cannot encode a {pixels.dtype} array of shape {pixels.shape} as {name}",
-            )
-        if fmt.channels == 2 and pixels.shape[1] % 2:
-            raise InvalidInput("size", f"{name} needs an even width, got {pixels.shape[1]}")
-        pixels = cv2.cvtColor(np.ascontiguousarray(pixels), fmt.from_rgb)
-        if name == "mono16":
-            pixels = pixels.astype(np.uint16) * 257
+    shape_ok = pixels.ndim == 2 if fmt.channels == 1 else pixels.ndim == 3 and pixels.shape[2] == fmt.channels
+    if not shape_ok or pixels.dtype != fmt.dtype or 0 in pixels.shape:
+        raise InvalidInput("size", f"a {pixels.dtype} array of shape {pixels.shape} is not {name} pixels")
+    if fmt.channels == 2 and pixels.shape[1] % 2:
+        raise InvalidInput("size", f"{name} needs an even width, got {pixels.shape[1]}")
     msg = Image()
     if header is not None:
         msg.header = header
     msg.height, msg.width = int(pixels.shape[0]), int(pixels.shape[1])
     msg.encoding = name
     msg.is_bigendian = 0
-    little = np.ascontiguousarray(pixels, dtype=fmt.dtype.newbyteorder("<"))
     msg.step = msg.width * fmt.channels * fmt.dtype.itemsize
-    msg.data = little.tobytes()
+    set_payload(msg, np.ascontiguousarray(pixels, dtype=fmt.dtype.newbyteorder("<")).tobytes())
     return msg
+
+
+def rgb_to_image(rgb: np.ndarray, encoding: str = "rgb8", header: Header | None = None) -> Image:
+    """Build an Image in ``encoding`` from (H, W, 3) uint8 RGB (mono16 scales 8 to 16 bits)."""
+    name, fmt = pixel_format(encoding)
+    rgb = np.asarray(rgb)
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8 or 0 in rgb.shape:
+        raise InvalidInput("size", f"expected (H, W, 3) uint8 RGB, got a {rgb.dtype} array of shape {rgb.shape}")
+    if fmt.channels == 2 and rgb.shape[1] % 2:
+        raise InvalidInput("size", f"{name} needs an even width, got {rgb.shape[1]}")
+    pixels = rgb if fmt.from_rgb is None else cv2.cvtColor(np.ascontiguousarray(rgb), fmt.from_rgb)
+    if name == "mono16":
+        pixels = pixels.astype(np.uint16) * 257
+    return array_to_image(pixels, name, header)
 
 
 def _compression(fmt: str) -> str:
@@ -178,5 +179,5 @@ def rgb_to_compressed(
     if header is not None:
         msg.header = header
     msg.format = f"rgb8; {codec} compressed bgr8"
-    msg.data = buf.tobytes()
+    set_payload(msg, buf.tobytes())
     return msg

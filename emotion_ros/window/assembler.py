@@ -168,7 +168,7 @@ class WindowAssembler:
             return []
         if self._next_index is None:
             # The first window is the first full one.
-            self._next_index = math.ceil((self._first + cfg.window) / cfg.stride - 1e-9)
+            self._next_index = math.ceil((self._first + cfg.duration) / cfg.stride - 1e-9)
         last_index = math.floor((self._clock - (0.0 if final else cfg.max_latency)) / cfg.stride + 1e-9)
         # Windows that end before the oldest buffered data hold nothing: jump over them at
         # once instead of looping over a long gap.
@@ -201,8 +201,8 @@ class WindowAssembler:
     def _build(self, index: int) -> Window:
         cfg = self.config
         t_end = index * cfg.stride
-        t_start = t_end - cfg.window
-        slice_len = cfg.window / cfg.num_frames
+        t_start = t_end - cfg.duration
+        slice_len = cfg.duration / cfg.num_frames
         targets = t_start + (np.arange(cfg.num_frames) + 0.5) * slice_len
         frames, stamps, frame_mask = self._frames.sample(targets, t_end, cfg.frame_tolerance)
         video_present = bool(frame_mask.any()) and t_end - float(np.nanmax(stamps)) <= cfg.stale_after

@@ -1,0 +1,1 @@
+"""ROS 2 nodes: thin shells (parameters, QoS, callbacks) around the plain modules."""

@@ -1,0 +1,39 @@
+"""Declaring ROS parameters with descriptions and ranges, including from config dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rclpy.node import Node
+
+
+def declare(node: Node, name: str, default: Any, description: str, low=None, high=None, read_only: bool = False) -> Any:
+    """Declare one parameter with a description (and a range for numbers); return its value."""
+    descriptor = ParameterDescriptor(description=description, read_only=read_only)
+    if low is not None and high is not None and not isinstance(default, bool):
+        if isinstance(default, int):
+            descriptor.integer_range = [IntegerRange(from_value=int(low), to_value=int(high), step=0)]
+        elif isinstance(default, float):
+            descriptor.floating_point_range = [FloatingPointRange(from_value=float(low), to_value=float(high), step=0.0)]
+    return node.declare_parameter(name, default, descriptor).value
+
+
+def declare_config(node: Node, prefix: str, config_class: type) -> Any:
+    """Declare one parameter per field of a config dataclass (``prefix.field``) and build it.
+
+    Field metadata gives each parameter's description and range; the dataclass validates the
+    combination, so a bad value fails configuration with its own message.
+    """
+    defaults = config_class()
+    values = {}
+    for f in fields(config_class):
+        low, high = f.metadata.get("range", (None, None))
+        values[f.name] = declare(node, f"{prefix}.{f.name}", getattr(defaults, f.name), f.metadata.get("help", ""), low, high)
+    return config_class(**values)
+
+
+def read_config(node: Node, prefix: str, config_class: type) -> Any:
+    """Build a config dataclass from already-declared ``prefix.*`` parameters."""
+    return config_class(**{f.name: node.get_parameter(f"{prefix}.{f.name}").value for f in fields(config_class)})

@@ -1,0 +1,79 @@
+"""Spinning lifecycle nodes in one process, with auto-configure/activate and a clean exit."""
+
+from __future__ import annotations
+
+import sys
+from typing import Callable, Sequence
+
+import rclpy
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
+from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
+
+
+class StartupError(RuntimeError):
+    """A node failed to configure or activate; the message says why."""
+
+
+def bring_up(node: LifecycleNode) -> None:
+    """configure + activate, raising StartupError when a transition fails."""
+    for name, transition in (("configure", node.trigger_configure), ("activate", node.trigger_activate)):
+        if transition() != TransitionCallbackReturn.SUCCESS:
+            reason = getattr(node, "failure_reason", "") or "see the log above"
+            raise StartupError(f"{node.get_name()}: {name} failed: {reason}")
+
+
+def spin(nodes: Sequence[LifecycleNode], autostart: bool = True, until: Callable[[], bool] | None = None) -> None:
+    """Bring the nodes up (if autostart) and spin until Ctrl-C, ROS shutdown or ``until()``.
+
+    A single-threaded executor: the callbacks of these nodes are short, and capture runs on
+    the drivers' own threads. (rclpy's multi-threaded executor re-polls busy entities and
+    burns a core doing so.)
+    """
+    executor = SingleThreadedExecutor()
+    for node in nodes:
+        executor.add_node(node)
+    try:
+        if autostart:
+            for node in nodes:
+                bring_up(node)
+        while rclpy.ok() and not (until and until()):
+            executor.spin_once(timeout_sec=0.1)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        for node in nodes:
+            executor.remove_node(node)
+        executor.shutdown()
+
+
+def shut_down(nodes: Sequence[LifecycleNode]) -> None:
+    """Take each node through its shutdown transition and destroy it."""
+    for node in nodes:
+        try:
+            node.trigger_shutdown()
+        except _rclpy.RCLError:
+            pass  # already finalized
+        node.destroy_node()
+
+
+def main_for(node_class: type[LifecycleNode], args: Sequence[str] | None = None) -> int:
+    """Entry point of a single-node executable (``ros2 run emotion_ros <node>``).
+
+    Parameters come from ``--ros-args`` as usual; ``autostart`` (default true) configures and
+    activates the node at once, set it to false when a lifecycle manager drives the node.
+    """
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = node_class()
+        autostart = node.declare_parameter("autostart", True).value
+        spin([node], autostart=autostart)
+        return 0
+    except StartupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if node is not None:
+            shut_down([node])
+        rclpy.try_shutdown()

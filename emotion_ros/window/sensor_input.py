@@ -1,0 +1,112 @@
+"""Sensor messages in, windows out: validation, conversion, resampling and the assembler.
+
+Plain Python (no rclpy), so every rule a node applies to its input is testable directly.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from emotion_ros.io.audio import MonoResampler, PcmChunk, audio_frame_to_pcm
+from emotion_ros.io.audio_common import audio_data_to_pcm, audio_stamped_to_pcm
+from emotion_ros.io.errors import InvalidInput
+from emotion_ros.io.image import compressed_to_rgb, image_to_rgb
+from emotion_ros.io.stamps import to_seconds
+from emotion_ros.window.assembler import WindowAssembler
+from emotion_ros.window.config import WindowConfig
+from emotion_ros.window.window import Window
+
+# report(source, kind, message): source is a topic name or "window".
+ReportFn = Callable[[str, str, str], None]
+
+
+class SensorInput:
+    """Feeds camera and microphone messages into one WindowAssembler.
+
+    Every rejected message is counted in ``rejected[(topic, kind)]`` and reported; it never
+    raises and never reaches the window. Audio from each topic goes through its own
+    MonoResampler, so any supported rate and channel count arrives at the window's rate.
+    """
+
+    def __init__(self, config: WindowConfig, report: ReportFn | None = None):
+        self.config = config
+        self._report = report or (lambda source, kind, message: None)
+        self.assembler = WindowAssembler(config, warn=lambda kind, message: self._report("window", kind, message))
+        self.rejected: Counter[tuple[str, str]] = Counter()
+        self.accepted: Counter[str] = Counter()
+        self._resamplers: dict[str, MonoResampler] = {}
+
+    def _reject(self, topic: str, error: Exception) -> list[Window]:
+        kind = error.kind if isinstance(error, InvalidInput) else "error"
+        self.rejected[(topic, kind)] += 1
+        self._report(topic, kind, f"rejected a message: {error}")
+        return []
+
+    def image(self, msg, topic: str = "image") -> list[Window]:
+        """sensor_msgs/Image in any supported encoding."""
+        try:
+            rgb = image_to_rgb(msg)
+        except (InvalidInput, ValueError, cv2.error) as error:
+            return self._reject(topic, error)
+        return self.frame(to_seconds(msg.header.stamp), rgb, topic)
+
+    def compressed_image(self, msg, topic: str = "image/compressed") -> list[Window]:
+        """sensor_msgs/CompressedImage (jpeg or png)."""
+        try:
+            rgb = compressed_to_rgb(msg)
+        except (InvalidInput, ValueError, cv2.error) as error:
+            return self._reject(topic, error)
+        return self.frame(to_seconds(msg.header.stamp), rgb, topic)
+
+    def frame(self, stamp: float, rgb: np.ndarray, topic: str = "image") -> list[Window]:
+        """rgb: (H, W, 3) uint8 captured at ``stamp`` [s]."""
+        self.accepted[topic] += 1
+        return self.assembler.add_frame(stamp, rgb)
+
+    def audio(self, msg, topic: str = "audio") -> list[Window]:
+        """emotion_msgs/AudioFrame."""
+        return self._decoded(topic, lambda: audio_frame_to_pcm(msg))
+
+    def audio_common_stamped(self, msg, topic: str = "audio") -> list[Window]:
+        """audio_common_msgs/AudioStamped (mgonzs13 layout)."""
+        return self._decoded(topic, lambda: audio_stamped_to_pcm(msg))
+
+    def audio_common_data(self, msg, info, topic: str = "audio") -> list[Window]:
+        """audio_common_msgs/AudioDataStamped with the stream's AudioInfo (ros-drivers layout)."""
+        return self._decoded(topic, lambda: audio_data_to_pcm(msg, info))
+
+    def _decoded(self, topic: str, decode: Callable[[], PcmChunk]) -> list[Window]:
+        try:
+            chunk = decode()
+        except (InvalidInput, ValueError) as error:
+            return self._reject(topic, error)
+        return self.pcm(chunk, topic)
+
+    def pcm(self, chunk: PcmChunk, topic: str = "audio") -> list[Window]:
+        """Decoded audio (e.g. from the audio_common adapters), any supported rate and channels."""
+        resampler = self._resamplers.get(topic)
+        if resampler is None:
+            resampler = self._resamplers[topic] = MonoResampler(self.config.sample_rate)
+        self.accepted[topic] += 1
+        changes = resampler.sample_rate_changes
+        windows = []
+        for mono in resampler.push(chunk):
+            windows += self.assembler.add_audio(mono.stamp, mono.samples)
+        if resampler.sample_rate_changes != changes:
+            self._report(topic, "sample_rate", f"audio sample rate changed to {chunk.sample_rate} Hz")
+        return windows
+
+    def flush(self) -> list[Window]:
+        return self.assembler.flush()
+
+    def counters(self) -> dict[str, int]:
+        """Assembler counters plus rejected-message totals, for diagnostics."""
+        values = self.assembler.counters.as_dict()
+        values["rejected"] = sum(self.rejected.values())
+        values["sample_rate_changes"] = sum(r.sample_rate_changes for r in self._resamplers.values())
+        values["audio_discontinuities"] = sum(r.discontinuities for r in self._resamplers.values())
+        return values
