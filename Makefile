@@ -18,6 +18,7 @@ DEBIAN_PACKAGES := libportaudio2 espeak-ng pulseaudio libasound2-plugins
 demo: setup
 	$(BIN)/emotion-ros demo $(ARGS)
 
+# pytest exits 5 when it collects nothing (e.g. ARGS="-k no-match"): not a failure of the code.
 test: setup
 	@$(BIN)/python -m pytest test $(ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; exit $$rc
@@ -39,7 +40,7 @@ $(STAMPS)/venv:
 	@touch $@
 
 $(STAMPS)/requirements: requirements.txt requirements.lock $(STAMPS)/venv
-	$(BIN)/python -m pip install --quiet -r requirements.txt -c requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -c requirements.lock
 	$(BIN)/python scripts/fix_wheel_cmake_paths.py $(VENV)
 	@touch $@
 

@@ -178,6 +178,10 @@ class MonoResampler:
         self._emitted += samples.shape[0]
         return [PcmChunk(np.ascontiguousarray(samples, dtype=np.float32), self.target_rate, stamp)]
 
+    def finish(self) -> list[PcmChunk]:
+        """End of input: the samples still inside the resampler's filter, then a fresh state."""
+        return self._flush()
+
     def _flush(self) -> list[PcmChunk]:
         tail = [] if self._stream is None else self._emit(self._stream.resample_chunk(np.zeros(0, np.float32), last=True))
         self.reset()

@@ -6,7 +6,9 @@ from dataclasses import fields
 from typing import Any
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rclpy.exceptions import InvalidParameterTypeException
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 
 
 def declare(node: Node, name: str, default: Any, description: str, low=None, high=None, read_only: bool = False) -> Any:
@@ -17,7 +19,22 @@ def declare(node: Node, name: str, default: Any, description: str, low=None, hig
             descriptor.integer_range = [IntegerRange(from_value=int(low), to_value=int(high), step=0)]
         elif isinstance(default, float):
             descriptor.floating_point_range = [FloatingPointRange(from_value=float(low), to_value=float(high), step=0.0)]
-    return node.declare_parameter(name, default, descriptor).value
+    try:
+        return node.declare_parameter(name, default, descriptor).value
+    except InvalidParameterTypeException:
+        if not isinstance(default, float):
+            raise
+    # `rate:=0` on the command line or in a launch file arrives as an integer: take it as a float.
+    descriptor.dynamic_typing = True
+    value = node.declare_parameter(name, default, descriptor).value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        node.undeclare_parameter(name)
+        raise InvalidParameterTypeException(Parameter(name, value=value), "a number")
+    if low is not None and not low <= value <= high:
+        node.undeclare_parameter(name)
+        raise ValueError(f"parameter {name} = {value} is outside [{low}, {high}]")
+    node.set_parameters([Parameter(name, Parameter.Type.DOUBLE, float(value))])
+    return float(value)
 
 
 def declare_config(node: Node, prefix: str, config_class: type) -> Any:

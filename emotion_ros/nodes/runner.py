@@ -6,6 +6,7 @@ import sys
 from typing import Callable, Sequence
 
 import rclpy
+from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
@@ -70,7 +71,7 @@ def main_for(node_class: type[LifecycleNode], args: Sequence[str] | None = None)
         autostart = node.declare_parameter("autostart", True).value
         spin([node], autostart=autostart)
         return 0
-    except StartupError as exc:
+    except (StartupError, ParameterException, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:

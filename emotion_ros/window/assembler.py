@@ -78,6 +78,10 @@ class WindowAssembler:
         self._next_index: int | None = None
         self._emitted_until: float | None = None
 
+    def buffered(self) -> tuple[int, int]:
+        """(frames, audio chunks) currently held: bounded by history and max_frame_rate."""
+        return len(self._frames), len(self._audio)
+
     @property
     def clock(self) -> float | None:
         """Sensor time: the newest stamp seen (an audio chunk counts at its end) [s]."""

@@ -101,7 +101,12 @@ class SensorInput:
         return windows
 
     def flush(self) -> list[Window]:
-        return self.assembler.flush()
+        """End of input: drain the resamplers, then emit every window sensor time has reached."""
+        windows = []
+        for resampler in self._resamplers.values():
+            for mono in resampler.finish():
+                windows += self.assembler.add_audio(mono.stamp, mono.samples)
+        return windows + self.assembler.flush()
 
     def counters(self) -> dict[str, int]:
         """Assembler counters plus rejected-message totals, for diagnostics."""

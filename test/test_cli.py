@@ -1,0 +1,39 @@
+"""The `emotion-ros` command as a user runs it."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+
+def emotion_ros(*args, timeout=60):
+    return subprocess.run(
+        [sys.executable, "-m", "emotion_ros.cli", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_demo_plays_a_clip_through_the_window_pipeline(sample_clip):
+    result = emotion_ros("demo", "--clip", str(sample_clip), "--rate", "4")
+    assert result.returncode == 0, result.stderr
+    lines = [l for l in result.stdout.splitlines() if "window #" in l]
+    assert len(lines) >= 4
+    assert all(re.search(r"video 1[0-6]/16", l) and re.search(r"audio +\d+%", l) for l in lines)
+    assert re.search(r"done: 100 frames and \d+ audio chunks published, [4-5] windows, 0 rejected", result.stdout)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("demo", "--clip", "/no/such/clip.mp4"), "clip not found: /no/such/clip.mp4"),
+        (("file-source", "--ros-args", "-p", "path:=/no/such/clip.mp4"), "media file not found"),
+        (("file-source", "--ros-args", "-p", "rate:=-3.0"), "rate"),
+        (("camera", "--ros-args", "-p", "encoding:=rgb16"), "unsupported image encoding 'rgb16'"),
+    ],
+)
+def test_failures_exit_non_zero_with_one_clear_line(args, message):
+    result = emotion_ros(*args)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    errors = [l for l in result.stderr.splitlines() if "error" in l.lower() and "[ERROR]" not in l]
+    assert len(errors) == 1 and message in errors[0], result.stderr

@@ -1,0 +1,95 @@
+"""Packaging: package manifests, installed data, launch files and interfaces."""
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+from catkin_pkg.package import parse_package
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_package_xml_is_format_3_with_real_dependencies():
+    package = parse_package(str(ROOT / "package.xml"))
+    assert package.package_format == 3 and package.name == "emotion_ros"
+    assert package.get_build_type() == "ament_python"
+    depends = {d.name for d in package.build_depends + package.exec_depends}
+    assert {"rclpy", "sensor_msgs", "std_msgs", "diagnostic_msgs", "lifecycle_msgs", "emotion_msgs"} <= depends
+    interfaces = parse_package(str(ROOT / "interfaces" / "emotion_msgs" / "package.xml"))
+    assert interfaces.package_format == 3 and interfaces.get_build_type() == "ament_cmake"
+    assert "rosidl_interface_packages" in [g.name for g in interfaces.member_of_groups]
+
+
+def console_scripts() -> set[str]:
+    text = (ROOT / "setup.py").read_text()
+    return set(re.findall(r'"([a-z_-]+) = emotion_ros[\w.]*:main"', text))
+
+
+def test_console_scripts_point_at_real_functions():
+    import importlib
+
+    text = (ROOT / "setup.py").read_text()
+    for name, target in re.findall(r'"([a-z_-]+) = (emotion_ros[\w.:]+)"', text):
+        module, function = target.split(":")
+        assert callable(getattr(importlib.import_module(module), function)), name
+    assert {"emotion-ros", "camera_node", "microphone_node", "file_source_node", "window_monitor_node"} <= console_scripts()
+
+
+def test_ament_resource_marker_and_data_folders_exist():
+    assert (ROOT / "resource" / "emotion_ros").is_file()
+    for folder in ("launch", "config", "models", "export"):
+        assert (ROOT / folder).is_dir()
+
+
+LAUNCH_FILES = sorted((ROOT / "launch").glob("*.launch.py"))
+
+
+@pytest.mark.parametrize("path", LAUNCH_FILES, ids=lambda p: p.name)
+def test_launch_file_names_only_real_executables_files_and_arguments(path):
+    """launch/launch_ros are not on PyPI: check the file statically instead of running it."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+
+    def keyword(call, name):
+        return next((k.value for k in call.keywords if k.arg == name), None)
+
+    nodes = [c for c in calls if getattr(c.func, "id", "") == "Node"]
+    assert nodes, "a launch file that starts no node"
+    for call in nodes:
+        assert keyword(call, "package").value == "emotion_ros"
+        assert keyword(call, "executable").value in console_scripts()
+    # Every share file it joins exists in the source tree (and is installed by setup.py).
+    for call in calls:
+        if getattr(call.func, "id", "") == "PathJoinSubstitution":
+            parts = [e.value for e in call.args[0].elts if isinstance(e, ast.Constant)]
+            assert (ROOT.joinpath(*parts)).is_file(), parts
+    declared = {c.args[0].value for c in calls if getattr(c.func, "id", "") == "DeclareLaunchArgument"}
+    used = {c.args[0].value for c in calls if getattr(c.func, "id", "") == "LaunchConfiguration"}
+    assert used <= declared, f"undeclared launch arguments: {used - declared}"
+    # Node parameter overrides name parameters the node really declares.
+    import yaml
+
+    params = yaml.safe_load((ROOT / "config" / "sensors.yaml").read_text())
+    for call in nodes:
+        node_name = keyword(call, "name").value
+        for element in keyword(call, "parameters").elts:
+            if isinstance(element, ast.Dict):
+                for key in element.keys:
+                    assert key.value == "autostart" or key.value in params[node_name]["ros__parameters"], key.value
+
+
+def test_interfaces_have_the_designed_fields():
+    from emotion_msgs.msg import AudioFrame, EmotionState, Explanation
+    from emotion_msgs.srv import Explain
+
+    fields = EmotionState.get_fields_and_field_types()
+    for name in ("header", "window_start", "labels", "scores", "label", "confidence", "valence", "arousal",
+                 "speaking", "video_present", "audio_present", "model_id", "latency"):
+        assert name in fields, name
+    assert fields["scores"] == "sequence<float>" and fields["labels"] == "sequence<string>"
+    assert set(AudioFrame.get_fields_and_field_types()) == {"header", "sample_rate", "channels", "encoding", "data"}
+    assert AudioFrame.ENCODING_S16LE == "S16LE" and AudioFrame.ENCODING_F32LE == "F32LE"
+    assert {"text", "label", "latency", "tokens_generated"} <= set(Explanation.get_fields_and_field_types())
+    assert "question" in Explain.Request.get_fields_and_field_types()
+    assert Explain.Response.get_fields_and_field_types()["explanation"] == "emotion_msgs/Explanation"
