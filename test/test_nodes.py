@@ -189,3 +189,36 @@ def test_microphone_node_records_speech_from_a_real_capture_device(ros, tmp_path
     assert all(b > a for a, b in zip(stamps, stamps[1:]))
     rms = max(float(np.sqrt((c.samples ** 2).mean())) for c in chunks)
     assert rms > 0.01, "the recording holds no speech"
+
+
+def test_looping_file_source_keeps_time_running_through_lifecycle_cycles(ros, sample_clip):
+    source = FileSourceNode(
+        parameter_overrides=[
+            Parameter("path", value=str(sample_clip)),
+            Parameter("rate", value=2.0),
+            Parameter("loop", value=True),
+            Parameter("stamp_origin", value="media"),
+        ]
+    )
+    monitor = WindowMonitorNode(parameter_overrides=[Parameter("log_windows", value=False)])
+    windows = []
+    monitor.window_listeners.append(windows.append)
+    try:
+        bring_up(monitor)
+        bring_up(source)
+        # The second pass continues the first one's timeline: 4 s of media per pass.
+        assert spin_until([source, monitor], lambda: windows and windows[-1].t_end >= 6.0, timeout=20.0)
+        assert source.trigger_deactivate() == TransitionCallbackReturn.SUCCESS
+        first_run = list(windows)
+        published = source.frames_published
+        spin_until([source, monitor], lambda: False, timeout=0.5)
+        assert source.frames_published == published  # inactive: nothing more
+        assert source.trigger_activate() == TransitionCallbackReturn.SUCCESS
+        assert spin_until([source, monitor], lambda: source.frames_published > published + 10, timeout=10.0)
+    finally:
+        shut_down([source, monitor])
+    # Across the loop seam at 4 s: no gap, no overlap, every window complete.
+    ends = [w.t_end for w in first_run]
+    assert ends[: ends.index(6.0) + 1] == pytest.approx(list(np.arange(2.0, 6.01, 0.5)))
+    assert all(w.audio_present and w.video_present and w.frame_mask.all() for w in first_run[: ends.index(6.0) + 1])
+    assert all(w.audio_coverage > 0.95 for w in first_run[: ends.index(6.0) + 1])

@@ -68,6 +68,14 @@ def probe(path: str) -> MediaInfo:
         )
 
 
+def _decode(container: av.container.InputContainer, stream, path: str):
+    """container.decode(stream), with FFmpeg errors turned into MediaError."""
+    try:
+        yield from container.decode(stream)
+    except av.FFmpegError as exc:
+        raise MediaError(f"decoding {path} failed: {exc}") from exc
+
+
 def _start_time(container: av.container.InputContainer) -> float:
     return float(container.start_time / av.time_base) if container.start_time else 0.0
 
@@ -81,7 +89,7 @@ def read_video(path: str) -> Iterator[VideoFrame]:
         stream.thread_type = "AUTO"
         t0 = _start_time(container)
         fps = float(stream.average_rate or 30)
-        for i, frame in enumerate(container.decode(stream)):
+        for i, frame in enumerate(_decode(container, stream, path)):
             stamp = frame.time - t0 if frame.time is not None else i / fps
             yield VideoFrame(frame.to_ndarray(format="rgb24"), stamp)
 
@@ -101,7 +109,7 @@ def read_audio(path: str, chunk: float = 0.05) -> Iterator[PcmChunk]:
         per_chunk = max(1, round(chunk * rate))
         pending: list[np.ndarray] = []
         pending_len, next_stamp = 0, None
-        for frame in container.decode(stream):
+        for frame in _decode(container, stream, path):
             for converted in resampler.resample(frame):
                 planar = converted.to_ndarray()  # (C, N) float32
                 if next_stamp is None:

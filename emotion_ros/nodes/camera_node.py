@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
-from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
 from emotion_ros.io.camera import CameraCapture, CaptureError
 from emotion_ros.io.image import SUPPORTED_ENCODINGS, pixel_format, rgb_to_image
+from emotion_ros.nodes.managed_node import SUCCESS, ManagedNode
 from emotion_ros.nodes.parameters import declare
 from emotion_ros.nodes.runner import main_for
 
 
-class CameraNode(LifecycleNode):
+class CameraNode(ManagedNode):
     """Lifecycle: configure opens the device, activate starts capturing, deactivate stops.
 
     Frames are stamped with the node clock at capture. A video file plays at its own frame
     rate (real frame timing) and, with `loop`, starts over at the end.
     """
+
+    worker_name = "camera-capture"
 
     def __init__(self, **kwargs):
         super().__init__("camera", **kwargs)
@@ -32,54 +33,23 @@ class CameraNode(LifecycleNode):
         declare(self, "fps", 0.0, "Requested frame rate [Hz]; 0 keeps the device (or file) rate.", 0.0, 240.0)
         declare(self, "encoding", "rgb8", f"Published encoding: one of {', '.join(SUPPORTED_ENCODINGS)}.")
         declare(self, "loop", True, "Restart a video file at its end.")
-        self.failure_reason = ""
         self._capture: CameraCapture | None = None
         self._publisher = None
-        self._thread: threading.Thread | None = None
-        self._running = threading.Event()
         self.frames_published = 0
 
-    def on_configure(self, state) -> TransitionCallbackReturn:
-        p = {name: self.get_parameter(name).value for name in ("source", "width", "height", "fps", "encoding")}
+    def on_configure(self, state):
         try:
-            pixel_format(p["encoding"])  # checked before touching the device
-            self._capture = CameraCapture(p["source"], p["width"], p["height"], p["fps"])
-            self._capture.open()
+            pixel_format(self.param("encoding"))  # checked before touching the device
+            capture = CameraCapture(self.param("source"), self.param("width"), self.param("height"), self.param("fps"))
+            capture.open()
         except (CaptureError, ValueError) as exc:
-            self.failure_reason = str(exc)
-            self.get_logger().error(self.failure_reason)
-            self._capture = None
-            return TransitionCallbackReturn.FAILURE
+            return self.fail(str(exc))
+        self._capture = capture
         self._publisher = self.create_lifecycle_publisher(Image, "image", qos_profile_sensor_data)
-        self.get_logger().info(f"opened camera {p['source']!r} ({self._capture.fps:.1f} fps reported)")
-        return TransitionCallbackReturn.SUCCESS
+        self.get_logger().info(f"opened camera {self.param('source')!r} ({capture.fps:.1f} fps reported)")
+        return SUCCESS
 
-    def on_activate(self, state) -> TransitionCallbackReturn:
-        self._running.set()
-        self._thread = threading.Thread(target=self._capture_loop, name="camera-capture", daemon=True)
-        self._thread.start()
-        return super().on_activate(state)
-
-    def on_deactivate(self, state) -> TransitionCallbackReturn:
-        self._stop_thread()
-        return super().on_deactivate(state)
-
-    def on_cleanup(self, state) -> TransitionCallbackReturn:
-        self._release()
-        return TransitionCallbackReturn.SUCCESS
-
-    def on_shutdown(self, state) -> TransitionCallbackReturn:
-        self._release()
-        return TransitionCallbackReturn.SUCCESS
-
-    def _stop_thread(self) -> None:
-        self._running.clear()
-        if self._thread is not None:
-            self._thread.join(timeout=2.0)
-            self._thread = None
-
-    def _release(self) -> None:
-        self._stop_thread()
+    def release(self) -> None:
         if self._capture is not None:
             self._capture.close()
             self._capture = None
@@ -87,20 +57,15 @@ class CameraNode(LifecycleNode):
             self.destroy_lifecycle_publisher(self._publisher)
             self._publisher = None
 
-    def _capture_loop(self) -> None:
-        capture = self._capture
-        encoding = self.get_parameter("encoding").value
-        frame_id = self.get_parameter("frame_id").value
-        period = 0.0
-        if capture.is_file:
-            fps = self.get_parameter("fps").value or capture.fps or 30.0
-            period = 1.0 / fps
+    def work(self) -> None:
+        capture, encoding, frame_id = self._capture, self.param("encoding"), self.param("frame_id")
+        period = 1.0 / (self.param("fps") or capture.fps or 30.0) if capture.is_file else 0.0
         next_due = time.monotonic()
         since_rewind = 0
-        while self._running.is_set():
+        while self.running:
             rgb = capture.read()
             if rgb is None:
-                if capture.is_file and self.get_parameter("loop").value and since_rewind > 0:
+                if capture.is_file and self.param("loop") and since_rewind > 0:
                     capture.rewind()
                     since_rewind = 0
                     continue

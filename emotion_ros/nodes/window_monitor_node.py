@@ -12,11 +12,11 @@ from typing import Callable
 from diagnostic_msgs.msg import DiagnosticArray
 from emotion_msgs.msg import AudioFrame
 from rcl_interfaces.msg import SetParametersResult
-from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image
 
 from emotion_ros.io.audio_common import audio_common_types
+from emotion_ros.nodes.managed_node import SUCCESS, ManagedNode
 from emotion_ros.nodes.parameters import declare, declare_config, read_config
 from emotion_ros.nodes.runner import main_for
 from emotion_ros.nodes.throttled_log import ThrottledLog
@@ -28,7 +28,7 @@ from emotion_ros.window.window import Window
 AUDIO_TYPES = ("audio_frame", "audio_common_stamped", "audio_common_data")
 
 
-class WindowMonitorNode(LifecycleNode):
+class WindowMonitorNode(ManagedNode):
     """Lifecycle: configure builds the window assembler, activate subscribes."""
 
     def __init__(self, **kwargs):
@@ -46,7 +46,6 @@ class WindowMonitorNode(LifecycleNode):
         declare(self, "silent_after", 2.0, "A topic silent for this long is an ERROR on /diagnostics [s].", 0.1, 600.0)
         declare(self, "diagnostics_period", 1.0, "Period of /diagnostics messages [s].", 0.1, 60.0)
         self.add_on_set_parameters_callback(self._on_set_parameters)
-        self.failure_reason = ""
         self.window_listeners: list[Callable[[Window], None]] = []
         self.input: SensorInput | None = None
         self._throttled = ThrottledLog(self.get_logger().warning)
@@ -57,9 +56,6 @@ class WindowMonitorNode(LifecycleNode):
         self._diagnostics_pub = None
         self._timer = None
 
-    def _param(self, name):
-        return self.get_parameter(name).value
-
     def _on_set_parameters(self, params) -> SetParametersResult:
         for p in params:
             if p.name.startswith("window.") and self.input is not None:
@@ -69,36 +65,31 @@ class WindowMonitorNode(LifecycleNode):
                 )
         return SetParametersResult(successful=True)
 
-    def on_configure(self, state) -> TransitionCallbackReturn:
+    def on_configure(self, state):
         try:
             config = read_config(self, "window", WindowConfig)
         except ValueError as exc:
-            return self._fail(str(exc))
-        audio_type = self._param("audio_type")
+            return self.fail(str(exc))
+        audio_type = self.param("audio_type")
         if audio_type not in AUDIO_TYPES:
-            return self._fail(f"audio_type must be one of {AUDIO_TYPES}, got {audio_type!r}")
+            return self.fail(f"audio_type must be one of {AUDIO_TYPES}, got {audio_type!r}")
         if audio_type != "audio_frame" and not audio_common_types():
-            return self._fail(f"audio_type {audio_type!r} needs audio_common_msgs, which is not installed")
+            return self.fail(f"audio_type {audio_type!r} needs audio_common_msgs, which is not installed")
         self.input = SensorInput(config, report=self._throttled)
         self._diagnostics_pub = self.create_lifecycle_publisher(DiagnosticArray, "/diagnostics", 10)
-        return TransitionCallbackReturn.SUCCESS
+        return SUCCESS
 
-    def _fail(self, reason: str) -> TransitionCallbackReturn:
-        self.failure_reason = reason
-        self.get_logger().error(reason)
-        return TransitionCallbackReturn.FAILURE
-
-    def on_activate(self, state) -> TransitionCallbackReturn:
+    def start(self):
         qos = qos_profile_sensor_data
         subscribe = self.create_subscription
         self._last_seen = {}
-        if self._param("use_video"):
-            if self._param("compressed"):
+        if self.param("use_video"):
+            if self.param("compressed"):
                 self._track("image/compressed", subscribe(CompressedImage, "image/compressed", self._on_compressed, qos))
             else:
                 self._track("image", subscribe(Image, "image", self._on_image, qos))
-        if self._param("use_audio"):
-            audio_type = self._param("audio_type")
+        if self.param("use_audio"):
+            audio_type = self.param("audio_type")
             types = audio_common_types()
             if audio_type == "audio_frame":
                 self._track("audio", subscribe(AudioFrame, "audio", self._on_audio_frame, qos))
@@ -108,31 +99,26 @@ class WindowMonitorNode(LifecycleNode):
                 latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
                 self._sensor_subscriptions.append(subscribe(types["AudioInfo"], "audio_info", self._on_audio_info, latched))
                 self._track("audio", subscribe(types["AudioDataStamped"], "audio", self._on_audio_data, qos))
-        self._timer = self.create_timer(self._param("diagnostics_period"), self._publish_diagnostics)
-        return super().on_activate(state)
+        self._timer = self.create_timer(self.param("diagnostics_period"), self._publish_diagnostics)
+        return SUCCESS
 
     def _track(self, topic: str, subscription) -> None:
         self._sensor_subscriptions.append(subscription)
         self._last_seen[topic] = None
 
-    def on_deactivate(self, state) -> TransitionCallbackReturn:
+    def stop(self) -> None:
         for subscription in self._sensor_subscriptions:
             self.destroy_subscription(subscription)
         self._sensor_subscriptions = []
         if self._timer is not None:
             self.destroy_timer(self._timer)
             self._timer = None
-        return super().on_deactivate(state)
 
-    def on_cleanup(self, state) -> TransitionCallbackReturn:
+    def release(self) -> None:
         self.input = None
         if self._diagnostics_pub is not None:
             self.destroy_lifecycle_publisher(self._diagnostics_pub)
             self._diagnostics_pub = None
-        return TransitionCallbackReturn.SUCCESS
-
-    def on_shutdown(self, state) -> TransitionCallbackReturn:
-        return self.on_cleanup(state)
 
     # -- callbacks: convert, assemble, hand windows on ----------------------------------------
     def _seen(self, topic: str, accepted_before: int) -> None:
@@ -141,10 +127,15 @@ class WindowMonitorNode(LifecycleNode):
 
     def _handle(self, topic: str, feed) -> None:
         before = self.input.accepted[topic]
-        windows = feed()
+        try:
+            windows = feed()
+        except Exception as exc:  # a bug must not take the node down: report it and go on
+            self.input.rejected[(topic, "internal")] += 1
+            self._throttled(topic, "internal", f"internal error on a message: {type(exc).__name__}: {exc}")
+            return
         self._seen(topic, before)
         for window in windows:
-            if self._param("log_windows"):
+            if self.param("log_windows"):
                 self.get_logger().info(window.summary())
             for listener in self.window_listeners:
                 listener(window)
@@ -178,7 +169,7 @@ class WindowMonitorNode(LifecycleNode):
             hardware_id=self.get_fully_qualified_name(),
             counters=counters,
             topic_ages=ages,
-            silent_after=self._param("silent_after"),
+            silent_after=self.param("silent_after"),
             new_rejections=counters["rejected"] - self._reported_rejections,
         )
         self._reported_rejections = counters["rejected"]
