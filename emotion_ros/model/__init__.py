@@ -1,0 +1,1 @@
+"""The Emotion-LLaMAv2-style network: encoders, fusion, heads, presets, checkpoints."""

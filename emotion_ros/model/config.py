@@ -1,0 +1,249 @@
+"""Model presets: one YAML file fully determines the architecture.
+
+Every section is a frozen dataclass; unknown keys and missing required sections are errors,
+so a typo in a preset never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from emotion_ros.paths import share_dir
+
+# ImageNet and CLIP normalisation constants (RGB, on [0, 1] pixels).
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+CLIP_MEAN, CLIP_STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
+
+
+class ConfigError(ValueError):
+    """A preset or checkpoint config is malformed."""
+
+
+@dataclass(frozen=True)
+class FrameEncoderConfig:
+    """A per-frame image encoder (ViT): patch tokens on a grid plus a CLS token.
+
+    final_norm: apply a LayerNorm after the last block (EVA-ViT-g as a timm model has one,
+    the in-model global view has none). qkv_bias: "qv" gives q and v a bias but not k (EVA),
+    "all" biases all three, "none" none.
+    """
+
+    type: str = "vit"
+    image_size: int = 224  # input side [px]; frames are resized (no crop) to a square
+    patch_size: int = 16
+    dim: int = 192
+    depth: int = 4
+    heads: int = 3
+    mlp_dim: int = 768
+    qkv_bias: str = "all"
+    final_norm: bool = True
+    norm_eps: float = 1e-6
+    resize: str = "bilinear"  # bilinear | bicubic
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+
+    @property
+    def grid(self) -> int:
+        return self.image_size // self.patch_size
+
+    def check(self, where: str) -> None:
+        if self.type != "vit":
+            raise ConfigError(f"{where}.type: unknown frame encoder {self.type!r} (known: vit)")
+        if self.image_size % self.patch_size:
+            raise ConfigError(f"{where}: image_size {self.image_size} is not a multiple of patch_size {self.patch_size}")
+        if self.dim % self.heads:
+            raise ConfigError(f"{where}: dim {self.dim} is not divisible by heads {self.heads}")
+        if self.qkv_bias not in ("qv", "all", "none"):
+            raise ConfigError(f"{where}.qkv_bias must be qv, all or none, got {self.qkv_bias!r}")
+        if self.resize not in ("bilinear", "bicubic"):
+            raise ConfigError(f"{where}.resize must be bilinear or bicubic, got {self.resize!r}")
+
+
+@dataclass(frozen=True)
+class VideoConfig:
+    """temporal: encodes each of the window's T frames (pooled to 2x2 tokens per frame).
+    global_view: encodes one frame at higher resolution (patch tokens grouped 4 -> 1, plus CLS).
+    """
+
+    temporal: FrameEncoderConfig
+    global_view: FrameEncoderConfig
+    vision_norm_eps: float = 1e-5  # ln_vision after the global encoder
+
+
+@dataclass(frozen=True)
+class AudioConfig:
+    """Log-mel front end (Whisper's: 25 ms Hann window, 10 ms hop) and a Whisper-style encoder."""
+
+    sample_rate: int = 16000
+    n_mels: int = 80
+    n_fft: int = 400
+    hop_length: int = 160
+    dim: int = 192
+    depth: int = 2
+    heads: int = 3
+    mlp_dim: int = 768
+    max_positions: int = 1500  # encoder positions after the stride-2 conv (1500 = 30 s)
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    """Conv-Attention pre-fusion (Emotion-LLaMAv2's ConvProAttention)."""
+
+    hidden: tuple[int, int] = (512, 128)  # the published '512,128'
+    out_dim: int = 256
+    conv_blocks: int = 4
+    dropout: float = 0.1
+
+
+@dataclass(frozen=True)
+class LlamaConfig:
+    """A LLaMA-architecture decoder (names and conventions of Hugging Face's LlamaForCausalLM)."""
+
+    vocab_size: int = 32000
+    dim: int = 256
+    layers: int = 4
+    heads: int = 4
+    kv_heads: int = 2
+    ffn_dim: int = 688
+    rms_eps: float = 1e-5
+    rope_theta: float = 10000.0
+    max_positions: int = 2048
+    tie_embeddings: bool = False
+
+    @property
+    def head_dim(self) -> int:
+        return self.dim // self.heads
+
+    def check(self) -> None:
+        if self.dim % self.heads or self.heads % self.kv_heads:
+            raise ConfigError(
+                f"llm: dim {self.dim} must divide by heads {self.heads}, and heads by kv_heads {self.kv_heads}"
+            )
+        if self.head_dim % 2:
+            raise ConfigError(f"llm: head_dim {self.head_dim} must be even for rotary embeddings")
+
+
+@dataclass(frozen=True)
+class PerceptionConfig:
+    hidden: int = 128
+    dropout: float = 0.1
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """A whole network. num_frames x 4 is the token count K of every modality's fusion input."""
+
+    name: str
+    labels: tuple[str, ...]
+    num_frames: int
+    window: float  # seconds of audio per window
+    video: VideoConfig
+    audio: AudioConfig
+    fusion: FusionConfig
+    llm: LlamaConfig
+    perception: PerceptionConfig = field(default_factory=PerceptionConfig)
+
+    @property
+    def tokens(self) -> int:
+        """K: temporal tokens (T frames x 2x2), also the pooled audio and repeated CLS count."""
+        return self.num_frames * 4
+
+    @property
+    def audio_samples(self) -> int:
+        return round(self.window * self.audio.sample_rate)
+
+    @property
+    def global_tokens(self) -> int:
+        return self.video.global_view.grid**2 // 4
+
+    def check(self) -> None:
+        if len(self.labels) < 2 or len(set(self.labels)) != len(self.labels):
+            raise ConfigError(f"labels must be at least two distinct names, got {list(self.labels)}")
+        self.video.temporal.check("video.temporal")
+        self.video.global_view.check("video.global_view")
+        if self.video.global_view.grid**2 % 4:
+            raise ConfigError("video.global_view: the patch grid must hold a multiple of 4 tokens (grouped 4 -> 1)")
+        if self.audio.dim % self.audio.heads:
+            raise ConfigError(f"audio: dim {self.audio.dim} is not divisible by heads {self.audio.heads}")
+        frames = self.audio_samples // self.audio.hop_length // 2
+        if frames > self.audio.max_positions:
+            raise ConfigError(f"audio: a {self.window} s window gives {frames} encoder positions > max_positions")
+        self.llm.check()
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(dataclasses.asdict(self))
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _build(cls, values: Any, where: str):
+    """Instantiate a dataclass from a mapping, recursing into nested dataclass fields."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(values).__name__}")
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(known)})")
+    kwargs = {}
+    for name, value in values.items():
+        kind = _NESTED.get((cls, name))
+        if kind is not None:
+            kwargs[name] = _build(kind, value, f"{where}.{name}" if where else name)
+        elif isinstance(value, list):
+            kwargs[name] = tuple(value)
+        else:
+            kwargs[name] = value
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:  # a required key is missing
+        raise ConfigError(f"{where or 'preset'}: {exc}") from exc
+
+
+_NESTED = {
+    (ModelConfig, "video"): VideoConfig,
+    (ModelConfig, "audio"): AudioConfig,
+    (ModelConfig, "fusion"): FusionConfig,
+    (ModelConfig, "llm"): LlamaConfig,
+    (ModelConfig, "perception"): PerceptionConfig,
+    (VideoConfig, "temporal"): FrameEncoderConfig,
+    (VideoConfig, "global_view"): FrameEncoderConfig,
+}
+
+
+def config_from_dict(values: dict) -> ModelConfig:
+    config = _build(ModelConfig, values, "")
+    config.check()
+    return config
+
+
+def preset_path(name: str) -> Path:
+    return share_dir() / "models" / f"{name}.yaml"
+
+
+def available_presets() -> list[str]:
+    return sorted(p.stem for p in (share_dir() / "models").glob("*.yaml"))
+
+
+def load_preset(name_or_path: str | Path) -> ModelConfig:
+    """A preset by name (models/<name>.yaml) or by path."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = preset_path(str(name_or_path))
+        if not path.is_file():
+            raise ConfigError(f"unknown preset {name_or_path!r} (available: {', '.join(available_presets())})")
+    try:
+        values = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read preset {path}: {exc}") from exc
+    return config_from_dict(values)

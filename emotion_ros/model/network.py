@@ -1,0 +1,125 @@
+"""The whole network: video and audio views, Conv-Attention fusion, perception and LLaMA heads.
+
+Names of the fusion module and the four projections into the LLM match Emotion-LLaMAv2
+(conv_pro_module, llama_proj, llama_proj_video, llama_proj_audio, llama_proj_fusion).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from emotion_ros.model.audio import AudioEncoder
+from emotion_ros.model.config import ModelConfig
+from emotion_ros.model.fusion import ConvProAttention
+from emotion_ros.model.llama import LlamaForCausalLM
+from emotion_ros.model.perception import PerceptionHead
+from emotion_ros.model.video import GlobalView, TemporalView
+
+# Modality order of the fusion inputs (the published one) and of `present` masks.
+AUDIO, IMAGE, VIDEO = 0, 1, 2
+
+
+@dataclass
+class NetworkOutput:
+    """logits (B, labels); valence_arousal (B, 2) in [-1, 1]; fused (B, K, C) fusion tokens;
+    prefix (B, K + G + K + K, D_llm) LLM tokens [fusion | image | video | audio] and
+    prefix_mask (B, same) bool, False where a modality is missing."""
+
+    logits: torch.Tensor
+    valence_arousal: torch.Tensor
+    fused: torch.Tensor
+    prefix: torch.Tensor
+    prefix_mask: torch.Tensor
+
+    @property
+    def probabilities(self) -> torch.Tensor:
+        return torch.softmax(self.logits, dim=-1)
+
+
+class EmotionNetwork(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        self.temporal_view = TemporalView(config.video.temporal)
+        self.global_view = GlobalView(config.video.global_view, config.video.vision_norm_eps)
+        self.audio_encoder = AudioEncoder(config.audio, config.audio_samples, config.tokens)
+        dims = (self.audio_encoder.dim, self.global_view.dim, self.temporal_view.dim)
+        self.conv_pro_module = ConvProAttention(dims, config.fusion)
+        llm_dim = config.llm.dim
+        self.llama_proj = nn.Linear(4 * self.global_view.dim, llm_dim)
+        self.llama_proj_video = nn.Linear(self.temporal_view.dim, llm_dim)
+        self.llama_proj_audio = nn.Linear(self.audio_encoder.dim, llm_dim)
+        self.llama_proj_fusion = nn.Linear(config.fusion.out_dim, llm_dim)
+        self.perception_head = PerceptionHead(
+            config.fusion.out_dim, config.perception.hidden, len(config.labels), config.perception.dropout
+        )
+        self.llm = LlamaForCausalLM(config.llm)
+
+    # -- the parts a runtime calls separately (per-frame features are cacheable) -------------
+    def encode_frames(self, frames: torch.Tensor) -> torch.Tensor:
+        """frames (N, H, W, 3) uint8 RGB -> (N, 4, D_t) per-frame temporal features."""
+        return self.temporal_view.encode_frames(frames)
+
+    def forward(
+        self,
+        frame_features: torch.Tensor,
+        global_frame: torch.Tensor,
+        audio: torch.Tensor,
+        video_present: torch.Tensor,
+        audio_present: torch.Tensor,
+    ) -> NetworkOutput:
+        """One window.
+
+        frame_features (B, T, 4, D_t) from encode_frames; global_frame (B, H, W, 3) uint8,
+        the frame seen by the global view; audio (B, S) float32 mono at the preset's rate;
+        video_present, audio_present (B,) bool. A missing modality is masked in the fusion
+        and in the LLM prefix, whatever values stand in for it.
+        """
+        k = self.config.tokens
+        video_tokens = TemporalView.tokens(frame_features)  # (B, K, D_t)
+        cls, image_tokens = self.global_view(global_frame)
+        audio_tokens = self.audio_encoder(audio)
+        present = torch.stack([audio_present, video_present, video_present], dim=1)  # audio, image, video
+        cls_tokens = cls[:, None].expand(-1, k, -1)
+        fused = self.conv_pro_module([audio_tokens, cls_tokens, video_tokens], present)
+        logits, valence_arousal = self.perception_head(fused)
+        prefix = torch.cat(
+            [
+                self.llama_proj_fusion(fused),
+                self.llama_proj(image_tokens),
+                self.llama_proj_video(video_tokens),
+                self.llama_proj_audio(audio_tokens),
+            ],
+            dim=1,
+        )
+        b, g = prefix.shape[0], image_tokens.shape[1]
+        ones = torch.ones(b, k, dtype=torch.bool, device=prefix.device)
+        prefix_mask = torch.cat(
+            [
+                ones,
+                video_present[:, None].expand(b, g),
+                video_present[:, None].expand(b, k),
+                audio_present[:, None].expand(b, k),
+            ],
+            dim=1,
+        )
+        return NetworkOutput(logits, valence_arousal, fused, prefix, prefix_mask)
+
+    def forward_window(self, frames: torch.Tensor, audio: torch.Tensor, video_present, audio_present) -> NetworkOutput:
+        """Convenience: frames (B, T, H, W, 3) uint8; the newest frame is the global view."""
+        b, t = frames.shape[:2]
+        features = self.encode_frames(frames.reshape(b * t, *frames.shape[2:])).reshape(b, t, 4, -1)
+        return self.forward(features, frames[:, -1], audio, video_present, audio_present)
+
+
+def build_network(config: ModelConfig, device: str | torch.device = "cpu") -> EmotionNetwork:
+    """Build on ``device``; "meta" builds the architecture without allocating any weights."""
+    with torch.device(device):
+        return EmotionNetwork(config)
+
+
+def parameter_count(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())

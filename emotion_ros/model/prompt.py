@@ -1,0 +1,61 @@
+"""Prompts in the Emotion-LLaMA instruction format, with the multimodal tokens spliced in.
+
+  <s>[INST] <Vid><VideoHere></Vid> The person in video says: {subtitle}. [{task}] {instruction} [/INST]
+
+<VideoHere> is replaced by the network's prefix tokens; without a subtitle the sentence
+about what the person says is left out (as in the published inference script).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from emotion_ros.model.llama import LlamaForCausalLM
+from emotion_ros.model.tokenizer import TextTokenizer
+
+PLACEHOLDER = "<VideoHere>"
+
+INSTRUCTIONS = {
+    "emotion": "Please determine which emotion label in the video represents: {labels}.",
+    "reason": "What emotion does the person show, and what in their face and voice shows it? "
+    "Answer in one or two sentences.",
+    "think": "Which of these emotions does the person show: {labels}? Think it through, then answer "
+    "in the form <think>reasoning</think><answer>label</answer>.",
+}
+
+
+def instruction_text(task: str, labels: tuple[str, ...] | list[str], subtitle: str = "", question: str = "") -> str:
+    """The text of the prompt, with PLACEHOLDER where the multimodal tokens go."""
+    if task not in INSTRUCTIONS and not question:
+        raise ValueError(f"unknown task {task!r} (known: {', '.join(INSTRUCTIONS)})")
+    instruction = question or INSTRUCTIONS[task].format(labels=", ".join(labels))
+    says = f" The person in video says: {subtitle.strip().rstrip('.')}." if subtitle.strip() else ""
+    return f"[INST] <Vid>{PLACEHOLDER}</Vid>{says} [{task}] {instruction} [/INST]"
+
+
+@dataclass
+class Prompt:
+    """embeds (1, L, D) and key mask (1, L) for generate()."""
+
+    embeds: torch.Tensor
+    mask: torch.Tensor
+
+
+def build_prompt(
+    llm: LlamaForCausalLM,
+    tokenizer: TextTokenizer,
+    prefix: torch.Tensor,
+    prefix_mask: torch.Tensor,
+    text: str,
+) -> Prompt:
+    """BOS + text before PLACEHOLDER + prefix tokens (1, P, D) + text after it."""
+    before, after = text.split(PLACEHOLDER)
+    ids_before = tokenizer.encode(before, add_bos=True)
+    ids_after = tokenizer.encode(after)
+    embed = lambda ids: llm.embed(torch.tensor([ids], dtype=torch.long, device=prefix.device)).to(prefix.dtype)  # noqa: E731
+    embeds = torch.cat([embed(ids_before), prefix, embed(ids_after)], dim=1)
+    ones = lambda n: torch.ones(1, n, dtype=torch.bool, device=prefix.device)  # noqa: E731
+    mask = torch.cat([ones(len(ids_before)), prefix_mask, ones(len(ids_after))], dim=1)
+    return Prompt(embeds, mask)

@@ -1,0 +1,65 @@
+"""Text tokenizers from local files: Hugging Face `tokenizers` JSON or a SentencePiece model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class TokenizerError(ValueError):
+    pass
+
+
+class TextTokenizer:
+    """encode/decode plus the ids of the BOS, EOS and PAD tokens.
+
+    Loads ``tokenizer.json`` (tokenizers) or ``tokenizer.model`` (sentencepiece, as Llama-2
+    ships it). Nothing is downloaded.
+    """
+
+    def __init__(self, backend, kind: str, bos: int | None, eos: int | None, pad: int | None, vocab_size: int):
+        self._backend, self.kind = backend, kind
+        self.bos_id, self.eos_id, self.pad_id = bos, eos, pad
+        self.vocab_size = vocab_size
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "TextTokenizer":
+        path = Path(path)
+        if path.is_dir():
+            for name in ("tokenizer.json", "tokenizer.model"):
+                if (path / name).is_file():
+                    return cls.from_file(path / name)
+            raise TokenizerError(f"no tokenizer.json or tokenizer.model in {path}")
+        if not path.is_file():
+            raise TokenizerError(f"tokenizer file not found: {path}")
+        if path.suffix == ".json":
+            from tokenizers import Tokenizer
+
+            try:
+                backend = Tokenizer.from_file(str(path))
+            except Exception as exc:  # tokenizers raises a bare Exception on a bad file
+                raise TokenizerError(f"cannot read tokenizer {path}: {exc}") from exc
+            ids = {name: backend.token_to_id(name) for name in ("<s>", "</s>", "<pad>")}
+            return cls(backend, "tokenizers", ids["<s>"], ids["</s>"], ids["<pad>"], backend.get_vocab_size())
+        if path.suffix == ".model":
+            import sentencepiece
+
+            try:
+                backend = sentencepiece.SentencePieceProcessor(model_file=str(path))
+            except (OSError, RuntimeError) as exc:
+                raise TokenizerError(f"cannot read tokenizer {path}: {exc}") from exc
+            ids = [backend.bos_id(), backend.eos_id(), backend.pad_id()]
+            bos, eos, pad = (i if i >= 0 else None for i in ids)
+            return cls(backend, "sentencepiece", bos, eos, pad, backend.get_piece_size())
+        raise TokenizerError(f"unknown tokenizer format {path.name} (expected tokenizer.json or tokenizer.model)")
+
+    def encode(self, text: str, add_bos: bool = False) -> list[int]:
+        if self.kind == "tokenizers":
+            ids = self._backend.encode(text, add_special_tokens=False).ids
+        else:
+            ids = self._backend.encode(text)
+        return ([self.bos_id] if add_bos and self.bos_id is not None else []) + list(ids)
+
+    def decode(self, ids: list[int]) -> str:
+        if self.kind == "tokenizers":
+            return self._backend.decode(ids, skip_special_tokens=True)
+        return self._backend.decode(ids)

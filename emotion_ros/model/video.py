@@ -1,0 +1,60 @@
+"""The multiview video encoder, with no face detector.
+
+Temporal view: each of the window's T frames is encoded on its own and its patch grid is
+average-pooled to 2x2 tokens; the T x 4 tokens are ordered t, h, w. Because frames are
+encoded independently, a frame's (4, D) feature can be cached and reused by every
+overlapping window that contains it.
+
+Global view: one frame at a higher resolution; LayerNorm (ln_vision) over CLS and patch
+tokens, then groups of 4 consecutive raster-order patch tokens are concatenated into one
+token of 4 x D, and the CLS token summarises the frame.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from emotion_ros.model.config import FrameEncoderConfig
+from emotion_ros.model.pooling import adaptive_pool_matrix
+from emotion_ros.model.vision import FramePreprocessor, build_frame_encoder
+
+TOKENS_PER_FRAME = 4  # the 2x2 pooled grid
+
+
+class TemporalView(nn.Module):
+    def __init__(self, config: FrameEncoderConfig):
+        super().__init__()
+        self.preprocess = FramePreprocessor(config)
+        self.encoder = build_frame_encoder(config)
+        self.dim = self.encoder.dim
+        pool = adaptive_pool_matrix(config.grid, 2)
+        self.register_buffer("pool", pool, persistent=False)  # (2, g)
+
+    def encode_frames(self, frames: torch.Tensor) -> torch.Tensor:
+        """frames: (N, H, W, 3) uint8 RGB -> (N, 4, D) per-frame features (h, w order)."""
+        _, patches = self.encoder(self.preprocess(frames))  # (N, g, g, D)
+        pooled = torch.einsum("hi,nijd,wj->nhwd", self.pool, patches, self.pool)  # (N, 2, 2, D)
+        return pooled.reshape(frames.shape[0], TOKENS_PER_FRAME, self.dim)
+
+    @staticmethod
+    def tokens(frame_features: torch.Tensor) -> torch.Tensor:
+        """(B, T, 4, D) cached per-frame features -> (B, T*4, D) tokens in t, h, w order."""
+        b, t, n, d = frame_features.shape
+        return frame_features.reshape(b, t * n, d)
+
+
+class GlobalView(nn.Module):
+    def __init__(self, config: FrameEncoderConfig, vision_norm_eps: float):
+        super().__init__()
+        self.preprocess = FramePreprocessor(config)
+        self.encoder = build_frame_encoder(config)
+        self.dim = self.encoder.dim
+        self.ln_vision = nn.LayerNorm(self.dim, eps=vision_norm_eps)
+
+    def forward(self, frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """frame: (B, H, W, 3) uint8 -> (cls (B, D), grouped patches (B, g*g/4, 4*D))."""
+        cls, patches = self.encoder(self.preprocess(frame))
+        b = frame.shape[0]
+        tokens = self.ln_vision(torch.cat([cls[:, None], patches.reshape(b, -1, self.dim)], dim=1))
+        return tokens[:, 0], tokens[:, 1:].reshape(b, -1, 4 * self.dim)
