@@ -4,6 +4,11 @@
   emotion-ros sample-clip OUT.mp4  write the sample clip (photo + speech) to a file
   emotion-ros camera|microphone|file-source|window-monitor [--ros-args ...]
                                    run one node, with config/sensors.yaml as defaults
+  emotion-ros convert llama HF_DIR --out DIR [--base CKPT | --preset NAME]
+  emotion-ros convert v2 CHECKPOINT.pth --llama HF_DIR --out DIR
+                                   import foreign weights (safetensors out)
+  emotion-ros bench-model [--preset tiny]
+                                   parameter counts and forward times (JSON)
 """
 
 from __future__ import annotations
@@ -118,6 +123,32 @@ def run_demo(args: argparse.Namespace) -> int:
         rclpy.try_shutdown()
 
 
+def run_convert(args: argparse.Namespace) -> int:
+    from emotion_ros.model.convert import convert_emotion_llama_v2, convert_hf_llama
+
+    if args.source_kind == "llama":
+        report = convert_hf_llama(args.source, args.out, preset=args.preset, base=args.base)
+    else:
+        print("reading the official checkpoint with torch.load(weights_only=True): tensors only, no code", flush=True)
+        report = convert_emotion_llama_v2(args.source, args.llama, args.out, preset=args.preset or "v2", lora_alpha=args.lora_alpha)
+    print(f"wrote {report.tensors} tensors to {report.out}")
+    if report.merged_lora:
+        print(f"merged LoRA into {len(report.merged_lora)} projections")
+    if report.missing:
+        print(f"not in the source (train or convert them separately): {', '.join(report.missing)}")
+    print(f"tokenizer: {report.tokenizer or 'none found in the source directory'}")
+    return 0
+
+
+def run_bench_model(args: argparse.Namespace) -> int:
+    import json
+
+    from emotion_ros.eval.model_benchmark import benchmark_model
+
+    print(json.dumps(benchmark_model(args.preset, repeats=args.repeats, threads=args.threads), indent=2))
+    return 0
+
+
 def run_node(name: str, extra: list[str]) -> int:
     from emotion_ros.nodes.runner import main_for
 
@@ -135,6 +166,23 @@ def build_parser() -> argparse.ArgumentParser:
     clip.add_argument("--duration", type=float, default=6.0, help="minimum duration [s]")
     for name in NODES:
         sub.add_parser(name, help=f"run the {name} node (ROS arguments after --ros-args)")
+    convert = sub.add_parser("convert", help="import foreign weights into a checkpoint directory")
+    kinds = convert.add_subparsers(dest="source_kind", required=True)
+    llama = kinds.add_parser("llama", help="a Hugging Face Llama directory (config.json + safetensors) as the LLaMA head")
+    llama.add_argument("source", help="Hugging Face model directory")
+    llama.add_argument("--out", required=True, help="output checkpoint directory")
+    llama.add_argument("--base", help="checkpoint that provides the rest of the network")
+    llama.add_argument("--preset", default="tiny", help="preset for the rest of the network when there is no --base")
+    v2 = kinds.add_parser("v2", help="an official Emotion-LLaMA-v2 training checkpoint plus its base Llama")
+    v2.add_argument("source", help="checkpoint_N.pth ({'model': state_dict})")
+    v2.add_argument("--llama", required=True, help="the base Llama-2-7b-chat-hf directory")
+    v2.add_argument("--out", required=True, help="output checkpoint directory")
+    v2.add_argument("--preset", default="v2", help="preset of the non-LLM parts")
+    v2.add_argument("--lora-alpha", type=float, default=16.0, help="LoRA alpha (the published run used 16 with r=64)")
+    bench = sub.add_parser("bench-model", help="parameter counts and forward times of a preset (JSON)")
+    bench.add_argument("--preset", default="tiny")
+    bench.add_argument("--repeats", type=int, default=10)
+    bench.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     return parser
 
 
@@ -147,6 +195,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "demo":
             return run_demo(args)
+        if args.command == "convert":
+            return run_convert(args)
+        if args.command == "bench-model":
+            return run_bench_model(args)
         if args.command == "sample-clip":
             from emotion_ros.io.sample_clip import make_sample_clip
 

@@ -37,3 +37,16 @@ def test_failures_exit_non_zero_with_one_clear_line(args, message):
     assert "Traceback" not in result.stderr
     errors = [l for l in result.stderr.splitlines() if "error" in l.lower() and "[ERROR]" not in l]
     assert len(errors) == 1 and message in errors[0], result.stderr
+
+
+def test_convert_llama_writes_a_checkpoint_and_reports(tmp_path):
+    transformers = pytest.importorskip("transformers")
+    config = transformers.LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                                      num_attention_heads=2, num_key_value_heads=2)
+    transformers.LlamaForCausalLM(config).save_pretrained(tmp_path / "hf", safe_serialization=True)
+    result = emotion_ros("convert", "llama", str(tmp_path / "hf"), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert "wrote" in result.stdout and "not in the source" in result.stdout
+    assert (tmp_path / "out" / "model.safetensors").is_file() and (tmp_path / "out" / "config.yaml").is_file()
+    bad = emotion_ros("convert", "v2", str(tmp_path / "missing.pth"), "--llama", str(tmp_path / "hf"), "--out", str(tmp_path / "x"))
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr and "not found" in bad.stderr
