@@ -38,19 +38,20 @@ def collector(ros_node_factory, msg_type, topic):
     return node, received
 
 
-def test_file_source_and_window_monitor_cut_the_clip_on_media_time(ros, sample_clip):
-    """A real MP4 through the file source (DDS) and the window assembler: count and timing."""
-    info = probe(str(sample_clip))
-    source = FileSourceNode(
-        parameter_overrides=[
-            Parameter("path", value=str(sample_clip)),
-            Parameter("rate", value=2.0),
-            Parameter("stamp_origin", value="media"),
-        ]
-    )
+def replay_pipeline(clip, **source_params):
+    """A file source playing ``clip`` on media time at 2x, and a window monitor collecting windows."""
+    params = {"path": str(clip), "rate": 2.0, "stamp_origin": "media", **source_params}
+    source = FileSourceNode(parameter_overrides=[Parameter(k, value=v) for k, v in params.items()])
     monitor = WindowMonitorNode(parameter_overrides=[Parameter("log_windows", value=False)])
     windows = []
     monitor.window_listeners.append(windows.append)
+    return source, monitor, windows
+
+
+def test_file_source_and_window_monitor_cut_the_clip_on_media_time(ros, sample_clip):
+    """A real MP4 through the file source (DDS) and the window assembler: count and timing."""
+    info = probe(str(sample_clip))
+    source, monitor, windows = replay_pipeline(sample_clip)
     try:
         bring_up(monitor)
         bring_up(source)
@@ -192,17 +193,7 @@ def test_microphone_node_records_speech_from_a_real_capture_device(ros, tmp_path
 
 
 def test_looping_file_source_keeps_time_running_through_lifecycle_cycles(ros, sample_clip):
-    source = FileSourceNode(
-        parameter_overrides=[
-            Parameter("path", value=str(sample_clip)),
-            Parameter("rate", value=2.0),
-            Parameter("loop", value=True),
-            Parameter("stamp_origin", value="media"),
-        ]
-    )
-    monitor = WindowMonitorNode(parameter_overrides=[Parameter("log_windows", value=False)])
-    windows = []
-    monitor.window_listeners.append(windows.append)
+    source, monitor, windows = replay_pipeline(sample_clip, loop=True)
     try:
         bring_up(monitor)
         bring_up(source)
