@@ -34,6 +34,7 @@ setup(
             "microphone_node = emotion_ros.nodes.microphone_node:main",
             "file_source_node = emotion_ros.nodes.file_source_node:main",
             "window_monitor_node = emotion_ros.nodes.window_monitor_node:main",
+            "emotion_node = emotion_ros.nodes.perception_node:main",
         ],
     },
 )

@@ -1,8 +1,9 @@
 """The `emotion-ros` command.
 
-  emotion-ros demo                 play the sample clip through the sensor pipeline
+  emotion-ros demo                 play the sample clip through the emotion node, plot a timeline
+  emotion-ros run [--clip FILE]    the emotion node on a camera + microphone (or a file)
   emotion-ros sample-clip OUT.mp4  write the sample clip (photo + speech) to a file
-  emotion-ros camera|microphone|file-source|window-monitor [--ros-args ...]
+  emotion-ros camera|microphone|file-source|window-monitor|emotion [--ros-args ...]
                                    run one node, with config/sensors.yaml as defaults
   emotion-ros convert llama HF_DIR --out DIR [--base CKPT | --preset NAME]
   emotion-ros convert v2 CHECKPOINT.pth --llama HF_DIR --out DIR
@@ -27,6 +28,7 @@ NODES = {
     "microphone": "emotion_ros.nodes.microphone_node:MicrophoneNode",
     "file-source": "emotion_ros.nodes.file_source_node:FileSourceNode",
     "window-monitor": "emotion_ros.nodes.window_monitor_node:WindowMonitorNode",
+    "emotion": "emotion_ros.nodes.perception_node:PerceptionNode",
 }
 
 
@@ -35,8 +37,13 @@ class CliError(RuntimeError):
 
 
 def _default_params() -> list[str]:
-    params = share_dir() / "config" / "sensors.yaml"
-    return ["--params-file", str(params)] if params.is_file() else []
+    """config/sensors.yaml and config/emotion.yaml, the defaults of every node."""
+    args = []
+    for name in ("sensors.yaml", "emotion.yaml"):
+        params = share_dir() / "config" / name
+        if params.is_file():
+            args += ["--params-file", str(params)]
+    return args
 
 
 def _ros_args(extra: list[str]) -> list[str]:
@@ -65,62 +72,74 @@ def sample_clip_path(path: str | None) -> Path:
     return clip
 
 
-def run_demo(args: argparse.Namespace) -> int:
-    """File source -> window monitor in one process, printing each window as it is cut."""
+def run_pipeline(args: argparse.Namespace, clip: Path | None, plot: Path | None = None) -> int:
+    """Sources (a media file, or camera + microphone) and the emotion node in one process,
+    with a live terminal view; a timeline PNG at the end when ``plot`` is given."""
     import rclpy
     from rclpy.parameter import Parameter
 
+    from emotion_ros.eval.timeline import plot_timeline
+    from emotion_ros.live_view import LiveView
+    from emotion_ros.nodes.camera_node import CameraNode
     from emotion_ros.nodes.file_source_node import FileSourceNode
+    from emotion_ros.nodes.microphone_node import MicrophoneNode
+    from emotion_ros.nodes.perception_node import PerceptionNode
     from emotion_ros.nodes.runner import shut_down, spin
-    from emotion_ros.nodes.window_monitor_node import WindowMonitorNode
 
-    clip = sample_clip_path(args.clip)
     rclpy.init(args=_ros_args(args.ros_args))
     nodes = []
     try:
-        source = FileSourceNode(
-            parameter_overrides=[
-                Parameter("path", value=str(clip)),
-                Parameter("rate", value=float(args.rate)),
-                Parameter("reliable", value=True),
-            ]
-        )
-        monitor = WindowMonitorNode(parameter_overrides=[Parameter("log_windows", value=False)])
-        nodes = [source, monitor]
-        origin: list[float] = []  # start of the first window: the demo's time zero
-
-        def show(window) -> None:
-            if not origin:
-                origin.append(window.t_start)
-            t = window.t_end - origin[0]
-            video = f"video {int(window.frame_mask.sum()):2d}/{window.frame_mask.size}" if window.video_present else "video  --  "
-            audio = f"audio {window.audio_coverage:4.0%}" if window.audio_present else "audio  -- "
-            rms = float((window.audio[window.audio_mask] ** 2).mean() ** 0.5) if window.audio_mask.any() else 0.0
-            print(f"t={t:6.2f} s  window #{window.index}  {video}  {audio}  audio rms {rms:.3f}", flush=True)
-
-        monitor.window_listeners.append(show)
-        print(f"playing {clip} at {args.rate:g}x real time (Ctrl-C to stop)", flush=True)
+        overrides = [Parameter("model", value=args.model)] if args.model else []
+        if args.explain_rate is not None:
+            overrides.append(Parameter("explanation.rate", value=float(args.explain_rate)))
+        emotion = PerceptionNode(parameter_overrides=overrides)
+        view = LiveView()
+        emotion.state_listeners.append(view.state)
+        emotion.explanation_listeners.append(view.explanation)
+        if clip is not None:
+            source = FileSourceNode(parameter_overrides=[
+                Parameter("path", value=str(clip)), Parameter("rate", value=float(args.rate)),
+                Parameter("loop", value=bool(args.loop)), Parameter("reliable", value=True),
+            ])
+            sources = [source]
+            finished = source.finished.is_set
+            print(f"playing {clip} at {args.rate:g}x (Ctrl-C to stop)", flush=True)
+        else:
+            sources = [CameraNode(parameter_overrides=[Parameter("source", value=args.camera)])]
+            if args.microphone != "none":
+                sources.append(MicrophoneNode(parameter_overrides=[Parameter("device", value=args.microphone)]))
+            finished = lambda: False  # noqa: E731  (until Ctrl-C)
+            print("running on the camera and microphone (Ctrl-C to stop)", flush=True)
+        nodes = [emotion, *sources]  # the consumer first, so it misses nothing
         drained_at: list[float] = []
 
         def played_and_drained() -> bool:
-            # Keep spinning briefly after the last message so in-flight ones are delivered.
-            if source.finished.is_set() and not drained_at:
-                drained_at.append(time.monotonic() + 0.5)
+            # After the last message, give in-flight messages and the workers a moment.
+            if finished() and not drained_at:
+                drained_at.append(time.monotonic() + 1.0)
             return bool(drained_at) and time.monotonic() > drained_at[0]
 
         spin(nodes, until=played_and_drained)
-        for window in monitor.input.flush() if monitor.input else []:
-            show(window)
-        counters = monitor.input.counters() if monitor.input else {}
-        print(
-            f"done: {source.frames_published} frames and {source.chunks_published} audio chunks published, "
-            f"{counters.get('windows', 0)} windows, {counters.get('rejected', 0)} rejected messages",
-            flush=True,
-        )
-        return 0
+        counts = dict(emotion.counts)
     finally:
         shut_down(nodes)
         rclpy.try_shutdown()
+    print(f"done: {counts['states']} states, {counts['events']} label changes, {counts['explanations']} explanations, "
+          f"{counts['dropped_windows']} dropped windows, {counts['backend_errors']} backend errors", flush=True)
+    if plot is not None and view.estimates:
+        print(f"timeline: {plot_timeline(view.estimates, view.explanations, plot, title=f'emotion-ros on {clip.name if clip else args.camera}')}")
+    return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    return run_pipeline(args, sample_clip_path(args.clip), Path(args.plot))
+
+
+def run_live(args: argparse.Namespace) -> int:
+    clip = Path(args.clip) if args.clip else None
+    if clip is not None and not clip.is_file():
+        raise CliError(f"clip not found: {clip}")
+    return run_pipeline(args, clip, Path(args.plot) if args.plot else None)
 
 
 def run_convert(args: argparse.Namespace) -> int:
@@ -158,9 +177,20 @@ def run_node(name: str, extra: list[str]) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="emotion-ros", description="Real-time multimodal emotion understanding for ROS 2.")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="play the sample clip (or --clip) through the sensor pipeline")
+    demo = sub.add_parser("demo", help="play the sample clip (or --clip) through the emotion node, plot a timeline")
     demo.add_argument("--clip", help="media file to play instead of the generated sample clip")
-    demo.add_argument("--rate", type=float, default=1.0, help="playback speed (1 = real time, 0 = as fast as possible)")
+    demo.add_argument("--plot", default="output/emotion_timeline.png", help="where to write the timeline PNG")
+    run = sub.add_parser("run", help="the emotion node on a camera + microphone, or on a media file")
+    run.add_argument("--clip", help="media file to play (default: the camera and microphone)")
+    run.add_argument("--camera", default="0", help="camera: OpenCV device index, path or video file")
+    run.add_argument("--microphone", default="", help="PortAudio input device ('' = default, 'none' = no audio)")
+    run.add_argument("--loop", action="store_true", help="loop the clip")
+    run.add_argument("--plot", help="write a timeline PNG here at the end")
+    for command in (demo, run):
+        command.add_argument("--rate", type=float, default=1.0, help="clip playback speed (1 = real time, 0 = as fast as possible)")
+        command.add_argument("--model", help="checkpoint directory or preset (default: config/emotion.yaml's)")
+        command.add_argument("--explain-rate", type=float, help="explanations per second (default: config/emotion.yaml's)")
+    demo.set_defaults(loop=False)
     clip = sub.add_parser("sample-clip", help="write the sample clip (astronaut photo + espeak-ng speech)")
     clip.add_argument("out", help="output .mp4 path")
     clip.add_argument("--duration", type=float, default=6.0, help="minimum duration [s]")
@@ -195,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "demo":
             return run_demo(args)
+        if args.command == "run":
+            return run_live(args)
         if args.command == "convert":
             return run_convert(args)
         if args.command == "bench-model":

@@ -13,13 +13,17 @@ def emotion_ros(*args, timeout=60):
     )
 
 
-def test_demo_plays_a_clip_through_the_window_pipeline(sample_clip):
-    result = emotion_ros("demo", "--clip", str(sample_clip), "--rate", "4")
+def test_demo_prints_states_and_explanations_and_writes_a_timeline(sample_clip, tmp_path):
+    plot = tmp_path / "timeline.png"
+    result = emotion_ros("demo", "--clip", str(sample_clip), "--rate", "2", "--explain-rate", "1", "--plot", str(plot), timeout=120)
     assert result.returncode == 0, result.stderr
-    lines = [l for l in result.stdout.splitlines() if "window #" in l]
-    assert len(lines) >= 4
-    assert all(re.search(r"video 1[0-6]/16", l) and re.search(r"audio +\d+%", l) for l in lines)
-    assert re.search(r"done: 100 frames and \d+ audio chunks published, [4-5] windows, 0 rejected", result.stdout)
+    lines = [l for l in result.stdout.splitlines() if re.match(r"\s+\d+\.\d\d s  \w+", l)]
+    states = [l for l in lines if "explanation:" not in l]
+    assert len(states) >= 3
+    assert all(re.search(r"(angry|disgust|fear|happy|sad|surprise|neutral) +0\.\d\d .* V [+-]\d\.\d\d A [+-]\d\.\d\d", l) for l in states)
+    assert any("explanation:" in l for l in lines)
+    assert re.search(r"done: \d+ states, \d+ label changes, [1-9]\d* explanations, 0 dropped windows, 0 backend errors", result.stdout)
+    assert plot.is_file() and plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.parametrize(
@@ -29,6 +33,7 @@ def test_demo_plays_a_clip_through_the_window_pipeline(sample_clip):
         (("file-source", "--ros-args", "-p", "path:=/no/such/clip.mp4"), "media file not found"),
         (("file-source", "--ros-args", "-p", "rate:=-3.0"), "rate"),
         (("camera", "--ros-args", "-p", "encoding:=rgb16"), "unsupported image encoding 'rgb16'"),
+        (("emotion", "--ros-args", "-p", "model:=/no/such/model"), "cannot load model '/no/such/model'"),
     ],
 )
 def test_failures_exit_non_zero_with_one_clear_line(args, message):

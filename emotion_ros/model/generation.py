@@ -21,6 +21,7 @@ class GenerationConfig:
     top_p: float = 0.9
     stop_token_ids: tuple[int, ...] = ()
     seed: int | None = None
+    vocab_limit: int | None = None  # only ids below this are generated (a tokenizer smaller than the embedding)
 
 
 @dataclass
@@ -71,6 +72,9 @@ def generate(
     logits, past = llm(embeds, mask)
     for _ in range(config.max_new_tokens):
         last = logits[0, -1]
+        if config.vocab_limit is not None:
+            last = last.clone()
+            last[config.vocab_limit :] = float("-inf")
         if keep_logits:
             step_logits.append(last.clone())
         token = _next_token(last, config, generator)

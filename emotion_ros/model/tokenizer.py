@@ -52,6 +52,23 @@ class TextTokenizer:
             return cls(backend, "sentencepiece", bos, eos, pad, backend.get_piece_size())
         raise TokenizerError(f"unknown tokenizer format {path.name} (expected tokenizer.json or tokenizer.model)")
 
+    @classmethod
+    def byte_level(cls) -> "TextTokenizer":
+        """A tokenizer that needs no training: one token per byte, plus <unk> <s> </s> <pad>.
+
+        For networks without a trained tokenizer: every text round-trips exactly.
+        """
+        from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+
+        specials = ["<unk>", "<s>", "</s>", "<pad>"]
+        alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
+        vocab = {token: i for i, token in enumerate(specials + alphabet)}
+        backend = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="<unk>"))
+        backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        backend.decoder = decoders.ByteLevel()
+        backend.add_special_tokens(specials)
+        return cls(backend, "tokenizers", vocab["<s>"], vocab["</s>"], vocab["<pad>"], len(vocab))
+
     def encode(self, text: str, add_bos: bool = False) -> list[int]:
         if self.kind == "tokenizers":
             ids = self._backend.encode(text, add_special_tokens=False).ids

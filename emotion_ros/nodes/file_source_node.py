@@ -48,6 +48,11 @@ class FileSourceNode(ManagedNode):
         declare(self, "microphone_frame_id", "microphone", "frame_id of the published audio.")
         declare(self, "stamp_origin", "now", "'now': stamps start at activation; 'media': stamps are media time.")
         declare(self, "reliable", False, "Publish with reliable QoS (for offline runs at rate 0); default best effort.")
+        declare(
+            self, "wait_for_subscribers", 2.0,
+            "At activation, wait up to this long for a subscriber on each topic, so the start of the file is not "
+            "lost to discovery [s]; 0 starts at once.", 0.0, 60.0,
+        )
         self.info = None
         self.finished = threading.Event()
         self.frames_published = 0
@@ -88,7 +93,14 @@ class FileSourceNode(ManagedNode):
                 self.destroy_lifecycle_publisher(publisher)
         self._image_pub = self._audio_pub = None
 
+    def _wait_for_subscribers(self) -> None:
+        publishers = [p for p in (self._image_pub, self._audio_pub) if p is not None]
+        deadline = time.monotonic() + self.param("wait_for_subscribers")
+        while self.running and time.monotonic() < deadline and any(p.get_subscription_count() == 0 for p in publishers):
+            time.sleep(0.02)
+
     def work(self) -> None:
+        self._wait_for_subscribers()
         rate = self.param("rate")
         origin = self.get_clock().now().nanoseconds * 1e-9 if self.param("stamp_origin") == "now" else 0.0
         wall_start = time.monotonic()

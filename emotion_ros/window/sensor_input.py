@@ -108,6 +108,10 @@ class SensorInput:
                 windows += self.assembler.add_audio(mono.stamp, mono.samples)
         return windows + self.assembler.flush()
 
+    def close(self) -> None:
+        """Free the resamplers' native state now rather than at interpreter exit."""
+        self._resamplers.clear()
+
     def counters(self) -> dict[str, int]:
         """Assembler counters plus rejected-message totals, for diagnostics."""
         values = self.assembler.counters.as_dict()

@@ -1,0 +1,54 @@
+"""The terminal view of `emotion-ros run` and `demo`: one line per state, explanations inline."""
+
+from __future__ import annotations
+
+import threading
+
+from rich.console import Console
+from rich.text import Text
+
+from emotion_ros.io.stamps import to_seconds
+from emotion_ros.runtime.messages import msg_to_estimate
+
+
+class LiveView:
+    """Prints EmotionState and Explanation messages as they arrive (thread-safe) and keeps
+    them, as estimates and explanations, for a timeline plot."""
+
+    def __init__(self, console: Console | None = None):
+        self.console = console or Console(highlight=False)
+        self.estimates = []
+        self.explanations = []
+        self._origin: float | None = None
+        self._lock = threading.Lock()
+
+    def _time(self, seconds: float) -> float:
+        if self._origin is None:
+            self._origin = seconds
+        return seconds - self._origin
+
+    def state(self, msg) -> None:
+        estimate = msg_to_estimate(msg)
+        with self._lock:
+            self.estimates.append(estimate)
+            t = self._time(estimate.t_end)
+            bar = "#" * round(estimate.confidence * 10)
+            line = Text(f"{t:7.2f} s  ")
+            line.append(f"{estimate.label:<9}", style="bold")
+            line.append(f" {estimate.confidence:4.2f} {bar:<10} V {estimate.valence:+.2f} A {estimate.arousal:+.2f} ")
+            line.append("speaking" if estimate.speaking else "silent  ", style="green" if estimate.speaking else "dim")
+            missing = [name for name, present in (("video", estimate.video_present), ("audio", estimate.audio_present)) if not present]
+            if missing:
+                line.append(f"  (no {' / '.join(missing)})", style="yellow")
+            line.append(f" {estimate.latency * 1000:4.0f} ms", style="dim")
+            self.console.print(line)
+
+    def explanation(self, msg) -> None:
+        from emotion_ros.runtime.estimate import Explanation
+
+        with self._lock:
+            self.explanations.append(
+                Explanation(to_seconds(msg.window_start), to_seconds(msg.header.stamp), msg.text, msg.label or None,
+                            msg.question, msg.tokens_generated, msg.latency)
+            )
+            self.console.print(Text(f"{self._time(to_seconds(msg.header.stamp)):7.2f} s  explanation: {msg.text!r}", style="cyan"))

@@ -1,0 +1,340 @@
+"""The emotion node: windows of camera and microphone data in, emotion states and explanations out.
+
+Publishes
+  emotion/state        EmotionState, one per window (every `stride` seconds of sensor time)
+  emotion/event        EmotionState when the debounced label changes (transient local: a late
+                       subscriber gets the current state at once)
+  emotion/explanation  Explanation, about the newest window at `explanation.rate`
+  /diagnostics         sensor input and pipeline health
+Serves
+  ~/explain            emotion_msgs/Explain: on-demand questions about the newest window
+
+Perception runs on its own worker thread and the LLaMA head on another; both take only the
+newest work item, so a slow explanation never delays perception and nothing queues up.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from diagnostic_msgs.msg import DiagnosticArray
+from emotion_msgs.msg import EmotionState
+from emotion_msgs.msg import Explanation as ExplanationMsg
+from emotion_msgs.srv import Explain
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.task import Future
+
+from emotion_ros.model.labels import parse_label
+from emotion_ros.nodes.managed_node import SUCCESS, ManagedNode
+from emotion_ros.nodes.parameters import declare, declare_config, read_config
+from emotion_ros.nodes.runner import main_for
+from emotion_ros.nodes.sensor_subscriptions import SensorSubscriptions, check_sensor_parameters, declare_sensor_parameters
+from emotion_ros.nodes.throttled_log import ThrottledLog
+from emotion_ros.runtime.backend import BackendError
+from emotion_ros.runtime.backends import BACKENDS, create_backend
+from emotion_ros.runtime.debounce import LabelDebouncer
+from emotion_ros.runtime.diagnostics import perception_status
+from emotion_ros.runtime.estimate import EmotionEstimate, Explanation
+from emotion_ros.runtime.estimator import EmotionEstimator
+from emotion_ros.runtime.latency import LatencyStats
+from emotion_ros.runtime.latest_worker import LatestWorker
+from emotion_ros.runtime.messages import estimate_to_msg, explanation_to_msg
+from emotion_ros.window.config import WindowConfig
+from emotion_ros.window.diagnostics import input_status
+from emotion_ros.window.sensor_input import SensorInput
+from emotion_ros.window.window import Window
+
+RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+@dataclass
+class ExplainRequest:
+    estimate: EmotionEstimate
+    context: Any
+    question: str
+    max_new_tokens: int
+    reply: Future | None  # set for ~/explain calls; None for the periodic explanation
+
+
+class PerceptionNode(ManagedNode):
+    """Lifecycle: configure loads the model (a missing or corrupt one fails with the reason),
+    activate subscribes and starts the workers, deactivate stops them."""
+
+    def __init__(self, **kwargs):
+        super().__init__("emotion", **kwargs)
+        declare(self, "model", "tiny", "Checkpoint directory, or a preset name (its bundled checkpoint if any).")
+        declare(self, "backend", "auto", f"Inference backend: one of {', '.join(BACKENDS)}.")
+        declare(self, "threads", 0, "Intra-op threads for the backend; 0 lets it choose.", 0, 64)
+        declare(self, "frame_id", "camera", "frame_id of the published states (the camera's frame).")
+        declare_config(self, "window", WindowConfig)
+        declare_sensor_parameters(self)
+        declare(self, "event.hysteresis", 0.15, "A new label must beat the current one by this probability.", 0.0, 1.0)
+        declare(self, "event.min_dwell", 1.0, "... and lead for this long before emotion/event reports it [s].", 0.0, 60.0)
+        declare(self, "event.min_confidence", 0.4, "... with at least this probability.", 0.0, 1.0)
+        declare(self, "explanation.enabled", True, "Load and run the LLaMA head (explanations and ~/explain).")
+        declare(self, "explanation.rate", 0.2, "Periodic explanations per second of wall time; 0 for on demand only.", 0.0, 10.0)
+        declare(self, "explanation.max_new_tokens", 48, "Token budget of one explanation.", 1, 512)
+        declare(self, "diagnostics_period", 1.0, "Period of /diagnostics messages [s].", 0.1, 60.0)
+        self.add_on_set_parameters_callback(self._check_parameter_change)
+        self.add_post_set_parameters_callback(self._apply_parameter_change)
+        self.state_listeners: list[Callable[[EmotionState], None]] = []
+        self.explanation_listeners: list[Callable[[ExplanationMsg], None]] = []
+        self.input: SensorInput | None = None
+        self.backend = None
+        self._throttled = ThrottledLog(self.get_logger().warning)
+        self._sensors: SensorSubscriptions | None = None
+        self._estimator: EmotionEstimator | None = None
+        self._debouncer: LabelDebouncer | None = None
+        self._perception_worker: LatestWorker | None = None
+        self._explanation_worker: LatestWorker | None = None
+        self._latest: tuple[EmotionEstimate, Any] | None = None
+        self._latest_lock = threading.Lock()
+        self._explained_until = float("-inf")
+        self.latency = LatencyStats()
+        self.explanation_latency = LatencyStats()
+        self.counts = {"states": 0, "events": 0, "explanations": 0, "backend_errors": 0, "dropped_windows": 0}
+        self._reported = {"rejected": 0, "backend_errors": 0}
+        self._last_error = ""
+        self._pubs: dict[str, Any] = {}
+        self._service = None
+        self._diagnostics_timer = None
+        self._explanation_timer = None
+
+    # -- parameters -----------------------------------------------------------------------------
+    # These take effect at once; every other parameter shapes what configure built, so it is
+    # refused while the node is configured (deactivate, clean up, change, configure again).
+    LIVE_PARAMETERS = ("event.hysteresis", "event.min_dwell", "event.min_confidence", "explanation.rate",
+                       "explanation.max_new_tokens", "frame_id", "silent_after")
+
+    def _check_parameter_change(self, params) -> SetParametersResult:
+        for p in params:
+            if p.name not in self.LIVE_PARAMETERS and self.backend is not None:
+                return SetParametersResult(
+                    successful=False,
+                    reason=f"{p.name} is used when the node is configured: deactivate and clean up the node, "
+                    "set it, then configure again",
+                )
+        return SetParametersResult(successful=True)
+
+    def _apply_parameter_change(self, params) -> None:
+        names = {p.name for p in params}
+        if self._debouncer is not None and names & {"event.hysteresis", "event.min_dwell", "event.min_confidence"}:
+            self._debouncer.hysteresis = self.param("event.hysteresis")
+            self._debouncer.min_dwell = self.param("event.min_dwell")
+            self._debouncer.min_confidence = self.param("event.min_confidence")
+        if "explanation.rate" in names and self._explanation_worker is not None:
+            if self._explanation_timer is not None:
+                self.destroy_timer(self._explanation_timer)
+                self._explanation_timer = None
+            if self.param("explanation.rate") > 0:
+                self._explanation_timer = self.create_timer(1.0 / self.param("explanation.rate"), self._periodic_explanation)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def on_configure(self, state):
+        try:
+            window = read_config(self, "window", WindowConfig)
+        except ValueError as exc:
+            return self.fail(str(exc))
+        problem = check_sensor_parameters(self)
+        if problem:
+            return self.fail(problem)
+        try:
+            backend = create_backend(self.param("backend"), self.param("model"), self.param("threads"))
+        except Exception as exc:  # missing/corrupt checkpoint, unknown backend, ...: one clear reason
+            return self.fail(f"cannot load model {self.param('model')!r}: {exc}")
+        mismatch = [
+            f"window.{name} = {mine} but the model takes {theirs}"
+            for name, mine, theirs in (
+                ("num_frames", window.num_frames, backend.num_frames),
+                ("sample_rate", window.sample_rate, backend.sample_rate),
+                ("duration", window.duration, backend.window),
+            )
+            if mine != theirs
+        ]
+        if mismatch:
+            return self.fail("; ".join(mismatch))
+        self.backend = backend
+        self.input = SensorInput(window, report=self._throttled)
+        self._sensors = SensorSubscriptions(self, self.input, self._on_windows, self._throttled)
+        self._estimator = EmotionEstimator(backend)
+        self._debouncer = LabelDebouncer(
+            backend.labels, self.param("event.hysteresis"), self.param("event.min_dwell"), self.param("event.min_confidence")
+        )
+        self._pubs = {
+            "state": self.create_lifecycle_publisher(EmotionState, "emotion/state", RELIABLE),
+            "event": self.create_lifecycle_publisher(EmotionState, "emotion/event", LATCHED),
+            "explanation": self.create_lifecycle_publisher(ExplanationMsg, "emotion/explanation", RELIABLE),
+            "diagnostics": self.create_lifecycle_publisher(DiagnosticArray, "/diagnostics", 10),
+        }
+        trained = "" if getattr(backend, "trained", True) else " (untrained weights)"
+        self.get_logger().info(f"model {backend.model_id}{trained} on the {backend.name} backend, labels {list(backend.labels)}")
+        return SUCCESS
+
+    def start(self):
+        self._perception_worker = LatestWorker(
+            self._perceive, "perception", on_drop=self._window_dropped, on_error=self._worker_error
+        ).start()
+        if self.param("explanation.enabled") and self.backend.can_explain:
+            self._explanation_worker = LatestWorker(
+                self._explain, "explanation", on_drop=self._request_dropped, on_error=self._worker_error
+            ).start()
+            self._service = self.create_service(Explain, "~/explain", self._on_explain)
+            if self.param("explanation.rate") > 0:
+                self._explanation_timer = self.create_timer(1.0 / self.param("explanation.rate"), self._periodic_explanation)
+        self._diagnostics_timer = self.create_timer(self.param("diagnostics_period"), self._publish_diagnostics)
+        self._sensors.start()
+        return SUCCESS
+
+    def stop(self) -> None:
+        if self._sensors is not None:
+            self._sensors.stop()
+        for timer in (self._diagnostics_timer, self._explanation_timer):
+            if timer is not None:
+                self.destroy_timer(timer)
+        self._diagnostics_timer = self._explanation_timer = None
+        if self._service is not None:
+            self.destroy_service(self._service)
+            self._service = None
+        for worker in (self._perception_worker, self._explanation_worker):
+            if worker is not None:
+                worker.stop()
+        self._perception_worker = self._explanation_worker = None
+
+    def release(self) -> None:
+        for publisher in self._pubs.values():
+            self.destroy_lifecycle_publisher(publisher)
+        self._pubs = {}
+        if self.input is not None:
+            self.input.close()
+        self.input = self._sensors = self._estimator = self.backend = None
+        with self._latest_lock:
+            self._latest = None
+
+    # -- perception -----------------------------------------------------------------------------
+    def _on_windows(self, windows: list[Window]) -> None:
+        worker = self._perception_worker
+        if worker is not None:
+            for window in windows:
+                worker.submit((window, time.monotonic()))
+
+    def _window_dropped(self, item) -> None:
+        self.counts["dropped_windows"] += 1
+        self._throttled("perception", "dropped", f"perception is behind: dropped the window ending {item[0].t_end:.3f} s")
+
+    def _worker_error(self, item, exc: Exception) -> None:
+        self.counts["backend_errors"] += 1
+        self._last_error = str(exc)
+        self._throttled("backend", "error", str(exc))
+        if isinstance(item, ExplainRequest) and item.reply is not None and not item.reply.done():
+            item.reply.set_result((False, str(exc), None))
+
+    def _perceive(self, item: tuple[Window, float]) -> None:
+        window, completed_at = item
+        estimate, context = self._estimator.estimate(window, completed_at)  # BackendError -> _worker_error
+        frame_id, model_id = self.param("frame_id"), self.backend.model_id
+        msg = estimate_to_msg(estimate, frame_id, model_id)
+        self._pubs["state"].publish(msg)
+        self.counts["states"] += 1
+        self.latency.add(estimate.latency)
+        with self._latest_lock:
+            self._latest = (estimate, context)
+        change = self._debouncer.update(estimate.t_end, estimate.scores)
+        if change is not None:
+            self._pubs["event"].publish(msg)
+            self.counts["events"] += 1
+            self.get_logger().info(f"emotion: {change.previous or '-'} -> {change.label} ({change.confidence:.2f})")
+        for listener in self.state_listeners:
+            listener(msg)
+
+    # -- explanation ----------------------------------------------------------------------------
+    def _newest(self) -> tuple[EmotionEstimate, Any] | None:
+        with self._latest_lock:
+            return self._latest
+
+    def _periodic_explanation(self) -> None:
+        newest, worker = self._newest(), self._explanation_worker
+        if newest is None or worker is None or newest[0].t_end <= self._explained_until or not worker.idle():
+            return  # nothing new, or still busy: skip this tick rather than queue
+        self._explained_until = newest[0].t_end
+        worker.submit(ExplainRequest(newest[0], newest[1], "", self.param("explanation.max_new_tokens"), None))
+
+    async def _on_explain(self, request: Explain.Request, response: Explain.Response) -> Explain.Response:
+        newest, worker = self._newest(), self._explanation_worker
+        if newest is None or worker is None:
+            response.success, response.message = False, "no window has been perceived yet"
+            return response
+        budget = request.max_new_tokens or self.param("explanation.max_new_tokens")
+        reply = Future()
+        worker.submit(ExplainRequest(newest[0], newest[1], request.question, budget, reply))
+        success, message, explanation = await reply
+        response.success, response.message = success, message
+        if explanation is not None:
+            response.explanation = explanation
+        return response
+
+    def _request_dropped(self, request: ExplainRequest) -> None:
+        if request.reply is not None and not request.reply.done():
+            request.reply.set_result((False, "superseded by a newer request before it started", None))
+
+    def _explain(self, request: ExplainRequest) -> None:
+        started = time.monotonic()
+        generated = self.backend.explain(request.context, request.question, request.max_new_tokens)
+        estimate = request.estimate
+        explanation = Explanation(
+            estimate.t_start, estimate.t_end, generated.text, parse_label(generated.text, estimate.labels),
+            request.question, generated.tokens, time.monotonic() - started,
+        )
+        self.explanation_latency.add(explanation.latency)
+        msg = explanation_to_msg(explanation, self.param("frame_id"), self.backend.model_id)
+        if request.reply is not None:
+            request.reply.set_result((True, "", msg))
+        else:
+            self._pubs["explanation"].publish(msg)
+            self.counts["explanations"] += 1
+            for listener in self.explanation_listeners:
+                listener(msg)
+
+    # -- diagnostics ----------------------------------------------------------------------------
+    def _publish_diagnostics(self) -> None:
+        if self.input is None or "diagnostics" not in self._pubs:
+            return
+        counters = self.input.counters()
+        sensor = input_status(
+            f"{self.get_name()}: sensor input", self.get_fully_qualified_name(), counters,
+            self._sensors.topic_ages(), self.param("silent_after"), counters["rejected"] - self._reported["rejected"],
+        )
+        values = {
+            "backend": self.backend.name,
+            "model_id": self.backend.model_id,
+            **self.counts,
+            "latency p50 [ms]": _ms(self.latency.percentile_ms(50)),
+            "latency p99 [ms]": _ms(self.latency.percentile_ms(99)),
+            "explanation latency p50 [ms]": _ms(self.explanation_latency.percentile_ms(50)),
+            "window lag [s]": f"{(self.input.assembler.clock or 0.0) - self._last_window_end():.3f}",
+            "frame cache hits/misses": f"{self._estimator.cache.hits}/{self._estimator.cache.misses}",
+        }
+        pipeline = perception_status(
+            f"{self.get_name()}: perception", self.get_fully_qualified_name(), values, self.latency.percentile_ms(99),
+            self.input.config.stride, self.counts["backend_errors"] - self._reported["backend_errors"], self._last_error,
+        )
+        self._reported = {"rejected": counters["rejected"], "backend_errors": self.counts["backend_errors"]}
+        array = DiagnosticArray(status=[sensor, pipeline])
+        array.header.stamp = self.get_clock().now().to_msg()
+        self._pubs["diagnostics"].publish(array)
+
+    def _last_window_end(self) -> float:
+        newest = self._newest()
+        return newest[0].t_end if newest is not None else (self.input.assembler.clock or 0.0)
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
+
+
+def main(args=None) -> int:
+    return main_for(PerceptionNode, args)

@@ -1,0 +1,105 @@
+"""Camera and microphone subscriptions of a node, feeding a SensorInput (shared by nodes)."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from emotion_msgs.msg import AudioFrame
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from sensor_msgs.msg import CompressedImage, Image
+
+from emotion_ros.io.audio_common import audio_common_types
+from emotion_ros.nodes.parameters import declare
+from emotion_ros.window.sensor_input import SensorInput
+from emotion_ros.window.window import Window
+
+AUDIO_TYPES = ("audio_frame", "audio_common_stamped", "audio_common_data")
+
+
+def declare_sensor_parameters(node: Node) -> None:
+    declare(node, "use_video", True, "Subscribe to the camera.")
+    declare(node, "use_audio", True, "Subscribe to the microphone.")
+    declare(node, "compressed", False, "Subscribe to `image/compressed` instead of `image`.")
+    declare(
+        node, "audio_type", "audio_frame",
+        "Message type on `audio`: audio_frame (emotion_msgs/AudioFrame), audio_common_stamped "
+        "(audio_common_msgs/AudioStamped) or audio_common_data (AudioDataStamped + `audio_info`).",
+    )
+    declare(node, "silent_after", 2.0, "A topic silent for this long is an ERROR on /diagnostics [s].", 0.1, 600.0)
+
+
+def check_sensor_parameters(node: Node) -> str | None:
+    """Why the sensor parameters cannot work, or None."""
+    audio_type = node.get_parameter("audio_type").value
+    if audio_type not in AUDIO_TYPES:
+        return f"audio_type must be one of {AUDIO_TYPES}, got {audio_type!r}"
+    if audio_type != "audio_frame" and not audio_common_types():
+        return f"audio_type {audio_type!r} needs audio_common_msgs, which is not installed"
+    if not node.get_parameter("use_video").value and not node.get_parameter("use_audio").value:
+        return "use_video and use_audio are both false: nothing to subscribe to"
+    return None
+
+
+class SensorSubscriptions:
+    """Sensor-data QoS subscriptions on relative topics; every message goes through the
+    SensorInput, and the windows it completes go to ``on_windows``. A callback never raises:
+    an unexpected error is counted as a rejection of kind "internal" and reported."""
+
+    def __init__(self, node: Node, sensor_input: SensorInput, on_windows: Callable[[list[Window]], None], report):
+        self.node, self.input, self.on_windows, self.report = node, sensor_input, on_windows, report
+        self._subscriptions = []
+        self._last_seen: dict[str, float | None] = {}
+        self._audio_info = None
+
+    def start(self) -> None:
+        node, param = self.node, lambda name: self.node.get_parameter(name).value
+        qos = qos_profile_sensor_data
+        self._last_seen = {}
+        if param("use_video"):
+            if param("compressed"):
+                self._add("image/compressed", CompressedImage, lambda m: self.input.compressed_image(m, "image/compressed"))
+            else:
+                self._add("image", Image, lambda m: self.input.image(m, "image"))
+        if param("use_audio"):
+            audio_type, types = param("audio_type"), audio_common_types()
+            if audio_type == "audio_frame":
+                self._add("audio", AudioFrame, lambda m: self.input.audio(m, "audio"))
+            elif audio_type == "audio_common_stamped":
+                self._add("audio", types["AudioStamped"], lambda m: self.input.audio_common_stamped(m, "audio"))
+            else:
+                latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
+                self._subscriptions.append(node.create_subscription(types["AudioInfo"], "audio_info", self._on_audio_info, latched))
+                self._add("audio", types["AudioDataStamped"], lambda m: self.input.audio_common_data(m, self._audio_info, "audio"))
+
+    def stop(self) -> None:
+        for subscription in self._subscriptions:
+            self.node.destroy_subscription(subscription)
+        self._subscriptions = []
+
+    def topic_ages(self) -> dict[str, float | None]:
+        """Seconds since each subscribed topic last delivered an accepted message (None: never)."""
+        now = time.monotonic()
+        return {topic: None if seen is None else now - seen for topic, seen in self._last_seen.items()}
+
+    def _on_audio_info(self, msg) -> None:
+        self._audio_info = msg
+
+    def _add(self, topic: str, msg_type, feed: Callable) -> None:
+        self._last_seen[topic] = None
+
+        def callback(msg) -> None:
+            before = self.input.accepted[topic]
+            try:
+                windows = feed(msg)
+            except Exception as exc:  # a bug must not take the node down: report it and go on
+                self.input.rejected[(topic, "internal")] += 1
+                self.report(topic, "internal", f"internal error on a message: {type(exc).__name__}: {exc}")
+                return
+            if self.input.accepted[topic] > before:
+                self._last_seen[topic] = time.monotonic()
+            if windows:
+                self.on_windows(windows)
+
+        self._subscriptions.append(self.node.create_subscription(msg_type, topic, callback, qos_profile_sensor_data))

@@ -1,0 +1,1 @@
+"""Inference at run time: backends, the per-frame cache, estimates, debouncing, workers."""

@@ -1,0 +1,51 @@
+"""The interface every inference backend implements (torch, ONNX Runtime, TensorRT)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+
+class BackendError(RuntimeError):
+    """The backend failed or produced unusable output (e.g. NaN) for one request."""
+
+
+@dataclass(frozen=True)
+class Perception:
+    """scores (L,) probabilities; valence, arousal in [-1, 1]; context: what explain() needs
+    about this window (backend-specific: the LLM prefix and its mask)."""
+
+    scores: np.ndarray
+    valence: float
+    arousal: float
+    context: Any
+
+
+@dataclass(frozen=True)
+class GeneratedText:
+    text: str
+    tokens: int
+
+
+class Backend(Protocol):
+    name: str  # "torch", "onnxruntime", "tensorrt"
+    model_id: str
+    labels: tuple[str, ...]
+    num_frames: int
+    sample_rate: int
+    window: float  # seconds of audio per window
+    feature_shape: tuple[int, int]  # (4, D) of one frame's cached feature
+    can_explain: bool
+
+    def encode_frames(self, frames: np.ndarray) -> np.ndarray:
+        """frames (N, H, W, 3) uint8 RGB -> (N, 4, D) float32 per-frame features."""
+
+    def perceive(
+        self, features: np.ndarray, global_frame: np.ndarray, audio: np.ndarray, video_present: bool, audio_present: bool
+    ) -> Perception:
+        """features (T, 4, D); global_frame (H, W, 3) uint8; audio (S,) float32."""
+
+    def explain(self, context: Any, question: str, max_new_tokens: int) -> GeneratedText:
+        """Generate an answer about the window behind ``context``."""

@@ -1,0 +1,49 @@
+"""Debounced label changes, so a behaviour tree does not flicker between labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LabelChange:
+    label: str
+    previous: str | None
+    confidence: float
+    stamp: float  # sensor time of the window that confirmed the change [s]
+
+
+class LabelDebouncer:
+    """Switches to a new label only when it has led for ``min_dwell`` seconds of sensor time.
+
+    A challenger leads when it is the most probable label, its probability is at least
+    ``min_confidence``, and it beats the current label's probability by ``hysteresis``.
+    Any window where it does not lead restarts its dwell.
+    """
+
+    def __init__(self, labels: tuple[str, ...], hysteresis: float = 0.15, min_dwell: float = 1.0, min_confidence: float = 0.4):
+        self.labels = labels
+        self.hysteresis, self.min_dwell, self.min_confidence = hysteresis, min_dwell, min_confidence
+        self.current: str | None = None
+        self._candidate: str | None = None
+        self._since = 0.0
+
+    def update(self, stamp: float, scores) -> LabelChange | None:
+        best = max(range(len(self.labels)), key=lambda i: scores[i])
+        challenger, confidence = self.labels[best], float(scores[best])
+        current_score = float(scores[self.labels.index(self.current)]) if self.current is not None else 0.0
+        leads = (
+            challenger != self.current
+            and confidence >= self.min_confidence
+            and confidence - current_score >= self.hysteresis
+        )
+        if not leads:
+            self._candidate = None
+            return None
+        if challenger != self._candidate:
+            self._candidate, self._since = challenger, stamp
+        if stamp - self._since < self.min_dwell:
+            return None
+        change = LabelChange(challenger, self.current, confidence, stamp)
+        self.current, self._candidate = challenger, None
+        return change

@@ -1,0 +1,58 @@
+"""Window in, EmotionEstimate out: the per-frame cache, the backend and voice activity."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from emotion_ros.runtime.backend import Backend, BackendError
+from emotion_ros.runtime.estimate import EmotionEstimate
+from emotion_ros.runtime.frame_cache import FrameFeatureCache
+from emotion_ros.runtime.voice_activity import speaking_probability
+from emotion_ros.window.window import Window
+
+
+class EmotionEstimator:
+    """Runs one backend over windows. Not thread-safe: use it from one worker."""
+
+    def __init__(self, backend: Backend, cache_capacity: int = 256):
+        self.backend = backend
+        self.cache = FrameFeatureCache(cache_capacity)
+
+    def estimate(self, window: Window, completed_at: float | None = None) -> tuple[EmotionEstimate, object]:
+        """The estimate for ``window`` and the backend context to explain it later.
+
+        completed_at: time.monotonic() when the window was cut (for the latency).
+        Raises BackendError when the backend fails or returns non-finite values.
+        """
+        backend = self.backend
+        if window.frames is not None and window.frames.shape[0] != backend.num_frames:
+            raise BackendError(f"window has {window.frames.shape[0]} frames, the model takes {backend.num_frames}")
+        if window.audio.shape[0] != round(backend.window * backend.sample_rate):
+            raise BackendError(f"window has {window.audio.shape[0]} audio samples, the model takes "
+                               f"{round(backend.window * backend.sample_rate)}")
+        if window.video_present:
+            features = self.cache.features(window.frame_stamps, window.frames, backend.encode_frames)
+            newest = int(np.flatnonzero(window.frame_mask)[-1])
+            global_frame = window.frames[newest]
+        else:
+            # Masked inside the network: these values never reach its output.
+            features = np.zeros((backend.num_frames, *backend.feature_shape), np.float32)
+            global_frame = np.zeros((16, 16, 3), np.uint8)
+        try:
+            perception = backend.perceive(features, global_frame, window.audio, window.video_present, window.audio_present)
+        except BackendError:
+            raise
+        except Exception as exc:  # any failure inside the backend is one bad window, not a dead node
+            raise BackendError(f"{backend.name} backend failed: {type(exc).__name__}: {exc}") from exc
+        if not np.isfinite(perception.scores).all() or not np.isfinite([perception.valence, perception.arousal]).all():
+            raise BackendError(f"the {backend.name} backend returned NaN or Inf")
+        speaking = speaking_probability(window.audio, window.audio_mask, window.sample_rate) if window.audio_present else 0.0
+        latency = time.monotonic() - completed_at if completed_at is not None else 0.0
+        estimate = EmotionEstimate(
+            t_start=window.t_start, t_end=window.t_end, labels=backend.labels, scores=perception.scores,
+            valence=perception.valence, arousal=perception.arousal, speaking_probability=speaking,
+            video_present=window.video_present, audio_present=window.audio_present, latency=latency,
+        )
+        return estimate, perception.context

@@ -1,0 +1,85 @@
+"""The PyTorch backend: eager inference with the network from a checkpoint or a preset."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from emotion_ros.model.checkpoint import Checkpoint, load_checkpoint
+from emotion_ros.model.config import load_preset
+from emotion_ros.model.generation import GenerationConfig, generate
+from emotion_ros.model.network import EmotionNetwork, build_network
+from emotion_ros.model.prompt import build_prompt, instruction_text
+from emotion_ros.model.tokenizer import TextTokenizer
+from emotion_ros.paths import share_dir
+from emotion_ros.runtime.backend import GeneratedText, Perception
+
+_log = logging.getLogger(__name__)
+
+
+def resolve_model(model: str) -> Path | str:
+    """A checkpoint directory for ``model`` (a path, or a preset's bundled checkpoint
+    models/<name>/), or the preset name itself when no checkpoint exists."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return path
+    bundled = share_dir() / "models" / model
+    if (bundled / "model.safetensors").is_file():
+        return bundled
+    if path.suffix or "/" in model:
+        raise FileNotFoundError(f"model {model!r} is neither a checkpoint directory nor a preset name")
+    return model
+
+
+class TorchBackend:
+    """Backend on PyTorch (CPU or CUDA). ``trained`` is False for a preset without weights."""
+
+    name = "torch"
+
+    def __init__(self, model: str = "tiny", device: str = "cpu", threads: int = 0, seed: int = 0):
+        if threads:
+            torch.set_num_threads(threads)
+        source = resolve_model(model)
+        if isinstance(source, Path):
+            checkpoint: Checkpoint = load_checkpoint(source, device=device)
+            network, tokenizer, self.model_id, self.trained = checkpoint.network, checkpoint.tokenizer, checkpoint.model_id, True
+        else:
+            torch.manual_seed(seed)
+            network, tokenizer = build_network(load_preset(source), device=device).eval(), None
+            self.model_id, self.trained = f"{source}@untrained", False
+            _log.warning("model %r has no trained checkpoint: running the preset with random weights", source)
+        self.network: EmotionNetwork = network
+        self.tokenizer = tokenizer or TextTokenizer.byte_level()
+        self.device = device
+        config = network.config
+        self.labels = tuple(config.labels)
+        self.num_frames, self.sample_rate, self.window = config.num_frames, config.audio.sample_rate, config.window
+        self.feature_shape = (4, network.temporal_view.dim)
+        self.can_explain = True
+
+    @torch.inference_mode()
+    def encode_frames(self, frames: np.ndarray) -> np.ndarray:
+        tensor = torch.from_numpy(np.ascontiguousarray(frames)).to(self.device)
+        return self.network.encode_frames(tensor).float().cpu().numpy()
+
+    @torch.inference_mode()
+    def perceive(self, features, global_frame, audio, video_present, audio_present) -> Perception:
+        to = lambda array: torch.from_numpy(np.ascontiguousarray(array))[None].to(self.device)  # noqa: E731
+        flag = lambda value: torch.tensor([bool(value)], device=self.device)  # noqa: E731
+        out = self.network(to(features), to(global_frame), to(audio.astype(np.float32)), flag(video_present), flag(audio_present))
+        scores = out.probabilities[0].float().cpu().numpy()
+        valence, arousal = out.valence_arousal[0].float().cpu().tolist()
+        return Perception(scores, valence, arousal, (out.prefix, out.prefix_mask))
+
+    @torch.inference_mode()
+    def explain(self, context, question: str, max_new_tokens: int) -> GeneratedText:
+        prefix, prefix_mask = context
+        text = instruction_text("reason", self.labels, question=question)
+        prompt = build_prompt(self.network.llm, self.tokenizer, prefix, prefix_mask, text)
+        stop = tuple(i for i in (self.tokenizer.eos_id,) if i is not None)
+        config = GenerationConfig(max_new_tokens=max_new_tokens, stop_token_ids=stop, vocab_limit=self.tokenizer.vocab_size)
+        result = generate(self.network.llm, prompt.embeds, prompt.mask, config)
+        return GeneratedText(self.tokenizer.decode(result.tokens).strip(), len(result.tokens))

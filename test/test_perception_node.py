@@ -1,0 +1,282 @@
+"""The emotion node end to end: real DDS, a subscriber in another process, and every fault."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from emotion_msgs.msg import AudioFrame, EmotionState
+from rclpy.lifecycle import TransitionCallbackReturn
+from rclpy.parameter import Parameter
+from rclpy.qos import qos_profile_sensor_data
+from ros_helpers import spin_until
+from sensor_msgs.msg import Image
+from std_msgs.msg import Header
+
+from emotion_ros.io.audio import pcm_to_audio_frame
+from emotion_ros.io.image import rgb_to_image
+from emotion_ros.io.media import probe
+from emotion_ros.io.stamps import to_seconds, to_stamp
+from emotion_ros.nodes.file_source_node import FileSourceNode
+from emotion_ros.nodes.perception_node import PerceptionNode
+from emotion_ros.nodes.runner import bring_up, shut_down
+from emotion_ros.runtime.backend import Perception
+
+FAST = [
+    Parameter("explanation.max_new_tokens", value=6),
+    Parameter("event.min_confidence", value=0.0),  # the untrained preset is never confident
+    Parameter("diagnostics_period", value=0.3),
+]
+
+
+def test_media_file_to_a_subscriber_in_another_process(ros, sample_clip, tmp_path):
+    info = probe(str(sample_clip))
+    out = tmp_path / "received.json"
+    listener = subprocess.Popen([sys.executable, str(Path(__file__).with_name("emotion_subscriber.py")), str(out), "14"])
+    emotion = PerceptionNode(parameter_overrides=FAST + [Parameter("explanation.rate", value=1.0)])
+    source = FileSourceNode(parameter_overrides=[
+        Parameter("path", value=str(sample_clip)), Parameter("rate", value=1.0), Parameter("stamp_origin", value="media"),
+    ])
+    try:
+        bring_up(emotion)
+        time.sleep(2.0)  # let the other process discover the node before the clip starts
+        bring_up(source)
+        assert spin_until([emotion, source], source.finished.is_set, timeout=30)
+        spin_until([emotion, source], lambda: listener.poll() is not None, timeout=30)
+    finally:
+        shut_down([source, emotion])
+        listener.wait(timeout=30)
+    received = json.loads(out.read_text())
+    states = received["states"]
+    # One state per stride, from the first full window to the last one the clip's end passes by
+    # max_latency (0.15 s): a live node never knows that the input has ended.
+    expected = list(np.arange(2.0, np.floor((info.duration - 0.15) / 0.5) * 0.5 + 1e-9, 0.5))
+    assert [s["stamp"] for s in states] == pytest.approx(expected)  # number, order, stamps
+    labels = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+    for state in states:
+        assert state["window_start"] == pytest.approx(state["stamp"] - 2.0)
+        assert state["labels"] == labels and state["label"] in labels and state["frame_id"] == "camera"
+        assert sum(state["scores"]) == pytest.approx(1.0, abs=1e-4) and min(state["scores"]) >= 0
+        assert state["confidence"] == pytest.approx(max(state["scores"]))
+        assert state["label"] == labels[int(np.argmax(state["scores"]))]
+        assert -1 <= state["valence"] <= 1 and -1 <= state["arousal"] <= 1 and 0 <= state["speaking_probability"] <= 1
+        assert state["video_present"] and state["audio_present"]
+        assert state["model_id"] == "tiny@untrained" and 0 <= state["latency"] < 5
+    assert received["events"] and received["events"][0]["label"] in labels
+    assert received["explanations"] and all(e["model_id"] == "tiny@untrained" for e in received["explanations"])
+    assert all(e["tokens"] <= 6 for e in received["explanations"])
+    assert received["explain"]["success"] and received["explain"]["question"] == "Why does the person feel this way?"
+    assert received["explain"]["tokens"] <= 6
+    assert any(d["name"] == "emotion: perception" for d in received["diagnostics"])
+
+
+class SyntheticSensors:
+    """A camera (15 fps, 64x48) and a microphone (0.1 s chunks) on a synthetic clock."""
+
+    def __init__(self, t0=1000.0):
+        self.node = rclpy.create_node("synthetic_sensors")
+        self.image = self.node.create_publisher(Image, "image", qos_profile_sensor_data)
+        self.audio = self.node.create_publisher(AudioFrame, "audio", qos_profile_sensor_data)
+        self.t = t0
+        self.frame = 0
+
+    def advance(self, seconds, video=True, audio=True, extra=None):
+        """Publish ``seconds`` of sensor data at about twice real time."""
+        steps = round(seconds * 30)
+        for _ in range(steps):
+            if video and self.frame % 2 == 0:
+                rgb = np.full((48, 64, 3), (self.frame * 3) % 256, np.uint8)
+                self.image.publish(rgb_to_image(rgb, "rgb8", Header(stamp=to_stamp(self.t), frame_id="camera")))
+            if audio and self.frame % 3 == 0:
+                tone = 0.2 * np.sin(2 * np.pi * 200 * (self.t + np.arange(1600) / 16000))
+                self.audio.publish(pcm_to_audio_frame(tone, 16000, "S16LE", Header(stamp=to_stamp(self.t))))
+            if extra is not None:
+                extra(self)
+            self.t += 1 / 30
+            self.frame += 1
+            yield
+
+
+def drive(nodes, generator, pace=1 / 60):
+    """Run the generator, spinning the nodes between steps."""
+    executor = rclpy.executors.SingleThreadedExecutor()
+    for node in nodes:
+        executor.add_node(node)
+    try:
+        for _ in generator:
+            deadline = time.monotonic() + pace
+            while time.monotonic() < deadline:
+                executor.spin_once(timeout_sec=pace / 4)
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            executor.spin_once(timeout_sec=0.05)
+    finally:
+        for node in nodes:
+            executor.remove_node(node)
+        executor.shutdown()
+
+
+def collect(node):
+    states, diagnostics = [], []
+    node.state_listeners.append(states.append)
+    listener = rclpy.create_node("diagnostics_listener")
+    listener.create_subscription(DiagnosticArray, "/diagnostics", lambda m: diagnostics.extend(m.status), 10)
+    return states, diagnostics, listener
+
+
+def test_malformed_messages_are_rejected_and_states_keep_coming(ros):
+    emotion = PerceptionNode(parameter_overrides=FAST + [Parameter("explanation.enabled", value=False)])
+    sensors = SyntheticSensors()
+    states, diagnostics, listener = collect(emotion)
+
+    def garbage(s):
+        if s.frame % 10 == 0:
+            bad = Image(header=Header(stamp=to_stamp(s.t)), height=48, width=64, encoding="rgb8", step=100)
+            bad.data = bytes(10)
+            s.image.publish(bad)
+            odd = AudioFrame(header=Header(stamp=to_stamp(s.t)), sample_rate=16000, channels=1, encoding="S16LE")
+            odd.data = bytes(33)
+            s.audio.publish(odd)
+
+    try:
+        bring_up(emotion)
+        drive([emotion, sensors.node, listener], sensors.advance(4.0, extra=garbage))
+        counters = emotion.input.counters()
+    finally:
+        shut_down([emotion])
+        sensors.node.destroy_node()
+        listener.destroy_node()
+    assert len(states) >= 4 and all(s.video_present and s.audio_present for s in states[1:])
+    assert counters["rejected"] >= 10
+    sensor = [d for d in diagnostics if d.name == "emotion: sensor input"]
+    assert any(d.level == DiagnosticStatus.WARN and "rejected" in d.message for d in sensor)
+
+
+def test_a_silent_microphone_is_masked_reported_and_recovers(ros):
+    emotion = PerceptionNode(parameter_overrides=FAST + [Parameter("explanation.enabled", value=False), Parameter("silent_after", value=0.5)])
+    sensors = SyntheticSensors()
+    states, diagnostics, listener = collect(emotion)
+
+    def phases():
+        yield from sensors.advance(3.0)
+        mark["silent_from"] = sensors.t
+        yield from sensors.advance(3.0, audio=False)
+        mark["back_at"] = sensors.t
+        yield from sensors.advance(3.0)
+
+    mark = {}
+    try:
+        bring_up(emotion)
+        drive([emotion, sensors.node, listener], phases())
+    finally:
+        shut_down([emotion])
+        sensors.node.destroy_node()
+        listener.destroy_node()
+    by_end = {round(to_seconds(s.header.stamp), 3): s for s in states}
+    silent = [s for t, s in by_end.items() if mark["silent_from"] + 0.6 < t <= mark["back_at"]]
+    after = [s for t, s in by_end.items() if t > mark["back_at"] + 1.0]
+    assert silent and all(s.video_present and not s.audio_present for s in silent)  # still publishing, audio masked
+    assert after and all(s.audio_present for s in after)  # recovered
+    sensor = [d for d in diagnostics if d.name == "emotion: sensor input"]
+    first_error = next(i for i, d in enumerate(sensor) if d.level == DiagnosticStatus.ERROR and "audio" in d.message)
+    assert any(d.level == DiagnosticStatus.OK for d in sensor[first_error:])  # back to OK once audio returned
+
+
+def test_backend_failures_are_reported_and_perception_recovers(ros):
+    emotion = PerceptionNode(parameter_overrides=FAST + [Parameter("explanation.enabled", value=False)])
+    sensors = SyntheticSensors()
+    states, diagnostics, listener = collect(emotion)
+    failing = {"on": False}
+
+    def phases():
+        yield from sensors.advance(3.0)
+        failing["on"] = True
+        yield from sensors.advance(2.0)
+        failing["on"] = False
+        yield from sensors.advance(2.5)
+
+    try:
+        bring_up(emotion)
+        real = emotion.backend.perceive
+
+        def flaky(*args):
+            if failing["on"]:
+                result = real(*args)
+                return Perception(result.scores * np.nan, result.valence, result.arousal, result.context)
+            return real(*args)
+
+        emotion.backend.perceive = flaky
+        drive([emotion, sensors.node, listener], phases())
+        errors = emotion.counts["backend_errors"]
+    finally:
+        shut_down([emotion])
+        sensors.node.destroy_node()
+        listener.destroy_node()
+    assert errors >= 2
+    pipeline = [d for d in diagnostics if d.name == "emotion: perception"]
+    assert any(d.level == DiagnosticStatus.ERROR and "NaN" in d.message for d in pipeline)
+    stamps = [to_seconds(s.header.stamp) for s in states]
+    assert len(stamps) >= 6 and all(np.isfinite(s.scores).all() for s in states)
+    assert max(stamps) > 1000.0 + 5.5  # states came back after the failures
+
+
+@pytest.mark.parametrize("model, reason", [("/no/such/checkpoint", "neither a checkpoint directory nor a preset"),
+                                           ("corrupt", "not a valid safetensors file")])
+def test_missing_or_corrupt_model_fails_configuration_with_the_reason(ros, tmp_path, model, reason):
+    if model == "corrupt":
+        from emotion_ros.model.checkpoint import save_checkpoint
+        from emotion_ros.model.config import load_preset
+        from emotion_ros.model.network import build_network
+
+        model = save_checkpoint(build_network(load_preset("tiny")), tmp_path / "ckpt")
+        (model / "model.safetensors").write_bytes(b"\x00" * 100)
+    emotion = PerceptionNode(parameter_overrides=[Parameter("model", value=str(model))])
+    try:
+        assert emotion.trigger_configure() == TransitionCallbackReturn.FAILURE
+        assert reason in emotion.failure_reason
+    finally:
+        shut_down([emotion])
+
+
+def test_window_must_match_the_model(ros):
+    emotion = PerceptionNode(parameter_overrides=[Parameter("window.num_frames", value=8)])
+    try:
+        assert emotion.trigger_configure() == TransitionCallbackReturn.FAILURE
+        assert "window.num_frames = 8 but the model takes 16" in emotion.failure_reason
+    finally:
+        shut_down([emotion])
+
+
+def test_parameters_change_live_or_are_refused_with_a_reason(ros):
+    emotion = PerceptionNode(parameter_overrides=FAST)
+    try:
+        bring_up(emotion)
+        refused = emotion.set_parameters([Parameter("window.stride", value=0.25)])[0]
+        assert not refused.successful and "configure again" in refused.reason
+        assert not emotion.set_parameters([Parameter("model", value="edge")])[0].successful
+        assert emotion.set_parameters([Parameter("event.min_dwell", value=3.0)])[0].successful
+        assert emotion._debouncer.min_dwell == 3.0
+        assert emotion.set_parameters([Parameter("explanation.rate", value=2.0)])[0].successful
+        assert emotion._explanation_timer.timer_period_ns == 500_000_000
+    finally:
+        shut_down([emotion])
+
+
+def test_shutdown_while_explaining_is_prompt(ros):
+    emotion = PerceptionNode(parameter_overrides=[Parameter("explanation.rate", value=5.0),
+                                                  Parameter("explanation.max_new_tokens", value=64)])
+    sensors = SyntheticSensors()
+    try:
+        bring_up(emotion)
+        drive([emotion, sensors.node], sensors.advance(3.5))
+    finally:
+        started = time.monotonic()
+        shut_down([emotion])
+        elapsed = time.monotonic() - started
+        sensors.node.destroy_node()
+    assert elapsed < 5.0
