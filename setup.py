@@ -35,6 +35,7 @@ setup(
             "file_source_node = emotion_ros.nodes.file_source_node:main",
             "window_monitor_node = emotion_ros.nodes.window_monitor_node:main",
             "emotion_node = emotion_ros.nodes.perception_node:main",
+            "hri_behaviour_node = emotion_ros.nodes.hri_behaviour_node:main",
         ],
     },
 )

@@ -1,4 +1,4 @@
-"""Play a media file as camera + microphone topics and watch the windows it produces.
+"""Play a media file as camera + microphone topics into the emotion node.
 
   ros2 launch emotion_ros replay.launch.py path:=/data/interview.mp4 rate:=1.0
 """
@@ -12,6 +12,7 @@ from launch_ros.substitutions import FindPackageShare
 
 def generate_launch_description():
     params = PathJoinSubstitution([FindPackageShare("emotion_ros"), "config", "sensors.yaml"])
+    emotion = PathJoinSubstitution([FindPackageShare("emotion_ros"), "config", "emotion.yaml"])
     namespace = LaunchConfiguration("namespace")
     return LaunchDescription(
         [
@@ -19,6 +20,7 @@ def generate_launch_description():
             DeclareLaunchArgument("rate", default_value="1.0", description="1.0 = real time, 0 = as fast as possible."),
             DeclareLaunchArgument("loop", default_value="false", description="Play the file again at its end."),
             DeclareLaunchArgument("namespace", default_value="", description="Namespace of all nodes and topics."),
+            DeclareLaunchArgument("model", default_value="tiny", description="Checkpoint directory or preset."),
             Node(
                 package="emotion_ros",
                 executable="file_source_node",
@@ -35,10 +37,10 @@ def generate_launch_description():
             ),
             Node(
                 package="emotion_ros",
-                executable="window_monitor_node",
-                name="window_monitor",
+                executable="emotion_node",
+                name="emotion",
                 namespace=namespace,
-                parameters=[params],
+                parameters=[emotion, {"model": LaunchConfiguration("model")}],
             ),
         ]
     )

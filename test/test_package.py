@@ -70,13 +70,21 @@ def test_launch_file_names_only_real_executables_files_and_arguments(path):
     # Node parameter overrides name parameters the node really declares.
     import yaml
 
-    params = yaml.safe_load((ROOT / "config" / "sensors.yaml").read_text())
+    params = {}
+    for name in ("sensors.yaml", "emotion.yaml"):
+        params.update(yaml.safe_load((ROOT / "config" / name).read_text()))
+
+    def flat(tree, prefix=""):
+        for key, value in tree.items():
+            yield from flat(value, f"{prefix}{key}.") if isinstance(value, dict) else [f"{prefix}{key}"]
+
     for call in nodes:
         node_name = keyword(call, "name").value
+        known = set(flat(params[node_name]["ros__parameters"])) | {"autostart"}
         for element in keyword(call, "parameters").elts:
             if isinstance(element, ast.Dict):
                 for key in element.keys:
-                    assert key.value == "autostart" or key.value in params[node_name]["ros__parameters"], key.value
+                    assert key.value in known, f"{node_name}: {key.value}"
 
 
 def test_interfaces_have_the_designed_fields():

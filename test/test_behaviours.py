@@ -1,0 +1,86 @@
+"""The py_trees example: a real publisher's emotion events switch the robot's behaviour."""
+
+import time
+
+import numpy as np
+import py_trees
+import pytest
+import rclpy
+from emotion_msgs.msg import EmotionState
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from ros_helpers import spin_until
+
+from emotion_ros.behaviours.emotion_listener import EmotionListener
+from emotion_ros.behaviours.hri_tree import build_hri_tree
+from emotion_ros.runtime.estimate import EmotionEstimate
+from emotion_ros.runtime.messages import estimate_to_msg
+
+LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+
+
+def state(label: str, t: float, confidence: float = 0.8) -> EmotionState:
+    scores = np.full(len(LABELS), (1 - confidence) / (len(LABELS) - 1), np.float32)
+    scores[LABELS.index(label)] = confidence
+    return estimate_to_msg(EmotionEstimate(t - 2, t, LABELS, scores, 0.5, 0.2, 0.0, True, True), "camera", "test")
+
+
+@pytest.fixture
+def publisher_and_tree(ros):
+    pub_node = rclpy.create_node("emotion_test_publisher")
+    latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+    events = pub_node.create_publisher(EmotionState, "emotion/event", latched)
+    states = pub_node.create_publisher(EmotionState, "emotion/state", QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
+    robot = rclpy.create_node("robot")
+    EmotionListener(robot)
+    commands = []
+    tree = build_hri_tree(commands.append, min_confidence=0.5, max_age=0.6)
+    yield pub_node, events, states, robot, tree, commands
+    robot.destroy_node()
+    pub_node.destroy_node()
+    py_trees.blackboard.Blackboard.clear()
+
+
+def test_events_switch_the_robot_between_greeting_backing_off_and_idling(publisher_and_tree):
+    pub_node, events, states, robot, tree, commands = publisher_and_tree
+
+    def play(label, seconds, event=True, confidence=0.8):
+        if event:
+            events.publish(state(label, time.time(), confidence))
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            states.publish(state(label, time.time(), confidence))
+            spin_until([robot, pub_node], lambda: False, timeout=0.1)
+            tree.tick()
+
+    spin_until([robot, pub_node], lambda: events.get_subscription_count() > 0, timeout=5)
+    tree.tick()
+    assert commands == ["idle"]  # nothing heard yet
+    play("happy", 1.0)
+    assert commands[-1] == "greet"
+    play("angry", 1.0)
+    assert commands[-1] == "back_off"
+    play("angry", 0.5, event=False, confidence=0.3)  # still angry, but not confidently: stop backing off
+    assert commands[-1] == "idle"
+    play("happy", 1.0)
+    assert commands[-1] == "greet"
+    # Perception stops: after max_age the robot no longer acts on a stale emotion.
+    spin_until([robot, pub_node], lambda: False, timeout=0.8)
+    tree.tick()
+    assert commands == ["idle", "greet", "back_off", "idle", "greet", "idle"]
+
+
+def test_a_late_subscriber_gets_the_current_emotion_at_once(ros):
+    """emotion/event is transient local: a tree started after the event still knows the label."""
+    pub_node = rclpy.create_node("early_publisher")
+    latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+    events = pub_node.create_publisher(EmotionState, "emotion/event", latched)
+    events.publish(state("happy", time.time()))
+    robot = rclpy.create_node("late_robot")
+    listener = EmotionListener(robot)
+    try:
+        assert spin_until([robot, pub_node], lambda: listener.blackboard.get("/emotion/event") is not None, timeout=5)
+        assert listener.blackboard.get("/emotion/event").label == "happy"
+    finally:
+        robot.destroy_node()
+        pub_node.destroy_node()
+        py_trees.blackboard.Blackboard.clear()
