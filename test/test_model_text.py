@@ -134,7 +134,7 @@ def test_prompt_follows_the_emotion_llama_format_and_splices_the_prefix(bpe_file
     llm = LlamaForCausalLM(config).eval()
     prefix = torch.randn(1, 7, config.dim)
     prefix_mask = torch.tensor([[True] * 4 + [False] * 3])
-    prompt = build_prompt(llm, tokenizer, prefix, prefix_mask, text)
+    prompt = build_prompt(llm.embed, tokenizer, prefix, prefix_mask, text)
     before = len(tokenizer.encode(text.split(PLACEHOLDER)[0], add_bos=True))
     assert torch.equal(prompt.embeds[0, before : before + 7], prefix[0])
     assert prompt.mask[0, before + 4 : before + 7].tolist() == [False] * 3

@@ -9,10 +9,10 @@ about what the person says is left out (as in the published inference script).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
-from emotion_ros.model.llama import LlamaForCausalLM
 from emotion_ros.model.tokenizer import TextTokenizer
 
 PLACEHOLDER = "<VideoHere>"
@@ -44,18 +44,21 @@ class Prompt:
 
 
 def build_prompt(
-    llm: LlamaForCausalLM,
+    embed: Callable[[torch.Tensor], torch.Tensor],
     tokenizer: TextTokenizer,
     prefix: torch.Tensor,
     prefix_mask: torch.Tensor,
     text: str,
 ) -> Prompt:
-    """BOS + text before PLACEHOLDER + prefix tokens (1, P, D) + text after it."""
+    """BOS + text before PLACEHOLDER + prefix tokens (1, P, D) + text after it.
+
+    embed maps token ids (1, N) int64 to embeddings (1, N, D), e.g. LlamaForCausalLM.embed.
+    """
     before, after = text.split(PLACEHOLDER)
     ids_before = tokenizer.encode(before, add_bos=True)
     ids_after = tokenizer.encode(after)
-    embed = lambda ids: llm.embed(torch.tensor([ids], dtype=torch.long, device=prefix.device)).to(prefix.dtype)  # noqa: E731
-    embeds = torch.cat([embed(ids_before), prefix, embed(ids_after)], dim=1)
+    tokens = lambda ids: embed(torch.tensor([ids], dtype=torch.long, device=prefix.device)).to(prefix.dtype)  # noqa: E731
+    embeds = torch.cat([tokens(ids_before), prefix, tokens(ids_after)], dim=1)
     ones = lambda n: torch.ones(1, n, dtype=torch.bool, device=prefix.device)  # noqa: E731
     mask = torch.cat([ones(len(ids_before)), prefix_mask, ones(len(ids_after))], dim=1)
     return Prompt(embeds, mask)

@@ -78,7 +78,7 @@ class TorchBackend:
     def explain(self, context, question: str, max_new_tokens: int) -> GeneratedText:
         prefix, prefix_mask = context
         text = instruction_text("reason", self.labels, question=question)
-        prompt = build_prompt(self.network.llm, self.tokenizer, prefix, prefix_mask, text)
+        prompt = build_prompt(self.network.llm.embed, self.tokenizer, prefix, prefix_mask, text)
         stop = tuple(i for i in (self.tokenizer.eos_id,) if i is not None)
         config = GenerationConfig(max_new_tokens=max_new_tokens, stop_token_ids=stop, vocab_limit=self.tokenizer.vocab_size)
         result = generate(self.network.llm, prompt.embeds, prompt.mask, config)

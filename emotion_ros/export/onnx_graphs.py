@@ -1,0 +1,123 @@
+"""The network as ONNX graphs split where a runtime needs the pieces.
+
+  frame_encoder    frames (N, H, W, 3) uint8 -> features (N, 4, D): per frame, so a runtime
+                   caches features by frame stamp and encodes only new frames
+  window           cached features + global frame + audio + presence flags -> label logits,
+                   valence/arousal, and the LLM prefix with its mask
+  token_embedding  token ids (1, N) -> embeddings (1, N, D_llm)
+  llm_step         embeddings (1, L, D) + key mask + past keys/values of every layer ->
+                   next-token logits of the last position + present keys/values (prefill
+                   with an empty past, decoding with L = 1)
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+from torch import nn
+
+from emotion_ros.model.network import EmotionNetwork
+
+OPSET = 17
+
+
+class FrameEncoderGraph(nn.Module):
+    def __init__(self, network: EmotionNetwork):
+        super().__init__()
+        self.network = network
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        return self.network.encode_frames(frames)
+
+
+class WindowGraph(nn.Module):
+    def __init__(self, network: EmotionNetwork):
+        super().__init__()
+        self.network = network
+
+    def forward(self, frame_features, global_frame, audio, video_present, audio_present):
+        out = self.network(frame_features, global_frame, audio, video_present, audio_present)
+        return out.logits, out.valence_arousal, out.prefix, out.prefix_mask
+
+
+class TokenEmbeddingGraph(nn.Module):
+    def __init__(self, network: EmotionNetwork):
+        super().__init__()
+        self.embed_tokens = network.llm.model.embed_tokens
+
+    def forward(self, token_ids: torch.Tensor) -> torch.Tensor:
+        return self.embed_tokens(token_ids)
+
+
+class LlmStepGraph(nn.Module):
+    def __init__(self, network: EmotionNetwork):
+        super().__init__()
+        self.llm = network.llm
+
+    def forward(self, inputs_embeds, key_mask, *past_flat):
+        past = [(past_flat[2 * i], past_flat[2 * i + 1]) for i in range(len(past_flat) // 2)]
+        logits, present = self.llm(inputs_embeds, key_mask, past)
+        return (logits[:, -1], *[t for kv in present for t in kv])
+
+
+def _export(module: nn.Module, args: tuple, path, inputs: list[str], outputs: list[str], dynamic: dict) -> None:
+    module.eval()
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # the TorchScript-based exporter announces its deprecation
+        torch.onnx.export(
+            module, args, str(path), input_names=inputs, output_names=outputs, dynamic_axes=dynamic,
+            opset_version=OPSET, dynamo=False, do_constant_folding=True,
+        )
+
+
+def export_frame_encoder(network: EmotionNetwork, path) -> None:
+    frames = torch.zeros(2, 96, 128, 3, dtype=torch.uint8)
+    _export(FrameEncoderGraph(network), (frames,), path, ["frames"], ["features"],
+            {"frames": {0: "frames", 1: "height", 2: "width"}, "features": {0: "frames"}})
+
+
+def export_window(network: EmotionNetwork, path) -> None:
+    config = network.config
+    args = (
+        torch.zeros(1, config.num_frames, 4, network.temporal_view.dim),
+        torch.zeros(1, 96, 128, 3, dtype=torch.uint8),
+        torch.zeros(1, config.audio_samples),
+        torch.tensor([True]),
+        torch.tensor([True]),
+    )
+    _export(WindowGraph(network), args, path,
+            ["frame_features", "global_frame", "audio", "video_present", "audio_present"],
+            ["logits", "valence_arousal", "prefix", "prefix_mask"],
+            {"global_frame": {1: "height", 2: "width"}})
+
+
+def export_token_embedding(network: EmotionNetwork, path) -> None:
+    _export(TokenEmbeddingGraph(network), (torch.zeros(1, 3, dtype=torch.long),), path, ["token_ids"], ["embeds"],
+            {"token_ids": {1: "tokens"}, "embeds": {1: "tokens"}})
+
+
+def llm_io_names(layers: int) -> tuple[list[str], list[str]]:
+    past = [f"past_{kind}_{i}" for i in range(layers) for kind in ("key", "value")]
+    present = [f"present_{kind}_{i}" for i in range(layers) for kind in ("key", "value")]
+    return ["inputs_embeds", "key_mask", *past], ["logits", *present]
+
+
+def export_llm_step(network: EmotionNetwork, path) -> None:
+    config = network.llm.config
+    past_len, new = 3, 2  # example sizes only: both axes are dynamic
+    past = [torch.zeros(1, config.kv_heads, past_len, config.head_dim) for _ in range(2 * config.layers)]
+    args = (torch.zeros(1, new, config.dim), torch.ones(1, past_len + new, dtype=torch.bool), *past)
+    inputs, outputs = llm_io_names(config.layers)
+    dynamic = {"inputs_embeds": {1: "new"}, "key_mask": {1: "total"}}
+    dynamic.update({name: {2: "past"} for name in inputs[2:]})
+    dynamic.update({name: {2: "total"} for name in outputs[1:]})
+    _export(LlmStepGraph(network), args, path, inputs, outputs, dynamic)
+
+
+GRAPHS = {
+    "frame_encoder": export_frame_encoder,
+    "window": export_window,
+    "token_embedding": export_token_embedding,
+    "llm_step": export_llm_step,
+}

@@ -1,0 +1,118 @@
+"""The ONNX Runtime backend: the CPU default.
+
+It runs the graphs of emotion_ros.export (frame encoder, window, token embedding, LLM step).
+Given a checkpoint or preset, it exports them once into the cache, keyed by a fingerprint of
+the weights, and reuses them on later starts; files that no longer match their manifest are
+exported again, never run.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+from emotion_ros.export.artefacts import StaleArtefacts, export_artefacts, read_manifest, weights_fingerprint
+from emotion_ros.export.onnx_graphs import llm_io_names
+from emotion_ros.model.config import config_from_dict
+from emotion_ros.model.generation import GenerationConfig, generate
+from emotion_ros.model.prompt import build_prompt, instruction_text
+from emotion_ros.paths import cache_dir
+from emotion_ros.runtime.backend import GeneratedText, Perception
+from emotion_ros.runtime.torch_backend import TorchBackend
+
+_log = logging.getLogger(__name__)
+
+
+def _session(path: Path, threads: int) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # errors only
+    if threads:
+        options.intra_op_num_threads = threads
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+class OnnxStepper:
+    """The LLM step graph as a generation Stepper (KV cache as numpy arrays)."""
+
+    def __init__(self, step: ort.InferenceSession, embed: ort.InferenceSession, layers: int, kv_heads: int, head_dim: int):
+        self.step, self.embed = step, embed
+        self.inputs, self.outputs = llm_io_names(layers)
+        self.empty = np.zeros((1, kv_heads, 0, head_dim), np.float32)
+        self.past: list[np.ndarray] = []
+        self.mask = np.zeros((1, 0), bool)
+
+    def _run(self, embeds: np.ndarray, mask: np.ndarray) -> torch.Tensor:
+        feed = {"inputs_embeds": embeds.astype(np.float32), "key_mask": mask}
+        feed.update(zip(self.inputs[2:], self.past))
+        logits, *self.past = self.step.run(self.outputs, feed)
+        return torch.from_numpy(logits[0])
+
+    def start(self, prompt_embeds, prompt_mask) -> torch.Tensor:
+        self.past = [self.empty] * (len(self.inputs) - 2)
+        self.mask = prompt_mask.numpy()
+        return self._run(prompt_embeds.numpy(), self.mask)
+
+    def advance(self, token: int) -> torch.Tensor:
+        embeds = self.embed.run(None, {"token_ids": np.array([[token]], np.int64)})[0]
+        self.mask = np.concatenate([self.mask, np.ones((1, 1), bool)], axis=1)
+        return self._run(embeds, self.mask)
+
+
+class OnnxRuntimeBackend:
+    name = "onnxruntime"
+
+    def __init__(self, model: str = "tiny", threads: int = 0, cache: str | Path | None = None):
+        reference = TorchBackend(model, threads=threads)  # weights, tokenizer and model id
+        fingerprint = weights_fingerprint(reference.network)
+        directory = Path(cache or cache_dir() / "onnx") / fingerprint[:16]
+        try:
+            manifest = read_manifest(directory, fingerprint=fingerprint)
+        except StaleArtefacts as reason:
+            _log.info("exporting %s to ONNX in %s (%s)", reference.model_id, directory, reason)
+            export_artefacts(reference.network, directory, reference.model_id)
+            manifest = read_manifest(directory, fingerprint=fingerprint)
+        self.artefacts = directory
+        self.model_id, self.trained, self.tokenizer = reference.model_id, reference.trained, reference.tokenizer
+        config = config_from_dict(manifest["config"])
+        graphs = {name: directory / entry["file"] for name, entry in manifest["graphs"].items()}
+        self.sessions = {name: _session(path, threads) for name, path in graphs.items()}
+        self.labels = tuple(config.labels)
+        self.num_frames, self.sample_rate, self.window = config.num_frames, config.audio.sample_rate, config.window
+        self.feature_shape = (4, config.video.temporal.dim)
+        self.llm_config = config.llm
+        self.can_explain = True
+        del reference  # the graphs hold the weights now
+
+    def encode_frames(self, frames: np.ndarray) -> np.ndarray:
+        return self.sessions["frame_encoder"].run(None, {"frames": np.ascontiguousarray(frames, dtype=np.uint8)})[0]
+
+    def perceive(self, features, global_frame, audio, video_present, audio_present) -> Perception:
+        logits, valence_arousal, prefix, prefix_mask = self.sessions["window"].run(None, {
+            "frame_features": np.ascontiguousarray(features, dtype=np.float32)[None],
+            "global_frame": np.ascontiguousarray(global_frame, dtype=np.uint8)[None],
+            "audio": np.ascontiguousarray(audio, dtype=np.float32)[None],
+            "video_present": np.array([bool(video_present)]),
+            "audio_present": np.array([bool(audio_present)]),
+        })
+        exp = np.exp(logits[0] - logits[0].max())
+        return Perception((exp / exp.sum()).astype(np.float32), float(valence_arousal[0, 0]), float(valence_arousal[0, 1]),
+                          (prefix, prefix_mask))
+
+    def _embed(self, token_ids: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(self.sessions["token_embedding"].run(None, {"token_ids": token_ids.numpy().astype(np.int64)})[0])
+
+    def explain(self, context, question: str, max_new_tokens: int) -> GeneratedText:
+        prefix, prefix_mask = (torch.from_numpy(a) for a in context)
+        text = instruction_text("reason", self.labels, question=question)
+        prompt = build_prompt(self._embed, self.tokenizer, prefix, prefix_mask, text)
+        llm = self.llm_config
+        stepper = OnnxStepper(self.sessions["llm_step"], self.sessions["token_embedding"], llm.layers, llm.kv_heads, llm.head_dim)
+        stop = tuple(i for i in (self.tokenizer.eos_id,) if i is not None)
+        config = GenerationConfig(max_new_tokens=max_new_tokens, stop_token_ids=stop, vocab_limit=self.tokenizer.vocab_size)
+        result = generate(stepper, prompt.embeds, prompt.mask, config)
+        return GeneratedText(self.tokenizer.decode(result.tokens).strip(), len(result.tokens))

@@ -1,0 +1,91 @@
+"""The ONNX Runtime backend: exported graphs match PyTorch, and stale files are never run."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from emotion_ros.export.artefacts import StaleArtefacts, export_artefacts, read_manifest, weights_fingerprint
+from emotion_ros.model.config import load_preset
+from emotion_ros.model.generation import GenerationConfig, generate
+from emotion_ros.model.network import build_network
+from emotion_ros.runtime.backends import create_backend
+from emotion_ros.runtime.onnx_backend import OnnxRuntimeBackend, OnnxStepper
+from emotion_ros.runtime.torch_backend import TorchBackend
+
+
+@pytest.fixture(scope="module")
+def backends(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("onnx-cache")
+    return TorchBackend("tiny"), OnnxRuntimeBackend("tiny", cache=cache), cache
+
+
+def test_onnx_runtime_matches_pytorch_on_a_window(backends):
+    torch_backend, onnx_backend, _ = backends
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (16, 120, 160, 3), dtype=np.uint8)
+    audio = (0.1 * rng.standard_normal(32000)).astype(np.float32)
+    features = onnx_backend.encode_frames(frames)
+    np.testing.assert_allclose(features, torch_backend.encode_frames(frames), atol=1e-4)
+    for video, sound in ((True, True), (True, False), (False, True)):
+        ours = onnx_backend.perceive(features, frames[-1], audio, video, sound)
+        reference = torch_backend.perceive(features, frames[-1], audio, video, sound)
+        np.testing.assert_allclose(ours.scores, reference.scores, atol=1e-5)
+        assert ours.valence == pytest.approx(reference.valence, abs=1e-5)
+        np.testing.assert_allclose(ours.context[0], reference.context[0].numpy(), atol=1e-4)
+        np.testing.assert_array_equal(ours.context[1], reference.context[1].numpy())
+
+
+def test_onnx_decoding_gives_the_same_tokens_as_pytorch(backends):
+    torch_backend, onnx_backend, _ = backends
+    llm = torch_backend.network.llm
+    prompt = torch.randn(1, 9, llm.config.dim)
+    mask = torch.ones(1, 9, dtype=torch.bool)
+    mask[0, 2:4] = False
+    config = GenerationConfig(max_new_tokens=16)
+    reference = generate(llm, prompt, mask, config, keep_logits=True)
+    stepper = OnnxStepper(onnx_backend.sessions["llm_step"], onnx_backend.sessions["token_embedding"],
+                          llm.config.layers, llm.config.kv_heads, llm.config.head_dim)
+    ours = generate(stepper, prompt, mask, config, keep_logits=True)
+    assert ours.tokens == reference.tokens
+    torch.testing.assert_close(torch.stack(ours.step_logits), torch.stack(reference.step_logits), atol=1e-4, rtol=1e-4)
+
+
+def test_corrupt_or_stale_artefacts_are_detected_and_rebuilt(backends, tmp_path):
+    _, onnx_backend, cache = backends
+    directory = onnx_backend.artefacts
+    manifest = read_manifest(directory)
+    window = directory / manifest["graphs"]["window"]["file"]
+    data = bytearray(window.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    window.write_bytes(bytes(data))
+    with pytest.raises(StaleArtefacts, match="does not match its recorded sha256"):
+        read_manifest(directory)
+    # The backend never runs the modified file: it exports the graphs again.
+    rebuilt = OnnxRuntimeBackend("tiny", cache=cache)
+    assert read_manifest(rebuilt.artefacts)["graphs"]["window"]["sha256"] == manifest["graphs"]["window"]["sha256"]
+    # Graphs of other weights are refused by fingerprint.
+    torch.manual_seed(1)
+    other = build_network(load_preset("tiny")).eval()
+    export_artefacts(other, tmp_path / "other", "tiny@other")
+    with pytest.raises(StaleArtefacts, match="other weights"):
+        read_manifest(tmp_path / "other", fingerprint=weights_fingerprint(onnx_backend_reference()))
+    (tmp_path / "other" / "manifest.json").write_text("{broken")
+    with pytest.raises(StaleArtefacts, match="not valid JSON"):
+        read_manifest(tmp_path / "other")
+    missing = json.loads((directory / "manifest.json").read_text())
+    (directory / missing["graphs"]["llm_step"]["file"]).unlink()
+    with pytest.raises(StaleArtefacts, match="missing"):
+        read_manifest(directory)
+
+
+def onnx_backend_reference():
+    return TorchBackend("tiny").network
+
+
+def test_auto_prefers_onnx_runtime_and_torch_can_be_forced():
+    assert create_backend("auto", "tiny").name == "onnxruntime"
+    assert create_backend("torch", "tiny").name == "torch"
+    with pytest.raises(RuntimeError, match="unknown backend"):
+        create_backend("tensorflow", "tiny")
