@@ -8,6 +8,7 @@
   emotion-ros convert llama HF_DIR --out DIR [--base CKPT | --preset NAME]
   emotion-ros convert v2 CHECKPOINT.pth --llama HF_DIR --out DIR
                                    import foreign weights (safetensors out)
+  emotion-ros bench [--duration 600]   runtime latency, real-time factor, drops, RSS (JSON)
   emotion-ros bench-model [--preset tiny]
                                    parameter counts and forward times (JSON)
 """
@@ -168,6 +169,29 @@ def run_bench_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_bench(args: argparse.Namespace) -> int:
+    import json
+
+    from emotion_ros.eval.runtime_benchmark import benchmark_runtime
+    from emotion_ros.io.sample_clip import make_sample_clip
+
+    if args.clip:
+        clip = Path(args.clip)
+        if not clip.is_file():
+            raise CliError(f"clip not found: {clip}")
+    else:
+        clip = cache_dir() / f"bench_clip_{args.duration:g}s.mp4"
+        if not clip.is_file():
+            print(f"generating a {args.duration:g} s 640x480 30 fps benchmark clip at {clip}", flush=True)
+            make_sample_clip(clip, duration=args.duration, fps=30, size=(640, 480))
+    report = benchmark_runtime(clip, args.model, tuple(args.backends.split(",")), args.threads)
+    text = json.dumps(report, indent=2)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    print(text)
+    return 0
+
+
 def run_node(name: str, extra: list[str]) -> int:
     from emotion_ros.nodes.runner import main_for
 
@@ -209,6 +233,13 @@ def build_parser() -> argparse.ArgumentParser:
     v2.add_argument("--out", required=True, help="output checkpoint directory")
     v2.add_argument("--preset", default="v2", help="preset of the non-LLM parts")
     v2.add_argument("--lora-alpha", type=float, default=16.0, help="LoRA alpha (the published run used 16 with r=64)")
+    runtime_bench = sub.add_parser("bench", help="per-stride latency, real-time factor, drops and RSS per backend (JSON)")
+    runtime_bench.add_argument("--clip", help="media file (default: a generated clip of --duration seconds)")
+    runtime_bench.add_argument("--duration", type=float, default=60.0, help="length of the generated clip [s] (600 for the 10-minute target)")
+    runtime_bench.add_argument("--model", default="tiny", help="checkpoint directory or preset")
+    runtime_bench.add_argument("--backends", default="onnxruntime,torch", help="comma-separated backends to compare")
+    runtime_bench.add_argument("--threads", type=int, default=0, help="intra-op threads (0: the backend's choice)")
+    runtime_bench.add_argument("--out", help="also write the JSON report here")
     bench = sub.add_parser("bench-model", help="parameter counts and forward times of a preset (JSON)")
     bench.add_argument("--preset", default="tiny")
     bench.add_argument("--repeats", type=int, default=10)
@@ -229,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_live(args)
         if args.command == "convert":
             return run_convert(args)
+        if args.command == "bench":
+            return run_bench(args)
         if args.command == "bench-model":
             return run_bench_model(args)
         if args.command == "sample-clip":

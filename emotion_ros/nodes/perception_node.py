@@ -159,7 +159,7 @@ class PerceptionNode(ManagedNode):
         if mismatch:
             return self.fail("; ".join(mismatch))
         self.backend = backend
-        self.input = SensorInput(window, report=self._throttled)
+        self.input = SensorInput(window, report=self._throttled, frame_size=backend.frame_size)
         self._sensors = SensorSubscriptions(self, self.input, self._on_windows, self._throttled)
         self._estimator = EmotionEstimator(backend)
         self._debouncer = LabelDebouncer(

@@ -37,6 +37,7 @@ class Backend(Protocol):
     sample_rate: int
     window: float  # seconds of audio per window
     feature_shape: tuple[int, int]  # (4, D) of one frame's cached feature
+    frame_size: int  # the largest square input of the video views [px]: frames can be shrunk to it
     can_explain: bool
 
     def encode_frames(self, frames: np.ndarray) -> np.ndarray:

@@ -31,6 +31,9 @@ def _session(path: Path, threads: int) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # errors only
+    # Idle worker threads must not spin: on a 2-core robot they would steal the cores that
+    # decode, convert and run the other backend calls.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if threads:
         options.intra_op_num_threads = threads
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
@@ -84,6 +87,7 @@ class OnnxRuntimeBackend:
         self.labels = tuple(config.labels)
         self.num_frames, self.sample_rate, self.window = config.num_frames, config.audio.sample_rate, config.window
         self.feature_shape = (4, config.video.temporal.dim)
+        self.frame_size = max(config.video.temporal.image_size, config.video.global_view.image_size)
         self.llm_config = config.llm
         self.can_explain = True
         del reference  # the graphs hold the weights now

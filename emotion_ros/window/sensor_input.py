@@ -32,8 +32,12 @@ class SensorInput:
     MonoResampler, so any supported rate and channel count arrives at the window's rate.
     """
 
-    def __init__(self, config: WindowConfig, report: ReportFn | None = None):
+    def __init__(self, config: WindowConfig, report: ReportFn | None = None, frame_size: int | None = None):
+        """frame_size: resize frames to frame_size x frame_size on arrival (area averaging),
+        e.g. the largest input of the model: the windows then hold small frames, and the
+        model's own resize works on them instead of on full camera frames."""
         self.config = config
+        self.frame_size = frame_size
         self._report = report or (lambda source, kind, message: None)
         self.assembler = WindowAssembler(config, warn=lambda kind, message: self._report("window", kind, message))
         self.rejected: Counter[tuple[str, str]] = Counter()
@@ -65,6 +69,8 @@ class SensorInput:
     def frame(self, stamp: float, rgb: np.ndarray, topic: str = "image") -> list[Window]:
         """rgb: (H, W, 3) uint8 captured at ``stamp`` [s]."""
         self.accepted[topic] += 1
+        if self.frame_size and rgb.shape[:2] != (self.frame_size, self.frame_size):
+            rgb = cv2.resize(rgb, (self.frame_size, self.frame_size), interpolation=cv2.INTER_AREA)
         return self.assembler.add_frame(stamp, rgb)
 
     def audio(self, msg, topic: str = "audio") -> list[Window]:

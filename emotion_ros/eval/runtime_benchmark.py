@@ -1,0 +1,146 @@
+"""`emotion-ros bench`: the runtime on a media file, per backend, as JSON.
+
+For each backend it plays the file (decoding included) through the same SensorInput and
+EmotionEstimator the node uses, as fast as possible, and reports:
+- per-stride latency p50/p99 (estimating one window with the per-frame cache),
+- full-window latency (encoding all T frames again) and the incremental speed-up,
+- the sustained real-time factor (media seconds per wall second, decoding included),
+- windows a real-time node would drop: the measured latencies replayed on the real-time
+  schedule of the window ends, with the node's one-slot mailbox (a window waiting when a
+  newer one arrives is dropped),
+- peak RSS of the process.
+Targets (for `tiny` on a 2-core CPU with ONNX Runtime) are checked as ratios measured in
+this run; shared machines are noisy, so read them as a trend, not a guarantee.
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from emotion_ros.io.media import VideoFrame, probe, read_media
+from emotion_ros.runtime.backends import create_backend
+from emotion_ros.runtime.estimator import EmotionEstimator
+from emotion_ros.window.config import WindowConfig
+from emotion_ros.window.sensor_input import SensorInput
+
+
+def simulate_drops(ends: list[float], latencies: list[float], max_latency: float) -> int:
+    """Windows a real-time node drops: window i is ready at ends[i] + max_latency and takes
+    latencies[i]; the worker takes the newest ready window when it becomes free."""
+    dropped, free_at, pending = 0, float("-inf"), None
+    for ready, latency in zip((e + max_latency for e in ends), latencies):
+        if pending is not None:
+            if free_at <= ready:  # the worker got to the pending window before this one arrived
+                free_at = max(free_at, pending[0]) + pending[1]
+            else:
+                dropped += 1  # replaced in the mailbox
+            pending = None
+        if free_at <= ready:
+            free_at = ready + latency
+        else:
+            pending = (ready, latency)
+    return dropped
+
+
+def _percentile_ms(values: list[float], q: float) -> float:
+    return round(float(np.percentile(values, q)) * 1000, 2)
+
+
+class _TimedEncoder:
+    """The backend, with the time spent in encode_frames recorded per call."""
+
+    def __init__(self, backend):
+        self._backend, self.calls = backend, []
+
+    def __getattr__(self, name):
+        return getattr(self._backend, name)
+
+    def encode_frames(self, frames):
+        started = time.perf_counter()
+        features = self._backend.encode_frames(frames)
+        self.calls.append(time.perf_counter() - started)
+        return features
+
+
+def run_backend(name: str, model: str, clip: Path, threads: int) -> dict:
+    backend = create_backend(name, model, threads)
+    config = WindowConfig(duration=backend.window, num_frames=backend.num_frames, sample_rate=backend.sample_rate)
+    sensor_input = SensorInput(config, frame_size=backend.frame_size)
+    timed = _TimedEncoder(backend)
+    estimator = EmotionEstimator(timed)
+    latencies, full, ends, encode_new, encode_all = [], [], [], [], []
+    started = time.perf_counter()
+    media_seconds = 0.0
+    for item in read_media(str(clip), chunk=0.1):
+        if isinstance(item, VideoFrame):
+            windows = sensor_input.frame(item.stamp, item.rgb)
+            media_seconds = max(media_seconds, item.stamp)
+        else:
+            windows = sensor_input.pcm(item)
+        for window in windows:
+            timed.calls.clear()
+            t0 = time.perf_counter()
+            estimator.estimate(window)
+            latencies.append(time.perf_counter() - t0)
+            encode_new.append(sum(timed.calls))
+            ends.append(window.t_end)
+            if window.video_present and len(full) < 30:
+                t0 = time.perf_counter()
+                features = backend.encode_frames(window.frames)
+                encode_all.append(time.perf_counter() - t0)
+                backend.perceive(features, window.frames[-1], window.audio, True, window.audio_present)
+                full.append(time.perf_counter() - t0)
+    wall = time.perf_counter() - started
+    steady = latencies[1:] or latencies  # the first window fills the cache
+    return {
+        "backend": backend.name,
+        "model_id": backend.model_id,
+        "windows": len(latencies),
+        "stride_latency_ms": {"p50": _percentile_ms(steady, 50), "p99": _percentile_ms(steady, 99), "max": _percentile_ms(steady, 100)},
+        "full_window_latency_ms": {"p50": _percentile_ms(full, 50)} if full else None,
+        "incremental_stride_speedup": round(statistics.median(full) / statistics.median(steady), 2) if full else None,
+        "frame_encoding_ms": {"new_frames_p50": _percentile_ms(encode_new[1:] or encode_new, 50),
+                              "all_frames_p50": _percentile_ms(encode_all, 50) if encode_all else None},
+        "incremental_encoding_speedup": (round(statistics.median(encode_all) / statistics.median(encode_new[1:] or encode_new), 2)
+                                         if encode_all else None),
+        "real_time_factor": round(media_seconds / wall, 2),
+        "dropped_windows_real_time": simulate_drops(ends, latencies, config.max_latency),
+        "frame_cache": {"hits": estimator.cache.hits, "misses": estimator.cache.misses},
+    }
+
+
+def benchmark_runtime(clip: Path, model: str = "tiny", backends: tuple[str, ...] = ("onnxruntime", "torch"), threads: int = 0) -> dict:
+    info = probe(str(clip))
+    results = {name: run_backend(name, model, clip, threads) for name in backends}
+    peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+    config = WindowConfig()
+    report = {
+        "clip": {"path": str(clip), "seconds": round(info.duration, 2), "fps": info.fps, "size": [info.width, info.height]},
+        "stride_s": config.stride,
+        "backends": results,
+        "peak_rss_mib": round(peak_rss_mib, 1),
+    }
+    ort_result = results.get("onnxruntime")
+    torch_result = results.get("torch")
+    targets = {}
+    if ort_result:
+        targets["p99_under_half_stride"] = _target(ort_result["stride_latency_ms"]["p99"], "<", config.stride * 500)
+        needed = round(config.duration / config.stride * 0.7, 2)
+        targets["incremental_encoding_speedup"] = _target(ort_result["incremental_encoding_speedup"], ">=", needed)
+        targets["no_dropped_windows"] = _target(ort_result["dropped_windows_real_time"], "==", 0)
+        if torch_result:
+            ratio = round(torch_result["stride_latency_ms"]["p50"] / ort_result["stride_latency_ms"]["p50"], 2)
+            targets["onnxruntime_vs_torch"] = _target(ratio, ">=", 1.5)
+    targets["peak_rss_under_1_gib"] = _target(report["peak_rss_mib"], "<", 1024)
+    report["targets"] = targets
+    return report
+
+
+def _target(value, op: str, threshold) -> dict:
+    passed = {"<": value < threshold, ">=": value >= threshold, "==": value == threshold}[op] if value is not None else False
+    return {"value": value, "target": f"{op} {threshold}", "pass": bool(passed)}
