@@ -8,6 +8,8 @@
   emotion-ros convert llama HF_DIR --out DIR [--base CKPT | --preset NAME]
   emotion-ros convert v2 CHECKPOINT.pth --llama HF_DIR --out DIR
                                    import foreign weights (safetensors out)
+  emotion-ros export CHECKPOINT --profile cpu|jetson-orin|desktop-gpu --out DIR
+  emotion-ros build-engines DIR    TensorRT engines of an export, on the GPU machine
   emotion-ros bench [--duration 600]   runtime latency, real-time factor, drops, RSS (JSON)
   emotion-ros bench-model [--preset tiny]
                                    parameter counts and forward times (JSON)
@@ -192,6 +194,35 @@ def run_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_export(args: argparse.Namespace) -> int:
+    from emotion_ros.export.exporter import export_model
+    from emotion_ros.export.profile import load_profile
+
+    profile = load_profile(args.profile)
+    report = export_model(args.checkpoint, profile, args.out, progress=lambda line: print(f"[export] {line}", flush=True))
+    parity = report.get("parity", {})
+    worst = max((v for v in parity.values() if isinstance(v, float) and v != parity.get("tolerance")), default=None)
+    if worst is not None:
+        print(f"parity with PyTorch: max difference {worst:.2e} (tolerance {profile.tolerance:g})"
+              + (", greedy tokens identical" if parity.get("greedy_tokens_equal") else ""))
+    if "int8_accuracy" in report:
+        accuracy = report["int8_accuracy"]
+        print(f"int8: probabilities within {accuracy['probabilities_max_abs']:.2e}, same label: {accuracy['same_label']}")
+    if profile.target == "tensorrt":
+        print("operators: all parsed by TensorRT; build the engines on the device: "
+              f"emotion-ros build-engines {args.out}")
+    return 0
+
+
+def run_build_engines(args: argparse.Namespace) -> int:
+    from emotion_ros.runtime.tensorrt_backend import TensorRTBackend
+
+    backend = TensorRTBackend(args.directory, force_engine_update=args.force)
+    for name in backend.runners:
+        print(f"{name}: {Path(args.directory) / (name + '.engine')}")
+    return 0
+
+
 def run_node(name: str, extra: list[str]) -> int:
     from emotion_ros.nodes.runner import main_for
 
@@ -233,6 +264,13 @@ def build_parser() -> argparse.ArgumentParser:
     v2.add_argument("--out", required=True, help="output checkpoint directory")
     v2.add_argument("--preset", default="v2", help="preset of the non-LLM parts")
     v2.add_argument("--lora-alpha", type=float, default=16.0, help="LoRA alpha (the published run used 16 with r=64)")
+    export = sub.add_parser("export", help="a checkpoint -> checked ONNX graphs for a deployment profile")
+    export.add_argument("checkpoint", help="checkpoint directory or preset name")
+    export.add_argument("--profile", required=True, help="cpu, jetson-orin, desktop-gpu, or a profile YAML")
+    export.add_argument("--out", required=True, help="output directory")
+    engines = sub.add_parser("build-engines", help="build (or check) the TensorRT engines of an export, on the GPU machine")
+    engines.add_argument("directory", help="an export directory from a tensorrt profile")
+    engines.add_argument("--force", action="store_true", help="rebuild engines that do not match this machine")
     runtime_bench = sub.add_parser("bench", help="per-stride latency, real-time factor, drops and RSS per backend (JSON)")
     runtime_bench.add_argument("--clip", help="media file (default: a generated clip of --duration seconds)")
     runtime_bench.add_argument("--duration", type=float, default=60.0, help="length of the generated clip [s] (600 for the 10-minute target)")
@@ -260,6 +298,10 @@ def main(argv: list[str] | None = None) -> int:
             return run_live(args)
         if args.command == "convert":
             return run_convert(args)
+        if args.command == "export":
+            return run_export(args)
+        if args.command == "build-engines":
+            return run_build_engines(args)
         if args.command == "bench":
             return run_bench(args)
         if args.command == "bench-model":

@@ -18,7 +18,7 @@ from emotion_ros.runtime.torch_backend import TorchBackend
 @pytest.fixture(scope="module")
 def backends(tmp_path_factory):
     cache = tmp_path_factory.mktemp("onnx-cache")
-    return TorchBackend("tiny"), OnnxRuntimeBackend("tiny", cache=cache), cache
+    return TorchBackend("tiny"), OnnxRuntimeBackend.for_model("tiny", cache=cache), cache
 
 
 def test_onnx_runtime_matches_pytorch_on_a_window(backends):
@@ -63,7 +63,7 @@ def test_corrupt_or_stale_artefacts_are_detected_and_rebuilt(backends, tmp_path)
     with pytest.raises(StaleArtefacts, match="does not match its recorded sha256"):
         read_manifest(directory)
     # The backend never runs the modified file: it exports the graphs again.
-    rebuilt = OnnxRuntimeBackend("tiny", cache=cache)
+    rebuilt = OnnxRuntimeBackend.for_model("tiny", cache=cache)
     assert read_manifest(rebuilt.artefacts)["graphs"]["window"]["sha256"] == manifest["graphs"]["window"]["sha256"]
     # Graphs of other weights are refused by fingerprint.
     torch.manual_seed(1)

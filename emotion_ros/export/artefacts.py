@@ -42,22 +42,45 @@ def weights_fingerprint(network: EmotionNetwork) -> str:
     return digest.hexdigest()
 
 
-def export_artefacts(network: EmotionNetwork, directory: str | Path, model_id: str, graphs: tuple[str, ...] = tuple(GRAPHS)) -> Path:
-    """Export the graphs into ``directory`` atomically (a reader never sees a half-written set)."""
+def export_artefacts(
+    network: EmotionNetwork,
+    directory: str | Path,
+    model_id: str,
+    graphs: tuple[str, ...] = tuple(GRAPHS),
+    simplify: bool = False,
+    fingerprint: str | None = None,
+    extra_files: dict[str, Path] | None = None,
+    progress=None,
+) -> Path:
+    """Export the graphs into ``directory`` atomically (a reader never sees a half-written set).
+
+    simplify runs onnxslim (constant folding, dead-node and shape-op elimination) on each graph.
+    fingerprint defaults to the fingerprint of ``network``; pass the float32 original's when
+    exporting a converted (e.g. float16) copy. extra_files are copied in (e.g. the tokenizer).
+    """
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
     try:
         files = {}
         for name in graphs:
+            if progress is not None:
+                progress(f"exporting {name}")
             path = staging / f"{name}.onnx"
             GRAPHS[name](network, path)
+            if simplify:
+                import onnxslim
+
+                onnx.save(onnxslim.slim(str(path)), str(path))
             onnx.checker.check_model(str(path))
             files[name] = {"file": path.name, "sha256": file_sha256(path)}
+        for name, source in (extra_files or {}).items():
+            shutil.copyfile(source, staging / name)
         manifest = {
             "format": FORMAT,
             "model_id": model_id,
-            "weights_fingerprint": weights_fingerprint(network),
+            "precision": "fp16" if network.llama_proj.weight.dtype == torch.float16 else "fp32",
+            "weights_fingerprint": fingerprint or weights_fingerprint(network),
             "config": network.config.to_dict(),
             "opset": OPSET,
             "torch": torch.__version__,
@@ -87,8 +110,9 @@ def read_manifest(directory: str | Path, graphs: tuple[str, ...] = tuple(GRAPHS)
         raise StaleArtefacts(f"{path}: format {manifest.get('format')} is not {FORMAT}")
     if fingerprint is not None and manifest.get("weights_fingerprint") != fingerprint:
         raise StaleArtefacts(f"{directory} was exported from other weights than {manifest.get('model_id')}")
-    for name in graphs:
-        entry = manifest.get("graphs", {}).get(name)
+    entries = [(name, manifest.get("graphs", {}).get(name)) for name in graphs]
+    entries += [(f"{variant} {name}", entry) for variant, files in manifest.get("variants", {}).items() for name, entry in files.items()]
+    for name, entry in entries:
         if entry is None:
             raise StaleArtefacts(f"{directory} has no {name} graph")
         graph = directory / entry["file"]
@@ -97,3 +121,13 @@ def read_manifest(directory: str | Path, graphs: tuple[str, ...] = tuple(GRAPHS)
         if file_sha256(graph) != entry["sha256"]:
             raise StaleArtefacts(f"{graph} does not match its recorded sha256 (modified or corrupt)")
     return manifest
+
+
+def add_variant(directory: str | Path, variant: str, files: dict[str, str]) -> None:
+    """Record derived graphs (graph name -> file name), e.g. optimised or int8 ones, with their hashes."""
+    directory = Path(directory)
+    manifest = json.loads((directory / MANIFEST).read_text())
+    manifest.setdefault("variants", {})[variant] = {
+        name: {"file": file, "sha256": file_sha256(directory / file)} for name, file in files.items()
+    }
+    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2))

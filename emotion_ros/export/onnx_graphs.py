@@ -22,13 +22,22 @@ from emotion_ros.model.network import EmotionNetwork
 OPSET = 17
 
 
+# Every graph takes and returns float32 (and uint8/bool/int64) tensors whatever precision
+# the weights have, so runtimes feed all precisions alike; only the KV cache of llm_step is
+# kept in the weights' precision, since it stays inside the runtime between steps.
+
+
+def _dtype(network: EmotionNetwork) -> torch.dtype:
+    return network.llama_proj.weight.dtype
+
+
 class FrameEncoderGraph(nn.Module):
     def __init__(self, network: EmotionNetwork):
         super().__init__()
         self.network = network
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        return self.network.encode_frames(frames)
+        return self.network.encode_frames(frames).float()
 
 
 class WindowGraph(nn.Module):
@@ -37,8 +46,8 @@ class WindowGraph(nn.Module):
         self.network = network
 
     def forward(self, frame_features, global_frame, audio, video_present, audio_present):
-        out = self.network(frame_features, global_frame, audio, video_present, audio_present)
-        return out.logits, out.valence_arousal, out.prefix, out.prefix_mask
+        out = self.network(frame_features.to(_dtype(self.network)), global_frame, audio, video_present, audio_present)
+        return out.logits.float(), out.valence_arousal.float(), out.prefix.float(), out.prefix_mask
 
 
 class TokenEmbeddingGraph(nn.Module):
@@ -47,18 +56,19 @@ class TokenEmbeddingGraph(nn.Module):
         self.embed_tokens = network.llm.model.embed_tokens
 
     def forward(self, token_ids: torch.Tensor) -> torch.Tensor:
-        return self.embed_tokens(token_ids)
+        return self.embed_tokens(token_ids).float()
 
 
 class LlmStepGraph(nn.Module):
     def __init__(self, network: EmotionNetwork):
         super().__init__()
         self.llm = network.llm
+        self.dtype = _dtype(network)
 
     def forward(self, inputs_embeds, key_mask, *past_flat):
         past = [(past_flat[2 * i], past_flat[2 * i + 1]) for i in range(len(past_flat) // 2)]
-        logits, present = self.llm(inputs_embeds, key_mask, past)
-        return (logits[:, -1], *[t for kv in present for t in kv])
+        logits, present = self.llm(inputs_embeds.to(self.dtype), key_mask, past)
+        return (logits[:, -1].float(), *[t for kv in present for t in kv])
 
 
 def _export(module: nn.Module, args: tuple, path, inputs: list[str], outputs: list[str], dynamic: dict) -> None:
@@ -80,7 +90,7 @@ def export_frame_encoder(network: EmotionNetwork, path) -> None:
 def export_window(network: EmotionNetwork, path) -> None:
     config = network.config
     args = (
-        torch.zeros(1, config.num_frames, 4, network.temporal_view.dim),
+        torch.zeros(1, config.num_frames, 4, network.temporal_view.dim),  # float32 in every precision
         torch.zeros(1, 96, 128, 3, dtype=torch.uint8),
         torch.zeros(1, config.audio_samples),
         torch.tensor([True]),
@@ -106,7 +116,7 @@ def llm_io_names(layers: int) -> tuple[list[str], list[str]]:
 def export_llm_step(network: EmotionNetwork, path) -> None:
     config = network.llm.config
     past_len, new = 3, 2  # example sizes only: both axes are dynamic
-    past = [torch.zeros(1, config.kv_heads, past_len, config.head_dim) for _ in range(2 * config.layers)]
+    past = [torch.zeros(1, config.kv_heads, past_len, config.head_dim, dtype=_dtype(network)) for _ in range(2 * config.layers)]
     args = (torch.zeros(1, new, config.dim), torch.ones(1, past_len + new, dtype=torch.bool), *past)
     inputs, outputs = llm_io_names(config.layers)
     dynamic = {"inputs_embeds": {1: "new"}, "key_mask": {1: "total"}}

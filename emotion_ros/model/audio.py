@@ -63,11 +63,12 @@ class LogMelSpectrogram(nn.Module):
         self.register_buffer("mel", torch.from_numpy(filters), persistent=False)
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
-        x = F.pad(audio[:, None], (self.n_fft // 2, self.n_fft // 2), mode="reflect")
-        spectrum = F.conv1d(x, self.dft, stride=self.hop)[..., :-1]  # Whisper drops the last frame
+        # Always in float32, whatever the network's precision: power spectra overflow float16.
+        x = F.pad(audio.float()[:, None], (self.n_fft // 2, self.n_fft // 2), mode="reflect")
+        spectrum = F.conv1d(x, self.dft.float(), stride=self.hop)[..., :-1]  # Whisper drops the last frame
         real, imag = spectrum.chunk(2, dim=1)
         power = real**2 + imag**2  # (B, F, frames)
-        log_mel = torch.log10(torch.clamp(self.mel @ power, min=1e-10))
+        log_mel = torch.log10(torch.clamp(self.mel.float() @ power, min=1e-10))
         peak = log_mel.amax(dim=(1, 2), keepdim=True)
         return (torch.maximum(log_mel, peak - 8.0) + 4.0) / 4.0
 
@@ -102,7 +103,7 @@ class AudioEncoder(nn.Module):
         self.dim = config.dim
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
-        mel = self.frontend(audio)
+        mel = self.frontend(audio).to(self.conv1.weight.dtype)
         x = F.gelu(self.conv2(F.gelu(self.conv1(mel)))).transpose(1, 2)  # (B, positions, D)
         x = x + self.embed_positions[: x.shape[1]]
         for layer in self.layers:

@@ -16,8 +16,9 @@ class TextTokenizer:
     ships it). Nothing is downloaded.
     """
 
-    def __init__(self, backend, kind: str, bos: int | None, eos: int | None, pad: int | None, vocab_size: int):
-        self._backend, self.kind = backend, kind
+    def __init__(self, backend, kind: str, bos: int | None, eos: int | None, pad: int | None, vocab_size: int,
+                 source: Path | None = None):
+        self._backend, self.kind, self.source = backend, kind, source
         self.bos_id, self.eos_id, self.pad_id = bos, eos, pad
         self.vocab_size = vocab_size
 
@@ -39,7 +40,7 @@ class TextTokenizer:
             except Exception as exc:  # tokenizers raises a bare Exception on a bad file
                 raise TokenizerError(f"cannot read tokenizer {path}: {exc}") from exc
             ids = {name: backend.token_to_id(name) for name in ("<s>", "</s>", "<pad>")}
-            return cls(backend, "tokenizers", ids["<s>"], ids["</s>"], ids["<pad>"], backend.get_vocab_size())
+            return cls(backend, "tokenizers", ids["<s>"], ids["</s>"], ids["<pad>"], backend.get_vocab_size(), path)
         if path.suffix == ".model":
             import sentencepiece
 
@@ -49,7 +50,7 @@ class TextTokenizer:
                 raise TokenizerError(f"cannot read tokenizer {path}: {exc}") from exc
             ids = [backend.bos_id(), backend.eos_id(), backend.pad_id()]
             bos, eos, pad = (i if i >= 0 else None for i in ids)
-            return cls(backend, "sentencepiece", bos, eos, pad, backend.get_piece_size())
+            return cls(backend, "sentencepiece", bos, eos, pad, backend.get_piece_size(), path)
         raise TokenizerError(f"unknown tokenizer format {path.name} (expected tokenizer.json or tokenizer.model)")
 
     @classmethod
@@ -68,6 +69,19 @@ class TextTokenizer:
         backend.decoder = decoders.ByteLevel()
         backend.add_special_tokens(specials)
         return cls(backend, "tokenizers", vocab["<s>"], vocab["</s>"], vocab["<pad>"], len(vocab))
+
+    def save(self, directory: str | Path) -> Path:
+        """Write the tokenizer into ``directory`` (tokenizer.json or a copy of tokenizer.model)."""
+        directory = Path(directory)
+        if self.kind == "tokenizers":
+            target = directory / "tokenizer.json"
+            self._backend.save(str(target))
+        else:
+            import shutil
+
+            target = directory / "tokenizer.model"
+            shutil.copyfile(self.source, target)
+        return target
 
     def encode(self, text: str, add_bos: bool = False) -> list[int]:
         if self.kind == "tokenizers":

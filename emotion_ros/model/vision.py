@@ -68,7 +68,7 @@ class FramePreprocessor(nn.Module):
         self.register_buffer("std", torch.tensor(config.std).view(1, 3, 1, 1), persistent=False)
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        x = frames.permute(0, 3, 1, 2).float() / 255.0
+        x = frames.permute(0, 3, 1, 2).to(self.mean.dtype) / 255.0
         if x.shape[-2:] != (self.size, self.size):
             x = F.interpolate(x, size=(self.size, self.size), mode=self.mode, align_corners=False)
             x = x.clamp(0.0, 1.0)  # bicubic overshoots

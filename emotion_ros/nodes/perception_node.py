@@ -70,6 +70,9 @@ class PerceptionNode(ManagedNode):
         declare(self, "model", "tiny", "Checkpoint directory, or a preset name (its bundled checkpoint if any).")
         declare(self, "backend", "auto", f"Inference backend: one of {', '.join(BACKENDS)}.")
         declare(self, "threads", 0, "Intra-op threads for the backend; 0 lets it choose.", 0, 64)
+        declare(self, "int8", False, "ONNX Runtime: run the export's dynamic int8 graphs (emotion-ros export --profile cpu).")
+        declare(self, "force_engine_update", False,
+                "TensorRT: rebuild engines whose sidecar does not match this machine or their ONNX, instead of refusing.")
         declare(self, "frame_id", "camera", "frame_id of the published states (the camera's frame).")
         declare_config(self, "window", WindowConfig)
         declare_sensor_parameters(self)
@@ -144,7 +147,8 @@ class PerceptionNode(ManagedNode):
         if problem:
             return self.fail(problem)
         try:
-            backend = create_backend(self.param("backend"), self.param("model"), self.param("threads"))
+            backend = create_backend(self.param("backend"), self.param("model"), self.param("threads"),
+                                     self.param("force_engine_update"), self.param("int8"))
         except Exception as exc:  # missing/corrupt checkpoint, unknown backend, ...: one clear reason
             return self.fail(f"cannot load model {self.param('model')!r}: {exc}")
         mismatch = [

@@ -3,32 +3,49 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from emotion_ros.runtime.backend import Backend
 
 _log = logging.getLogger(__name__)
 
-BACKENDS = ("auto", "onnxruntime", "torch")
+BACKENDS = ("auto", "tensorrt", "onnxruntime", "torch")
 
 
 class BackendUnavailable(RuntimeError):
     pass
 
 
-def create_backend(name: str, model: str, threads: int = 0) -> Backend:
-    """Build the named backend. "auto" takes the fastest one that works here: ONNX Runtime
-    (exporting the model once into the cache), else PyTorch; it logs which and why."""
+def create_backend(name: str, model: str, threads: int = 0, force_engine_update: bool = False, int8: bool = False) -> Backend:
+    """Build the named backend. "auto" takes the fastest one that works here: TensorRT for a
+    TensorRT export directory on a machine that can build engines, then ONNX Runtime (exporting
+    a checkpoint once into the cache), then PyTorch; it logs which and why."""
     if name not in BACKENDS:
         raise BackendUnavailable(f"unknown backend {name!r} (available: {', '.join(BACKENDS)})")
+    is_tensorrt_export = (Path(model) / "tensorrt_profiles.json").is_file()
+    if name == "tensorrt" or (name == "auto" and is_tensorrt_export):
+        from emotion_ros.export.tensorrt_engine import TensorRTUnavailable
+        from emotion_ros.runtime.tensorrt_backend import TensorRTBackend
+
+        try:
+            return TensorRTBackend(model, force_engine_update=force_engine_update)
+        except TensorRTUnavailable as exc:
+            if name == "tensorrt":
+                raise BackendUnavailable(f"TensorRT backend unavailable: {exc}") from exc
+            _log.warning("backend auto: %s; using ONNX Runtime on the same export", exc)
     if name in ("auto", "onnxruntime"):
         try:
             from emotion_ros.runtime.onnx_backend import OnnxRuntimeBackend
 
-            backend = OnnxRuntimeBackend(model, threads=threads)
+            if (Path(model) / "manifest.json").is_file():  # an export directory
+                backend = OnnxRuntimeBackend.from_directory(model, threads=threads, int8=int8)
+            else:
+                backend = OnnxRuntimeBackend.for_model(model, threads=threads)
             _log.info("backend %s: ONNX Runtime with %s", name, backend.artefacts)
             return backend
         except (ImportError, RuntimeError) as exc:
-            if name == "onnxruntime":
+            if name == "onnxruntime" or (Path(model) / "manifest.json").is_file():
+                # An export directory holds no PyTorch weights to fall back on.
                 raise BackendUnavailable(f"ONNX Runtime backend unavailable: {exc}") from exc
             _log.warning("backend auto: ONNX Runtime unavailable (%s); using PyTorch", exc)
     from emotion_ros.runtime.torch_backend import TorchBackend

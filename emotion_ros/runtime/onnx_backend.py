@@ -9,6 +9,7 @@ exported again, never run.
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from emotion_ros.export.onnx_graphs import llm_io_names
 from emotion_ros.model.config import config_from_dict
 from emotion_ros.model.generation import GenerationConfig, generate
 from emotion_ros.model.prompt import build_prompt, instruction_text
+from emotion_ros.model.tokenizer import TextTokenizer
 from emotion_ros.paths import cache_dir
 from emotion_ros.runtime.backend import GeneratedText, Perception
 from emotion_ros.runtime.torch_backend import TorchBackend
@@ -45,7 +47,8 @@ class OnnxStepper:
     def __init__(self, step: ort.InferenceSession, embed: ort.InferenceSession, layers: int, kv_heads: int, head_dim: int):
         self.step, self.embed = step, embed
         self.inputs, self.outputs = llm_io_names(layers)
-        self.empty = np.zeros((1, kv_heads, 0, head_dim), np.float32)
+        cache_type = {"tensor(float16)": np.float16}.get(step.get_inputs()[2].type, np.float32)
+        self.empty = np.zeros((1, kv_heads, 0, head_dim), cache_type)
         self.past: list[np.ndarray] = []
         self.mask = np.zeros((1, 0), bool)
 
@@ -67,30 +70,58 @@ class OnnxStepper:
 
 
 class OnnxRuntimeBackend:
+    """Runs an export directory (manifest.json + graphs + tokenizer), e.g. from `emotion-ros export`.
+
+    Graphs come from the manifest's "optimized" variant when the export saved one (ONNX
+    Runtime's optimisations done once, offline); int8 takes the "int8" variant's graphs (frame
+    encoder and window) instead, and refuses an export without them.
+    OnnxRuntimeBackend.for_model() exports a checkpoint or preset into the cache first.
+    """
+
     name = "onnxruntime"
 
-    def __init__(self, model: str = "tiny", threads: int = 0, cache: str | Path | None = None):
-        reference = TorchBackend(model, threads=threads)  # weights, tokenizer and model id
-        fingerprint = weights_fingerprint(reference.network)
-        directory = Path(cache or cache_dir() / "onnx") / fingerprint[:16]
-        try:
-            manifest = read_manifest(directory, fingerprint=fingerprint)
-        except StaleArtefacts as reason:
-            _log.info("exporting %s to ONNX in %s (%s)", reference.model_id, directory, reason)
-            export_artefacts(reference.network, directory, reference.model_id)
-            manifest = read_manifest(directory, fingerprint=fingerprint)
+    def __init__(self, directory: str | Path, threads: int = 0, int8: bool = False, trained: bool = True):
+        directory = Path(directory)
+        manifest = read_manifest(directory)  # raises StaleArtefacts on any mismatch
         self.artefacts = directory
-        self.model_id, self.trained, self.tokenizer = reference.model_id, reference.trained, reference.tokenizer
+        self.model_id, self.trained = manifest["model_id"], trained
+        self.tokenizer = TextTokenizer.from_file(directory) if any(
+            (directory / n).is_file() for n in ("tokenizer.json", "tokenizer.model")) else TextTokenizer.byte_level()
         config = config_from_dict(manifest["config"])
         graphs = {name: directory / entry["file"] for name, entry in manifest["graphs"].items()}
+        variants = manifest.get("variants", {})
+        graphs.update({name: directory / entry["file"] for name, entry in variants.get("optimized", {}).items()})
+        if int8:
+            if "int8" not in variants:
+                raise StaleArtefacts(f"{directory} has no int8 graphs (export with quantize: dynamic_int8)")
+            graphs.update({name: directory / entry["file"] for name, entry in variants["int8"].items()})
         self.sessions = {name: _session(path, threads) for name, path in graphs.items()}
         self.labels = tuple(config.labels)
         self.num_frames, self.sample_rate, self.window = config.num_frames, config.audio.sample_rate, config.window
         self.feature_shape = (4, config.video.temporal.dim)
         self.frame_size = max(config.video.temporal.image_size, config.video.global_view.image_size)
         self.llm_config = config.llm
-        self.can_explain = True
-        del reference  # the graphs hold the weights now
+        self.can_explain = "llm_step" in self.sessions and "token_embedding" in self.sessions
+
+    @classmethod
+    def from_directory(cls, directory: str | Path, threads: int = 0, int8: bool = False) -> "OnnxRuntimeBackend":
+        return cls(directory, threads, int8)
+
+    @classmethod
+    def for_model(cls, model: str = "tiny", threads: int = 0, cache: str | Path | None = None) -> "OnnxRuntimeBackend":
+        """A checkpoint directory or preset, exported once into the cache (keyed by a fingerprint
+        of the weights); cached files that no longer match their manifest are exported again."""
+        reference = TorchBackend(model, threads=threads)
+        fingerprint = weights_fingerprint(reference.network)
+        directory = Path(cache or cache_dir() / "onnx") / fingerprint[:16]
+        try:
+            read_manifest(directory, fingerprint=fingerprint)
+        except StaleArtefacts as reason:
+            _log.info("exporting %s to ONNX in %s (%s)", reference.model_id, directory, reason)
+            with tempfile.TemporaryDirectory() as scratch:
+                tokenizer = reference.tokenizer.save(scratch)
+                export_artefacts(reference.network, directory, reference.model_id, extra_files={tokenizer.name: tokenizer})
+        return cls(directory, threads, trained=reference.trained)
 
     def encode_frames(self, frames: np.ndarray) -> np.ndarray:
         return self.sessions["frame_encoder"].run(None, {"frames": np.ascontiguousarray(frames, dtype=np.uint8)})[0]

@@ -1,0 +1,186 @@
+"""`emotion-ros export`: profiles, checked graphs, parity, int8, TensorRT metadata and stale engines."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import rclpy
+from rclpy.lifecycle import TransitionCallbackReturn
+from rclpy.parameter import Parameter
+
+from emotion_ros.export import tensorrt_engine
+from emotion_ros.export.artefacts import StaleArtefacts, read_manifest
+from emotion_ros.export.exporter import export_model
+from emotion_ros.export.profile import ExportProfile, ProfileError, load_profile
+from emotion_ros.export.tensorrt_engine import MachineIdentity, StaleEngine, TensorRTUnavailable, ensure_engine, sidecar_mismatches
+from emotion_ros.export.tensorrt_ops import unsupported_operators
+from emotion_ros.nodes.perception_node import PerceptionNode
+from emotion_ros.nodes.runner import bring_up, shut_down
+from emotion_ros.runtime.onnx_backend import OnnxRuntimeBackend
+
+
+@pytest.fixture(scope="module")
+def cpu_export(tmp_path_factory):
+    out = tmp_path_factory.mktemp("export") / "tiny-cpu"
+    return out, export_model("tiny", load_profile("cpu"), out, progress=lambda line: None)
+
+
+@pytest.fixture(scope="module")
+def jetson_export(tmp_path_factory):
+    out = tmp_path_factory.mktemp("export") / "tiny-jetson"
+    return out, export_model("tiny", load_profile("jetson-orin"), out, progress=lambda line: None)
+
+
+def test_cpu_export_is_checked_optimised_and_quantised(cpu_export):
+    out, report = cpu_export
+    manifest = read_manifest(out)
+    assert set(manifest["graphs"]) == {"frame_encoder", "window", "token_embedding", "llm_step"}
+    assert set(manifest["variants"]) == {"optimized", "int8"} and manifest["precision"] == "fp32"
+    parity = report["parity"]
+    assert parity["greedy_tokens_equal"] is True
+    assert all(v <= 1e-4 for k, v in parity.items() if isinstance(v, float) and k != "tolerance")
+    accuracy = report["int8_accuracy"]
+    assert accuracy["same_label"] and accuracy["probabilities_max_abs"] < 0.02
+    assert (out / "tokenizer.json").is_file() and json.loads((out / "report.json").read_text())["profile"] == "cpu"
+    # onnxslim made the graphs smaller than the exporter's raw output would be.
+    assert report["graphs"]["window"]["nodes"] < 600
+
+
+def test_jetson_export_bakes_float16_and_uses_only_parsable_operators(jetson_export):
+    out, report = jetson_export
+    manifest = read_manifest(out)
+    assert manifest["precision"] == "fp16"
+    assert report["tensorrt_unsupported_operators"] == {}
+    assert all(v <= 2e-2 for k, v in report["parity"].items() if isinstance(v, float))
+    shapes = json.loads((out / "tensorrt_profiles.json").read_text())
+    assert shapes["frame_encoder"]["frames"] == [[1, 224, 224, 3], [4, 224, 224, 3], [16, 224, 224, 3]]
+    assert shapes["llm_step"]["past_key_0"] == [[1, 2, 0, 64], [1, 2, 320, 64], [1, 2, 576, 64]]
+    assert shapes["llm_step"]["key_mask"] == [[1, 1], [1, 640], [1, 1088]]
+    import onnx
+
+    weights = onnx.load(str(out / "window.onnx")).graph.initializer
+    assert any(w.data_type == onnx.TensorProto.FLOAT16 for w in weights)
+
+
+def test_the_node_runs_on_exported_artefacts_and_refuses_corrupt_ones(ros, cpu_export, tmp_path):
+    out, _ = cpu_export
+    for int8 in (False, True):
+        node = PerceptionNode(parameter_overrides=[Parameter("model", value=str(out)), Parameter("int8", value=int8)])
+        try:
+            bring_up(node)
+            assert node.backend.name == "onnxruntime" and node.backend.artefacts == out
+            rng = np.random.default_rng(0)
+            frames = rng.integers(0, 256, (16, 224, 224, 3), dtype=np.uint8)
+            features = node.backend.encode_frames(frames)
+            result = node.backend.perceive(features, frames[-1], np.zeros(32000, np.float32), True, False)
+            assert np.isclose(result.scores.sum(), 1.0, atol=1e-5)
+        finally:
+            shut_down([node])
+    broken = tmp_path / "broken"
+    shutil.copytree(out, broken)
+    graph = broken / "frame_encoder.onnx"
+    graph.write_bytes(graph.read_bytes()[:-100] + bytes(100))
+    with pytest.raises(StaleArtefacts, match="does not match its recorded sha256"):
+        OnnxRuntimeBackend.from_directory(broken)
+    node = PerceptionNode(parameter_overrides=[Parameter("model", value=str(broken))])
+    try:
+        assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
+        assert "frame_encoder.onnx does not match its recorded sha256" in node.failure_reason
+    finally:
+        shut_down([node])
+
+
+MACHINE = MachineIdentity(tensorrt="10.3.0", gpu="Orin", compute_capability="8.7")
+SHAPES = {"frames": [[1, 224, 224, 3], [4, 224, 224, 3], [16, 224, 224, 3]]}
+
+
+def fake_build(calls):
+    def build(trt, machine, onnx_path, engine_path, shapes, precision, workspace, timing_cache=None):
+        calls.append(engine_path.name)
+        engine_path.write_bytes(b"engine for " + machine.gpu.encode())
+        sidecar = {"tensorrt": machine.tensorrt, "gpu": machine.gpu, "compute_capability": machine.compute_capability,
+                   "onnx_sha256": tensorrt_engine.file_sha256(onnx_path), "precision": precision, "shapes": shapes,
+                   "engine_sha256": tensorrt_engine.file_sha256(engine_path)}
+        tensorrt_engine.sidecar_path(engine_path).write_text(json.dumps(sidecar))
+        return engine_path
+    return build
+
+
+def test_stale_engines_are_rebuilt_or_refused_never_run(tmp_path, monkeypatch):
+    """The decisions around an engine, with the GPU build replaced by a recorder."""
+    calls = []
+    monkeypatch.setattr(tensorrt_engine, "build_engine", fake_build(calls))
+    onnx_file, engine = tmp_path / "frame_encoder.onnx", tmp_path / "frame_encoder.engine"
+    onnx_file.write_bytes(b"graph v1")
+    ensure = lambda machine=MACHINE, rebuild=False, precision="fp16": ensure_engine(  # noqa: E731
+        None, machine, onnx_file, engine, SHAPES, precision, 1024, rebuild)
+    ensure()
+    assert calls == ["frame_encoder.engine"]  # missing: built
+    ensure()
+    assert len(calls) == 1  # matching sidecar: reused
+    jetpack7 = MachineIdentity("10.16.0", "Orin", "8.7")
+    with pytest.raises(StaleEngine, match=r"built with TensorRT 10\.3\.0, this machine has 10\.16\.0.*force_engine_update"):
+        ensure(jetpack7)
+    ensure(jetpack7, rebuild=True)
+    assert len(calls) == 2
+    onnx_file.write_bytes(b"graph v2")  # re-exported model
+    with pytest.raises(StaleEngine, match="another ONNX file"):
+        ensure(jetpack7)
+    ensure(jetpack7, rebuild=True)
+    engine.write_bytes(b"garbage")  # corrupt engine
+    with pytest.raises(StaleEngine, match="does not match its recorded sha256"):
+        ensure(jetpack7)
+    with pytest.raises(StaleEngine, match="float|fp32"):
+        ensure(jetpack7, precision="fp32")
+    tensorrt_engine.sidecar_path(engine).unlink()
+    with pytest.raises(StaleEngine, match="no sidecar"):
+        ensure(jetpack7)
+
+
+def test_sidecar_mismatches_name_every_difference():
+    sidecar = {"tensorrt": "10.3.0", "gpu": "Orin", "compute_capability": "8.7", "onnx_sha256": "a",
+               "precision": "fp16", "shapes": SHAPES}
+    assert sidecar_mismatches(sidecar, MACHINE, "a", "fp16", SHAPES) == []
+    other = MachineIdentity("11.4.0", "NVIDIA RTX 4090", "8.9")
+    problems = sidecar_mismatches(sidecar, other, "b", "fp32", {"frames": []})
+    assert len(problems) == 5 and "RTX 4090" in problems[1]
+
+
+def test_tensorrt_builds_engines_where_a_gpu_exists(jetson_export):
+    try:
+        tensorrt_engine.probe_tensorrt()
+    except TensorRTUnavailable as reason:
+        pytest.skip(f"TensorRT cannot build engines here: {reason}")
+    from emotion_ros.runtime.tensorrt_backend import TensorRTBackend
+
+    out, _ = jetson_export
+    backend = TensorRTBackend(out, force_engine_update=True)
+    reference = OnnxRuntimeBackend.from_directory(out)
+    frames = np.random.default_rng(0).integers(0, 256, (4, 224, 224, 3), dtype=np.uint8)
+    np.testing.assert_allclose(backend.encode_frames(frames), reference.encode_frames(frames), atol=5e-2)
+
+
+def test_profiles_and_operator_coverage():
+    for name in ("cpu", "jetson-orin", "desktop-gpu"):
+        assert load_profile(name).name == name
+    with pytest.raises(ProfileError, match="unknown export profile"):
+        load_profile("tpu")
+    with pytest.raises(ProfileError, match="min <= opt <= max"):
+        ExportProfile(name="x", target="tensorrt", frames=(4, 1, 16))
+    with pytest.raises(ProfileError, match="precision"):
+        ExportProfile(name="x", target="tensorrt", precision="int4")
+    assert unsupported_operators(["MatMul", "Softmax", "MyCustomOp", "LayerNormalization"]) == ["MyCustomOp"]
+
+
+def test_export_cli_reports_and_fails_cleanly(tmp_path):
+    ok = subprocess.run([sys.executable, "-m", "emotion_ros.cli", "export", "tiny", "--profile", "jetson-orin",
+                         "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0, ok.stderr
+    assert "[export] checking operators against TensorRT's ONNX parser" in ok.stdout
+    assert "emotion-ros build-engines" in ok.stdout
+    bad = subprocess.run([sys.executable, "-m", "emotion_ros.cli", "export", "tiny", "--profile", "tpu",
+                          "--out", str(tmp_path / "x")], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and "unknown export profile 'tpu'" in bad.stderr and "Traceback" not in bad.stderr
