@@ -184,3 +184,11 @@ def test_export_cli_reports_and_fails_cleanly(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "emotion_ros.cli", "export", "tiny", "--profile", "tpu",
                           "--out", str(tmp_path / "x")], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and "unknown export profile 'tpu'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_edge_preset_exports_for_jetson_on_cpu(tmp_path):
+    """The Jetson-sized model (314 M parameters): about a minute and 6 GB of RAM here."""
+    report = export_model("edge", load_profile("jetson-orin"), tmp_path / "edge", progress=lambda line: None)
+    assert report["tensorrt_unsupported_operators"] == {}
+    assert all(v <= 2e-2 for k, v in report["parity"].items() if isinstance(v, float))
+    assert read_manifest(tmp_path / "edge")["config"]["name"] == "edge"
