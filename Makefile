@@ -39,8 +39,9 @@ $(STAMPS)/venv:
 	@mkdir -p $(STAMPS)
 	@touch $@
 
-$(STAMPS)/requirements: requirements.txt requirements.lock $(STAMPS)/venv
+$(STAMPS)/requirements: requirements.txt requirements-nodeps.txt requirements.lock $(STAMPS)/venv
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -c requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.txt
 	$(BIN)/python scripts/fix_wheel_cmake_paths.py $(VENV)
 	@touch $@
 
