@@ -9,7 +9,6 @@ from emotion_ros.model.config import LlamaConfig, load_preset
 from emotion_ros.model.generation import GenerationConfig, generate
 from emotion_ros.model.labels import parse_label
 from emotion_ros.model.llama import LlamaForCausalLM
-from emotion_ros.model.network import build_network
 from emotion_ros.model.prompt import PLACEHOLDER, build_prompt, instruction_text
 from emotion_ros.model.tokenizer import TextTokenizer, TokenizerError
 

@@ -25,7 +25,6 @@ from typing import Callable
 import numpy as np
 import onnx
 import onnxruntime as ort
-import torch
 
 from emotion_ros.export.artefacts import add_variant, export_artefacts, read_manifest, weights_fingerprint
 from emotion_ros.export.profile import ExportProfile

@@ -34,7 +34,6 @@ from emotion_ros.nodes.parameters import declare, declare_config, read_config
 from emotion_ros.nodes.runner import main_for
 from emotion_ros.nodes.sensor_subscriptions import SensorSubscriptions, check_sensor_parameters, declare_sensor_parameters
 from emotion_ros.nodes.throttled_log import ThrottledLog
-from emotion_ros.runtime.backend import BackendError
 from emotion_ros.runtime.backends import BACKENDS, create_backend
 from emotion_ros.runtime.debounce import LabelDebouncer
 from emotion_ros.runtime.diagnostics import perception_status

@@ -55,7 +55,6 @@ class SensorSubscriptions:
 
     def start(self) -> None:
         node, param = self.node, lambda name: self.node.get_parameter(name).value
-        qos = qos_profile_sensor_data
         self._last_seen = {}
         if param("use_video"):
             if param("compressed"):
