@@ -28,6 +28,21 @@ def declare_sensor_parameters(node: Node) -> None:
         "(audio_common_msgs/AudioStamped) or audio_common_data (AudioDataStamped + `audio_info`).",
     )
     declare(node, "silent_after", 2.0, "A topic silent for this long is an ERROR on /diagnostics [s].", 0.1, 600.0)
+    declare(node, "qos.depth", 5, "History depth of the sensor subscriptions.", 1, 1000)
+    declare(node, "qos.reliable", False,
+            "Subscribe to the sensors reliably (e.g. replaying a bag at full speed); default best effort, "
+            "the sensor-data profile.")
+
+
+def sensor_qos(node: Node) -> QoSProfile:
+    """The sensor-data profile (best effort, volatile), with the node's depth and reliability."""
+    reliable = node.get_parameter("qos.reliable").value
+    return QoSProfile(
+        depth=node.get_parameter("qos.depth").value,
+        reliability=ReliabilityPolicy.RELIABLE if reliable else qos_profile_sensor_data.reliability,
+        durability=qos_profile_sensor_data.durability,
+        history=qos_profile_sensor_data.history,
+    )
 
 
 def check_sensor_parameters(node: Node) -> str | None:
@@ -101,4 +116,4 @@ class SensorSubscriptions:
             if windows:
                 self.on_windows(windows)
 
-        self._subscriptions.append(self.node.create_subscription(msg_type, topic, callback, qos_profile_sensor_data))
+        self._subscriptions.append(self.node.create_subscription(msg_type, topic, callback, sensor_qos(self.node)))
