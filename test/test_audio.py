@@ -130,3 +130,16 @@ def test_jittery_stamps_are_smoothed_onto_the_sample_clock():
     stamps = [c.stamp for c in out]
     np.testing.assert_allclose(np.diff(stamps), 0.1, atol=1e-9)
     assert resampler.discontinuities == 0
+
+
+def test_microphone_stamps_follow_the_sample_clock_despite_late_callbacks():
+    from emotion_ros.io.microphone import MicrophoneCapture
+
+    capture = MicrophoneCapture(on_chunk=lambda chunk: None, clock=lambda: 0.0, sample_rate=16000, chunk=0.1)
+    rng = np.random.default_rng(0)
+    # Callbacks measured 0.1 s apart plus up to 80 ms of scheduling delay: stamps stay evenly spaced.
+    stamps = [capture._stamp(10.0 + 0.1 * i + rng.uniform(0, 0.08), 1600) for i in range(50)]
+    np.testing.assert_allclose(np.diff(stamps), 0.1)
+    # Half a second of samples lost (an overflow): the clock re-anchors forward.
+    later = capture._stamp(10.0 + 0.1 * 50 + 0.5, 1600)
+    assert capture.resyncs == 1 and later == pytest.approx(15.5)

@@ -17,9 +17,12 @@ class MicrophoneCapture:
     """Delivers (N, channels) float32 chunks stamped with the capture time of their first sample.
 
     on_chunk is called from PortAudio's thread. clock() gives the time base of the stamps
-    (e.g. the node's clock) in seconds; the stamp is the PortAudio ADC time of the first
-    sample translated onto that clock, or the chunk's start estimated from its arrival
-    when the driver does not report ADC times.
+    (e.g. the node's clock) in seconds. Stamps run on the sample clock (first stamp + samples
+    delivered / rate), so they increase steadily however late Python runs the callback; the
+    first stamp is the PortAudio ADC time of the first sample on that clock (or the chunk's
+    arrival minus its duration, when the driver reports no ADC times), and the sample clock is
+    re-anchored when it drifts from that measurement by more than ``resync_after`` seconds
+    (samples lost to an overflow, or a sound card running off its nominal rate).
     device: a PortAudio device name or index; None for the default input.
     """
 
@@ -31,6 +34,7 @@ class MicrophoneCapture:
         sample_rate: int = 16000,
         channels: int = 1,
         chunk: float = 0.1,
+        resync_after: float = 0.25,
     ):
         self.on_chunk = on_chunk
         self.clock = clock
@@ -38,8 +42,12 @@ class MicrophoneCapture:
         self.sample_rate = check_sample_rate(sample_rate)
         self.channels = channels
         self.blocksize = max(1, round(chunk * sample_rate))
+        self.resync_after = resync_after
         self.overflows = 0
+        self.resyncs = 0
         self._stream = None
+        self._anchor: float | None = None  # stamp of the first sample since the last (re)sync
+        self._delivered = 0  # samples delivered since then
 
     def start(self) -> None:
         try:
@@ -67,10 +75,23 @@ class MicrophoneCapture:
         adc = getattr(time_info, "inputBufferAdcTime", 0.0)
         current = getattr(time_info, "currentTime", 0.0)
         if adc and current and 0.0 <= current - adc < 10.0:
-            stamp = now - (current - adc)
+            measured = now - (current - adc)
         else:
-            stamp = now - frames / self.sample_rate
-        self.on_chunk(PcmChunk(indata.copy(), self.sample_rate, stamp))
+            measured = now - frames / self.sample_rate
+        self.on_chunk(PcmChunk(indata.copy(), self.sample_rate, self._stamp(measured, frames)))
+
+    def _stamp(self, measured: float, frames: int) -> float:
+        """The sample-clock stamp of a chunk of ``frames`` samples measured to start at ``measured``."""
+        if self._anchor is not None:
+            expected = self._anchor + self._delivered / self.sample_rate
+            if abs(measured - expected) > self.resync_after:
+                self.resyncs += 1
+                self._anchor = None
+        if self._anchor is None:
+            self._anchor, self._delivered = measured, 0
+        stamp = self._anchor + self._delivered / self.sample_rate
+        self._delivered += frames
+        return stamp
 
     def stop(self) -> None:
         if self._stream is not None:
