@@ -46,14 +46,20 @@ class FrameEncoderConfig:
     resize: str = "bilinear"  # bilinear | bicubic
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
+    scales: tuple[int, ...] = ()  # fer_mini_xception: frame sides [px] the frame is read at
 
     @property
     def grid(self) -> int:
         return self.image_size // self.patch_size
 
     def check(self, where: str) -> None:
-        if self.type != "vit":
-            raise ConfigError(f"{where}.type: unknown frame encoder {self.type!r} (known: vit)")
+        if self.type not in ("vit", "fer_mini_xception"):
+            raise ConfigError(f"{where}.type: unknown frame encoder {self.type!r} (known: vit, fer_mini_xception)")
+        if self.type == "fer_mini_xception":
+            if self.grid != 2 or self.dim != 8 or not self.scales:
+                raise ConfigError(f"{where}: fer_mini_xception gives dim 8 on a 2x2 grid (patch_size = image_size / 2) "
+                                  "and needs scales")
+            return
         if self.image_size % self.patch_size:
             raise ConfigError(f"{where}: image_size {self.image_size} is not a multiple of patch_size {self.patch_size}")
         if self.dim % self.heads:

