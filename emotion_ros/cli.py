@@ -8,6 +8,7 @@
   emotion-ros convert llama HF_DIR --out DIR [--base CKPT | --preset NAME]
   emotion-ros convert v2 CHECKPOINT.pth --llama HF_DIR --out DIR
                                    import foreign weights (safetensors out)
+  emotion-ros predict --image PATH | --video PATH [--audio PATH] [--json]
   emotion-ros export CHECKPOINT --profile cpu|jetson-orin|desktop-gpu --out DIR
   emotion-ros build-engines DIR    TensorRT engines of an export, on the GPU machine
   emotion-ros bench [--duration 600]   runtime latency, real-time factor, drops, RSS (JSON)
@@ -223,6 +224,32 @@ def run_build_engines(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_predict(args: argparse.Namespace) -> int:
+    import json
+
+    from emotion_ros.runtime.backends import create_backend
+    from emotion_ros.runtime.file_prediction import predict_file
+
+    paths = [Path(p) for p in (args.image, args.video, args.audio) if p]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise CliError(f"file not found: {', '.join(missing)}")
+    backend = create_backend(args.backend, args.model)
+    result = predict_file(
+        backend, image=Path(args.image) if args.image else None, video=Path(args.video) if args.video else None,
+        audio=Path(args.audio) if args.audio else None, explain=not args.no_explain, max_new_tokens=args.max_new_tokens,
+    )
+    if args.json:
+        print(json.dumps(result.as_json()))
+        return 0
+    print(f"label: {result.label} ({result.scores[result.label]:.2f})   model: {backend.model_id}")
+    print("scores: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(result.scores.items(), key=lambda kv: -kv[1])))
+    print(f"valence {result.valence:+.2f}   arousal {result.arousal:+.2f}   windows {result.windows}")
+    if result.explanation:
+        print(f"explanation: {result.explanation}")
+    return 0
+
+
 def run_node(name: str, extra: list[str]) -> int:
     from emotion_ros.nodes.runner import main_for
 
@@ -264,6 +291,16 @@ def build_parser() -> argparse.ArgumentParser:
     v2.add_argument("--out", required=True, help="output checkpoint directory")
     v2.add_argument("--preset", default="v2", help="preset of the non-LLM parts")
     v2.add_argument("--lora-alpha", type=float, default=16.0, help="LoRA alpha (the published run used 16 with r=64)")
+    predict = sub.add_parser("predict", help="the emotion in an image or a media file (label, scores, valence, arousal, explanation)")
+    source = predict.add_mutually_exclusive_group(required=True)
+    source.add_argument("--image", help="an image file (the whole frame; no face crop needed)")
+    source.add_argument("--video", help="a media file: its windows are averaged")
+    predict.add_argument("--audio", help="an audio (or media) file heard with the image or video")
+    predict.add_argument("--model", default="tiny", help="checkpoint, export directory or preset")
+    predict.add_argument("--backend", default="auto", help="auto, onnxruntime, torch or tensorrt")
+    predict.add_argument("--json", action="store_true", help="one JSON object: label, scores, valence, arousal, explanation")
+    predict.add_argument("--no-explain", action="store_true", help="skip the explanation")
+    predict.add_argument("--max-new-tokens", type=int, default=48)
     export = sub.add_parser("export", help="a checkpoint -> checked ONNX graphs for a deployment profile")
     export.add_argument("checkpoint", help="checkpoint directory or preset name")
     export.add_argument("--profile", required=True, help="cpu, jetson-orin, desktop-gpu, or a profile YAML")
@@ -298,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_live(args)
         if args.command == "convert":
             return run_convert(args)
+        if args.command == "predict":
+            return run_predict(args)
         if args.command == "export":
             return run_export(args)
         if args.command == "build-engines":

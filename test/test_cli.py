@@ -55,3 +55,26 @@ def test_convert_llama_writes_a_checkpoint_and_reports(tmp_path):
     assert (tmp_path / "out" / "model.safetensors").is_file() and (tmp_path / "out" / "config.yaml").is_file()
     bad = emotion_ros("convert", "v2", str(tmp_path / "missing.pth"), "--llama", str(tmp_path / "hf"), "--out", str(tmp_path / "x"))
     assert bad.returncode == 1 and "Traceback" not in bad.stderr and "not found" in bad.stderr
+
+
+def test_predict_reports_an_image_and_a_clip_as_json(sample_clip, tmp_path):
+    import json
+
+    import cv2
+    from skimage import data
+
+    image = tmp_path / "astronaut.png"
+    cv2.imwrite(str(image), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
+    for args, windows in ((("--image", str(image)), 1), (("--image", str(image), "--audio", str(sample_clip)), 1),
+                          (("--video", str(sample_clip)), 5)):
+        result = emotion_ros("predict", *args, "--json", "--max-new-tokens", "4", "--backend", "torch")
+        assert result.returncode == 0, result.stderr
+        report = json.loads(result.stdout.strip().splitlines()[-1])
+        assert {"label", "scores", "valence", "arousal", "explanation"} <= set(report)
+        assert report["label"] == max(report["scores"], key=report["scores"].get)
+        assert abs(sum(report["scores"].values()) - 1) < 1e-3 and -1 <= report["valence"] <= 1
+        assert report["windows"] == windows  # a 4 s clip: windows ending 2.0 ... 4.0 s
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not an image")
+    result = emotion_ros("predict", "--image", str(broken))
+    assert result.returncode == 1 and "cannot read an image" in result.stderr and "Traceback" not in result.stderr
