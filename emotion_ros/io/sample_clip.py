@@ -26,14 +26,14 @@ class SampleClipError(RuntimeError):
     pass
 
 
-def synthesize_speech(text: str, rate: int = AUDIO_RATE, words_per_minute: int = 150) -> np.ndarray:
-    """Speak ``text`` with espeak-ng: (N,) float32 mono at ``rate`` Hz."""
+def synthesize_speech(text: str, rate: int = AUDIO_RATE, words_per_minute: int = 150, pitch: int = 50) -> np.ndarray:
+    """Speak ``text`` with espeak-ng (pitch 0-99): (N,) float32 mono at ``rate`` Hz."""
     espeak = shutil.which("espeak-ng")
     if espeak is None:
         raise SampleClipError("espeak-ng is not installed (Debian package espeak-ng; `make` installs it)")
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "speech.wav"
-        subprocess.run([espeak, "-s", str(words_per_minute), "-w", str(wav), text], check=True, capture_output=True)
+        subprocess.run([espeak, "-s", str(words_per_minute), "-p", str(pitch), "-w", str(wav), text], check=True, capture_output=True)
         with av.open(str(wav)) as container:
             stream = container.streams.audio[0]
             source_rate = stream.codec_context.sample_rate

@@ -109,3 +109,12 @@ class AudioEncoder(nn.Module):
         for layer in self.layers:
             x = layer(x)
         return self.pool @ self.layer_norm(x)
+
+
+def build_audio_encoder(config: AudioConfig, num_samples: int, tokens: int) -> nn.Module:
+    """The preset's audio view: (B, num_samples) audio -> (B, tokens, dim); ``dim`` attribute."""
+    if config.type == "voice_cues":
+        from emotion_ros.model.voice_cues import VoiceCueEncoder
+
+        return VoiceCueEncoder(config, num_samples, tokens)
+    return AudioEncoder(config, num_samples, tokens)

@@ -83,8 +83,15 @@ class VideoConfig:
 
 @dataclass(frozen=True)
 class AudioConfig:
-    """Log-mel front end (Whisper's: 25 ms Hann window, 10 ms hop) and a Whisper-style encoder."""
+    """The audio view.
 
+    type "whisper": log-mel front end (Whisper's: 25 ms Hann window, 10 ms hop) and a
+    Whisper-style encoder. type "voice_cues": speech probability, loudness, pitch and their
+    spread (voice_cues.py; 8 values per token, 16 kHz), for small models; only sample_rate and
+    dim (8) apply.
+    """
+
+    type: str = "whisper"
     sample_rate: int = 16000
     n_mels: int = 80
     n_fft: int = 400
@@ -174,7 +181,12 @@ class ModelConfig:
         self.video.global_view.check("video.global_view")
         if self.video.global_view.grid**2 % 4:
             raise ConfigError("video.global_view: the patch grid must hold a multiple of 4 tokens (grouped 4 -> 1)")
-        if self.audio.dim % self.audio.heads:
+        if self.audio.type not in ("whisper", "voice_cues"):
+            raise ConfigError(f"audio.type: unknown audio encoder {self.audio.type!r} (known: whisper, voice_cues)")
+        if self.audio.type == "voice_cues":
+            if self.audio.dim != 8 or self.audio.sample_rate != 16000:
+                raise ConfigError("audio: voice_cues gives dim 8 and needs sample_rate 16000")
+        elif self.audio.dim % self.audio.heads:
             raise ConfigError(f"audio: dim {self.audio.dim} is not divisible by heads {self.audio.heads}")
         frames = self.audio_samples // self.audio.hop_length // 2
         if frames > self.audio.max_positions:

@@ -5,6 +5,8 @@ of face_attention.py. For each frame it returns, as tokens of 8 values (7 expres
 attention-pooled, then the highest faceness logit):
 - cls: the whole frame, all scales pooled by the faceness attention;
 - patches (2 x 2): the same, with the attention restricted to each quadrant of the frame.
+For a frame with no face the tokens still hold the most face-like location's reading; the
+faceness value says how much to trust it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from emotion_ros.model.mini_xception import FER_LABELS, MiniXception
 from emotion_ros.model.vision import FrameEncoder
 
 GRAY = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma, as OpenCV's RGB2GRAY
+# Map locations this close to the frame's edge are ignored: their receptive fields are mostly
+# zero padding, which the faceness classifier (trained on whole crops) can mistake for a face.
+BORDER = 1
 
 
 class FerFrameEncoder(FrameEncoder):
@@ -46,9 +51,10 @@ class FerFrameEncoder(FrameEncoder):
             # astronaut as well (happy 1.00 against 0.998 with area averaging).
             x = gray if side == gray.shape[-1] else F.interpolate(gray, size=(side, side), mode="bilinear", align_corners=False)
             outputs = self.network.features(x)
-            face = self.faceness(outputs[FEATURE_LEVEL])  # (N, h, w)
+            inner = (..., slice(BORDER, -BORDER), slice(BORDER, -BORDER))
+            face = self.faceness(outputs[FEATURE_LEVEL])[inner]  # (N, h, w)
             logits.append(face.flatten(1))
-            maps.append(outputs[-1].flatten(2))
+            maps.append(outputs[-1][inner].flatten(2))
             quadrants.append(self._quadrants(face.shape[1], face.shape[2], images.device))
         logits, maps, quadrants = torch.cat(logits, 1), torch.cat(maps, 2), torch.cat(quadrants, 1)  # (N, L), (N, 7, L), (4, L)
         cls = torch.cat([torch.einsum("nkl,nl->nk", maps, torch.softmax(logits, 1)), logits.amax(1, keepdim=True)], 1)

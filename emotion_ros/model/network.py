@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from emotion_ros.model.audio import AudioEncoder
+from emotion_ros.model.audio import build_audio_encoder
 from emotion_ros.model.config import ModelConfig
 from emotion_ros.model.fusion import ConvProAttention
 from emotion_ros.model.llama import LlamaForCausalLM
@@ -45,7 +45,7 @@ class EmotionNetwork(nn.Module):
         self.config = config
         self.temporal_view = TemporalView(config.video.temporal)
         self.global_view = GlobalView(config.video.global_view, config.video.vision_norm_eps)
-        self.audio_encoder = AudioEncoder(config.audio, config.audio_samples, config.tokens)
+        self.audio_encoder = build_audio_encoder(config.audio, config.audio_samples, config.tokens)
         dims = (self.audio_encoder.dim, self.global_view.dim, self.temporal_view.dim)
         self.conv_pro_module = ConvProAttention(dims, config.fusion)
         llm_dim = config.llm.dim
@@ -78,10 +78,25 @@ class EmotionNetwork(nn.Module):
         video_present, audio_present (B,) bool. A missing modality is masked in the fusion
         and in the LLM prefix, whatever values stand in for it.
         """
-        k = self.config.tokens
-        video_tokens = TemporalView.tokens(frame_features)  # (B, K, D_t)
         cls, image_tokens = self.global_view(global_frame)
-        audio_tokens = self.audio_encoder(audio)
+        return self.fuse(TemporalView.tokens(frame_features), cls, image_tokens, self.audio_encoder(audio),
+                         video_present, audio_present)
+
+    def fuse(
+        self,
+        video_tokens: torch.Tensor,
+        cls: torch.Tensor,
+        image_tokens: torch.Tensor,
+        audio_tokens: torch.Tensor,
+        video_present: torch.Tensor,
+        audio_present: torch.Tensor,
+    ) -> NetworkOutput:
+        """The network after its encoders (what a head is trained on when the encoders are frozen).
+
+        video_tokens (B, K, D_t); cls (B, D_g) and image_tokens (B, G, 4 D_g) from the global
+        view; audio_tokens (B, K, D_a); video_present, audio_present (B,) bool.
+        """
+        k = self.config.tokens
         present = torch.stack([audio_present, video_present, video_present], dim=1)  # audio, image, video
         cls_tokens = cls[:, None].expand(-1, k, -1)
         fused = self.conv_pro_module([audio_tokens, cls_tokens, video_tokens], present)

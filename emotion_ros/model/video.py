@@ -50,7 +50,8 @@ class GlobalView(nn.Module):
         self.preprocess = FramePreprocessor(config)
         self.encoder = build_frame_encoder(config)
         self.dim = self.encoder.dim
-        self.ln_vision = nn.LayerNorm(self.dim, eps=vision_norm_eps)
+        # The FER encoder's tokens are calibrated logits: normalising them would erase confidence.
+        self.ln_vision = nn.LayerNorm(self.dim, eps=vision_norm_eps) if config.type == "vit" else nn.Identity()
 
     def forward(self, frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """frame: (B, H, W, 3) uint8 -> (cls (B, D), grouped patches (B, g*g/4, 4*D))."""

@@ -17,7 +17,7 @@ class WindowConfig:
 
     duration: float = _option(2.0, "Length of one window [s].", 0.1, 60.0)
     stride: float = _option(0.5, "A window ends every `stride` seconds, on multiples of it [s].", 0.01, 60.0)
-    num_frames: int = _option(16, "Frames sampled per window (T), one per equal slice of it.", 1, 256)
+    num_frames: int = _option(4, "Frames sampled per window (T), one per equal slice of it.", 1, 256)
     sample_rate: int = _option(16000, "Audio rate of the window [Hz]; input audio is resampled to it.", 8000, 96000)
     max_latency: float = _option(
         0.15, "Sensor time must pass a window's end by this much before it is emitted, so the slower "

@@ -1,0 +1,113 @@
+"""Training windows for the default model's fusion and heads, as encoder outputs (tokens).
+
+The encoders are frozen, so windows are made directly as what they output:
+- voice cues from real speech: espeak-ng sentences at several rates and pitches, cut into
+  2 s windows with random level, background noise and pauses, plus silence and noise alone,
+  all run through the real VoiceCueEncoder;
+- video tokens: synthetic readings shaped like the FER encoder's (7 expression logits and a
+  faceness logit per quadrant; a face in one quadrant, clutter in the others, frames of a
+  window sharing an expression), covering every class at every strength; and real ones, from
+  frames of photographs (tiny_builder.py passes them in).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from emotion_ros.model.voice_cues import VoiceCueEncoder
+
+SENTENCES = (
+    "Hello there, it is good to see you again.",
+    "Could you please hand me the red cup on the table?",
+    "I am not sure what you mean by that.",
+    "Watch out, the door is closing!",
+    "We finished the whole project yesterday evening.",
+    "Why did nobody tell me about the meeting?",
+    "That was the best concert I have ever been to!",
+    "Please leave me alone for a while.",
+    "The weather looks nice today, shall we go for a walk?",
+    "I really cannot believe this happened again.",
+)
+RATES = (120, 170, 230)  # [words per minute]
+PITCHES = (20, 50, 85)  # espeak-ng pitch, 0-99
+BACKGROUND = np.array([3.0, -9.0, 2.0, 0.0, 1.0, 0.0, 2.0])  # typical clutter logits (measured on photographs)
+
+
+@dataclass
+class TokenWindows:
+    """frame_features (B, T, 4, 8); global_cls (B, 8); global_quadrants (B, 4, 8);
+    audio_tokens (B, K, 8); video_present, audio_present (B,) bool."""
+
+    frame_features: torch.Tensor
+    global_cls: torch.Tensor
+    global_quadrants: torch.Tensor
+    audio_tokens: torch.Tensor
+    video_present: torch.Tensor
+    audio_present: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.frame_features.shape[0]
+
+    def take(self, index) -> "TokenWindows":
+        return TokenWindows(*(getattr(self, f)[index] for f in self.__dataclass_fields__))
+
+    @staticmethod
+    def concat(parts: list["TokenWindows"]) -> "TokenWindows":
+        return TokenWindows(*(torch.cat([getattr(p, f) for p in parts]) for f in TokenWindows.__dataclass_fields__))
+
+
+def speech_pool(sample_rate: int = 16000, sentences: int = len(SENTENCES)) -> list[np.ndarray]:
+    """The first ``sentences`` sentences at every rate and pitch: float32 mono clips at ``sample_rate``."""
+    from emotion_ros.io.sample_clip import synthesize_speech
+
+    return [synthesize_speech(text, sample_rate, rate, pitch) for text in SENTENCES[:sentences] for rate in RATES for pitch in PITCHES]
+
+
+def audio_windows(pool: list[np.ndarray], count: int, samples: int, rng: np.random.Generator) -> np.ndarray:
+    """(count, samples) float32 windows: speech (with pauses) 75 %, silence or noise alone 25 %."""
+    windows = np.zeros((count, samples), np.float32)
+    for i in range(count):
+        if rng.random() < 0.75:
+            clip = pool[rng.integers(len(pool))]
+            pause = rng.integers(0, samples)  # leading silence: speech fills anything from all to none
+            track = np.concatenate([np.zeros(pause, np.float32), clip, np.zeros(samples, np.float32)])
+            start = rng.integers(0, max(1, len(track) - samples))
+            peak = np.abs(clip).max() + 1e-9
+            windows[i] = track[start : start + samples] / peak * 10 ** (rng.uniform(-36, 0) / 20)
+        windows[i] += rng.normal(0, 10 ** (rng.uniform(-80, -35) / 20), samples).astype(np.float32)
+    return np.clip(windows, -1, 1)
+
+
+@torch.no_grad()
+def voice_cue_tokens(encoder: VoiceCueEncoder, audio: np.ndarray, batch: int = 256) -> torch.Tensor:
+    return torch.cat([encoder(torch.from_numpy(audio[i : i + batch])) for i in range(0, len(audio), batch)])
+
+
+def synthetic_video(count: int, frames: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(frame_features (count, T, 4, 8), global_cls (count, 8), global_quadrants (count, 4, 8))."""
+    n = frames + 1  # the global view's frame last
+    quadrants = np.empty((count, n, 4, 8), np.float32)
+    quadrants[..., :7] = BACKGROUND + rng.normal(0, 3.0, (count, n, 4, 7))
+    quadrants[..., 7] = rng.uniform(-5, 12, (count, n, 4))
+    has_face = rng.random(count) < 0.8
+    for i in np.flatnonzero(has_face):
+        label, strength = rng.integers(7), rng.uniform(0, 25)
+        expression = rng.normal(0, 2.5, 7) + strength * np.eye(7)[label] + rng.uniform(0, 1) * BACKGROUND
+        jitter = rng.uniform(0.3, 4.0)
+        where = rng.integers(4)
+        faceness = rng.uniform(8, 30)
+        for t in range(n):
+            if rng.random() < 0.1:  # a frame where the face is turned away or occluded
+                continue
+            if rng.random() < 0.1:
+                where = rng.integers(4)  # the person moves to another quadrant
+            quadrants[i, t, where, :7] = expression + rng.normal(0, jitter, 7)
+            quadrants[i, t, where, 7] = faceness + rng.normal(0, 2.0)
+    quadrants = torch.from_numpy(quadrants)
+    global_quadrants = quadrants[:, -1]
+    weights = torch.softmax(global_quadrants[..., 7], dim=-1)[..., None]
+    global_cls = torch.cat([(weights * global_quadrants[..., :7]).sum(1), global_quadrants[..., 7].amax(1, keepdim=True)], 1)
+    return quadrants[:, :frames], global_cls, global_quadrants
