@@ -29,7 +29,8 @@ from emotion_ros.runtime.backend import Perception
 
 FAST = [
     Parameter("explanation.max_new_tokens", value=6),
-    Parameter("event.min_confidence", value=0.0),  # any label may become an event
+    Parameter("event.min_confidence", value=0.0),  # the first leading label is an event at once
+    Parameter("event.min_dwell", value=0.0),
     Parameter("diagnostics_period", value=0.3),
 ]
 
