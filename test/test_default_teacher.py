@@ -61,7 +61,8 @@ def test_speaking_loudly_raises_arousal_and_silence_does_not():
 def test_synthetic_video_tokens_cover_every_class_with_faces_and_without():
     frames, cls, quadrants = synthetic_video(2000, 4, np.random.default_rng(0))
     assert frames.shape == (2000, 4, 4, 8) and cls.shape == (2000, 8) and quadrants.shape == (2000, 4, 8)
-    out = targets(frames, cls, quadrants, torch.zeros(2000, 16, 8), torch.ones(2000, dtype=torch.bool), torch.zeros(2000, dtype=torch.bool))
+    video, audio = torch.ones(2000, dtype=torch.bool), torch.zeros(2000, dtype=torch.bool)
+    out = targets(frames, cls, quadrants, torch.zeros(2000, 16, 8), video, audio)
     top = out.probabilities.argmax(1)
     assert set(top.tolist()) == set(range(7))
     assert (out.face < 0.3).float().mean() > 0.1 and (out.face > 0.7).float().mean() > 0.3

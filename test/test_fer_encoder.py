@@ -57,13 +57,13 @@ def test_fer_encoder_configs_are_checked():
 
 def test_whole_frames_under_camera_motion_read_like_the_face_crop(network, fer_network):
     """How close the detector-free reading comes to a tight crop (the published preprocessing)."""
-    from emotion_ros.io.sample_clip import _camera_motion
+    from emotion_ros.io.sample_clip import camera_motion
     from emotion_ros.model.mini_xception import to_model_input
 
     photo, results = data.astronaut(), []
     with torch.no_grad():
         crop = fer_network.predict(to_model_input(photo[60:180, 180:300]))[0]
-        frames = torch.from_numpy(np.stack([_camera_motion(photo, 0.5 * t, (384, 384)) for t in range(12)]))
+        frames = torch.from_numpy(np.stack([camera_motion(photo, 0.5 * t, (384, 384)) for t in range(12)]))
         for view in (network.temporal_view, network.global_view):
             cls, _ = view.encoder(view.preprocess(frames))
             whole = torch.softmax(cls[:, :7], dim=1)

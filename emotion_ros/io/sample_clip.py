@@ -33,7 +33,8 @@ def synthesize_speech(text: str, rate: int = AUDIO_RATE, words_per_minute: int =
         raise SampleClipError("espeak-ng is not installed (Debian package espeak-ng; `make` installs it)")
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "speech.wav"
-        subprocess.run([espeak, "-s", str(words_per_minute), "-p", str(pitch), "-w", str(wav), text], check=True, capture_output=True)
+        command = [espeak, "-s", str(words_per_minute), "-p", str(pitch), "-w", str(wav), text]
+        subprocess.run(command, check=True, capture_output=True)
         with av.open(str(wav)) as container:
             stream = container.streams.audio[0]
             source_rate = stream.codec_context.sample_rate
@@ -43,7 +44,7 @@ def synthesize_speech(text: str, rate: int = AUDIO_RATE, words_per_minute: int =
     return soxr.resample(speech, source_rate, rate).astype(np.float32)
 
 
-def _camera_motion(image: np.ndarray, t: float, size: tuple[int, int]) -> np.ndarray:
+def camera_motion(image: np.ndarray, t: float, size: tuple[int, int]) -> np.ndarray:
     """The image seen by a slowly panning and zooming camera at time t [s]."""
     height, width = image.shape[:2]
     zoom = 1.0 + 0.06 * (1 - np.cos(2 * np.pi * t / 6.0))
@@ -86,7 +87,7 @@ def make_sample_clip(
         video.options = {"crf": "20", "preset": "veryfast"}
         sound = out.add_stream("aac", rate=AUDIO_RATE, layout="stereo")
         for i in range(round(duration * fps)):
-            frame = av.VideoFrame.from_ndarray(_camera_motion(image, i / fps, size), format="rgb24")
+            frame = av.VideoFrame.from_ndarray(camera_motion(image, i / fps, size), format="rgb24")
             out.mux(video.encode(frame))
         block = 1024
         for offset in range(0, stereo.shape[1], block):

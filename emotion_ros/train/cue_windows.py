@@ -63,7 +63,8 @@ def speech_pool(sample_rate: int = 16000, sentences: int = len(SENTENCES)) -> li
     """The first ``sentences`` sentences at every rate and pitch: float32 mono clips at ``sample_rate``."""
     from emotion_ros.io.sample_clip import synthesize_speech
 
-    return [synthesize_speech(text, sample_rate, rate, pitch) for text in SENTENCES[:sentences] for rate in RATES for pitch in PITCHES]
+    return [synthesize_speech(text, sample_rate, rate, pitch)
+            for text in SENTENCES[:sentences] for rate in RATES for pitch in PITCHES]
 
 
 def audio_windows(pool: list[np.ndarray], count: int, samples: int, rng: np.random.Generator) -> np.ndarray:
