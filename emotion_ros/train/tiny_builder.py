@@ -7,7 +7,8 @@
    teacher's labels, valence and arousal (affect.py).
 3. Tokenizer and explanation head: a byte-level BPE trained on the explanation corpus, and
    the LLaMA head with its four projections trained to write each window's explanation
-   (explanations.py) after the Emotion-LLaMA "reason" prompt.
+   (explanations.py: the fitted perception head's labels, the teacher's face and voice cues)
+   after the Emotion-LLaMA "reason" prompt.
 
 Everything is seeded and runs on a fixed number of threads, so a rebuild on the same
 machine gives the same weights. Takes a few minutes on a 2-core CPU.
@@ -62,7 +63,7 @@ class BuildConfig:
     fusion_steps: int = 2000
     fusion_batch: int = 128
     fusion_lr: float = 3e-3
-    llm_steps: int = 600
+    llm_steps: int = 800
     llm_batch: int = 32
     llm_lr: float = 1e-3
     explain_checks: int = 60  # held-out windows whose generated explanation is compared
@@ -131,6 +132,16 @@ def fit_perception(network: EmotionNetwork, train: TokenWindows, cfg: BuildConfi
     return losses
 
 
+@torch.no_grad()
+def explanation_texts(network: EmotionNetwork, windows: TokenWindows) -> list[str]:
+    """What the explanation head is taught to say: the fitted perception head's own label
+    distribution (so the text agrees with the label published beside it), and the teacher's
+    face evidence and voice cues."""
+    described = _teacher(windows)
+    described.probabilities = torch.softmax(_fuse(network, windows).logits, dim=-1)
+    return describe_batch(described, windows.video_present, windows.audio_present)
+
+
 def train_tokenizer(corpus: list[str], vocab_size: int, directory: Path) -> TextTokenizer:
     """A byte-level BPE (any text encodes) with <unk> <s> </s> <pad>, saved as tokenizer.json."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -197,7 +208,7 @@ def evaluate(network: EmotionNetwork, tokenizer: TextTokenizer, held_out: TokenW
     out = _fuse(network, held_out)
     agree = (out.logits.argmax(-1) == target.probabilities.argmax(-1)).float().mean()
     va_error = (out.valence_arousal - target.valence_arousal).abs().mean(0)
-    texts = describe_batch(target, held_out.video_present, held_out.audio_present)
+    texts = explanation_texts(network, held_out)
     prompt = instruction_text("reason", network.config.labels)
     exact, named, faces = 0, 0, 0
     checks = min(cfg.explain_checks, len(held_out))
@@ -252,7 +263,7 @@ def build_tiny(output: str | Path, cfg: BuildConfig = BuildConfig(), progress=No
 
     say("training the tokenizer")
     with torch.no_grad():
-        texts = describe_batch(_teacher(train), train.video_present, train.audio_present)
+        texts = explanation_texts(network, train)
     prompt = instruction_text("reason", network.config.labels)
     tokenizer = train_tokenizer(texts + [prompt.replace(PLACEHOLDER, " ")], network.config.llm.vocab_size, output)
 
