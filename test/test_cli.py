@@ -15,7 +15,7 @@ def emotion_ros(*args, timeout=60):
 
 def test_demo_prints_states_and_explanations_and_writes_a_timeline(sample_clip, tmp_path):
     plot = tmp_path / "timeline.png"
-    result = emotion_ros("demo", "--clip", str(sample_clip), "--rate", "2", "--explain-rate", "1", "--plot", str(plot), timeout=120)
+    result = emotion_ros("demo", "--clip", str(sample_clip), "--rate", "1", "--explain-rate", "1", "--plot", str(plot), timeout=120)
     assert result.returncode == 0, result.stderr
     lines = [l for l in result.stdout.splitlines() if re.match(r"\s+\d+\.\d\d s  \w+", l)]
     states = [l for l in lines if "explanation:" not in l]

@@ -77,7 +77,8 @@ def predict_file(backend: Backend, image: Path | None = None, video: Path | None
     """Estimate the emotion in an image (optionally with an audio file) or a media file.
 
     A media file is cut into windows like a live stream; scores, valence and arousal are
-    averaged over them and the most confident window is explained.
+    averaged over them, and the window that shows the averaged label most clearly is explained
+    (so the explanation is about the label reported, not about an outlier window).
     """
     estimator = EmotionEstimator(backend)
     results = []
@@ -97,10 +98,11 @@ def predict_file(backend: Backend, image: Path | None = None, video: Path | None
             raise MediaError(f"{video} is shorter than one {backend.window:g} s window")
         results = [estimator.estimate(window) for window in windows]
     scores = np.mean([estimate.scores for estimate, _ in results], axis=0)
-    best_estimate, best_context = max(results, key=lambda pair: pair[0].confidence)
+    top = int(np.argmax(scores))
+    _, best_context = max(results, key=lambda pair: pair[0].scores[top])
     text = backend.explain(best_context, "", max_new_tokens).text if explain and backend.can_explain else ""
     return FilePrediction(
-        label=backend.labels[int(np.argmax(scores))],
+        label=backend.labels[top],
         scores={label: round(float(p), 4) for label, p in zip(backend.labels, scores)},
         valence=round(float(np.mean([e.valence for e, _ in results])), 4),
         arousal=round(float(np.mean([e.arousal for e, _ in results])), 4),

@@ -92,7 +92,7 @@ def synthetic_video(count: int, frames: int, rng: np.random.Generator) -> tuple[
     n = frames + 1  # the global view's frame last
     quadrants = np.empty((count, n, 4, 8), np.float32)
     quadrants[..., :7] = BACKGROUND + rng.normal(0, 3.0, (count, n, 4, 7))
-    quadrants[..., 7] = rng.uniform(-5, 18, (count, n, 4))  # clutter: up to 18 on real photographs
+    quadrants[..., 7] = rng.uniform(-5, 13, (count, n, 4))  # clutter; photographs (real_share) add harder cases
     has_face = rng.random(count) < 0.8
     for i in np.flatnonzero(has_face):
         # real faces reach a top logit near 20 with disgust near -30 (the astronaut): cover that
