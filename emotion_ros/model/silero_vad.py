@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from emotion_ros.paths import package_data_file
+
 SAMPLE_RATE = 16000
 CHUNK = 512  # samples per probability (32 ms)
 CONTEXT = 64  # samples of the previous chunk each chunk sees
@@ -28,15 +30,8 @@ HIDDEN = 128
 
 
 def silero_weights_path() -> Path:
-    import importlib.util
-
-    spec = importlib.util.find_spec("silero_vad")
-    if spec is None or spec.origin is None:
-        raise FileNotFoundError("the `silero-vad` package is not installed (pip install silero-vad==6.2.3)")
-    path = Path(spec.origin).parent / "data" / "silero_vad_16k_op15.onnx"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing from the silero-vad package")
-    return path
+    """The 16 kHz ONNX graph inside the installed `silero-vad` package."""
+    return package_data_file("silero_vad", "data/silero_vad_16k_op15.onnx", "pip install silero-vad==6.2.3")
 
 
 class SileroVad(nn.Module):
