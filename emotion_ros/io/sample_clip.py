@@ -61,17 +61,23 @@ def make_sample_clip(
     fps: int = 30,
     size: tuple[int, int] = (512, 512),
     text: str = SPEECH,
+    image: np.ndarray | None = None,
+    words_per_minute: int = 150,
+    pitch: int = 50,
 ) -> Path:
     """Write the sample clip to ``path`` (MP4) and return the path.
 
     duration [s] is a minimum: the clip is lengthened to fit the speech plus half a second.
+    image: (H, W, 3) uint8 RGB filmed by the moving camera (default: the astronaut photo);
+    words_per_minute, pitch: the espeak-ng voice.
     """
-    from skimage import data  # imported here: only the sample needs it
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    image = data.astronaut()
-    speech = synthesize_speech(text)
+    if image is None:
+        from skimage import data  # imported here: only the sample needs it
+
+        image = data.astronaut()
+    speech = synthesize_speech(text, words_per_minute=words_per_minute, pitch=pitch)
     lead_in = 0.5
     duration = max(duration, lead_in + speech.size / AUDIO_RATE + 0.5)
     audio = np.zeros(round(duration * AUDIO_RATE), dtype=np.float32)

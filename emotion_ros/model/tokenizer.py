@@ -83,6 +83,18 @@ class TextTokenizer:
             shutil.copyfile(self.source, target)
         return target
 
+    def fingerprint(self) -> str:
+        """A hash of the id -> token mapping and the special ids: two tokenizers with the same
+        fingerprint give the same ids (what logit distillation between models relies on)."""
+        import hashlib
+        import json
+
+        ids = range(self.vocab_size)
+        pieces = [self._backend.id_to_token(i) for i in ids] if self.kind == "tokenizers" else [
+            self._backend.id_to_piece(i) for i in ids]
+        payload = json.dumps([pieces, self.bos_id, self.eos_id, self.pad_id])
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
     def encode(self, text: str, add_bos: bool = False) -> list[int]:
         if self.kind == "tokenizers":
             ids = self._backend.encode(text, add_special_tokens=False).ids

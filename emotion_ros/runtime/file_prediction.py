@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,11 +9,11 @@ import cv2
 import numpy as np
 
 from emotion_ros.io.audio import MonoResampler
-from emotion_ros.io.media import MediaError, VideoFrame, read_audio, read_media, read_video
+from emotion_ros.io.media import MediaError, read_audio
 from emotion_ros.runtime.backend import Backend
 from emotion_ros.runtime.estimator import EmotionEstimator
 from emotion_ros.window.config import WindowConfig
-from emotion_ros.window.sensor_input import SensorInput
+from emotion_ros.window.media_windows import media_windows
 from emotion_ros.window.window import Window
 
 
@@ -87,13 +86,7 @@ def predict_file(backend: Backend, image: Path | None = None, video: Path | None
         results.append(estimator.estimate(image_window(_read_image(image), backend, sound)))
     else:
         config = WindowConfig(duration=backend.window, num_frames=backend.num_frames, sample_rate=backend.sample_rate)
-        sensor_input = SensorInput(config, frame_size=backend.frame_size)
-        items = read_media(str(video)) if audio is None else heapq.merge(
-            read_video(str(video)), read_audio(str(audio), chunk=0.1), key=lambda item: item.stamp)
-        windows = []
-        for item in items:
-            windows += sensor_input.frame(item.stamp, item.rgb) if isinstance(item, VideoFrame) else sensor_input.pcm(item)
-        windows += sensor_input.flush()
+        windows = media_windows(video, config, backend.frame_size, audio)
         if not windows:
             raise MediaError(f"{video} is shorter than one {backend.window:g} s window")
         results = [estimator.estimate(window) for window in windows]

@@ -121,9 +121,14 @@ class WindowAssembler:
             self._warn("overlap", f"dropped an audio chunk at {stamp:.6f} s that overlaps buffered audio")
         return self._advance()
 
-    def flush(self) -> list[Window]:
-        """Emit every window sensor time has reached, without waiting max_latency (end of input)."""
-        return self._advance(final=True)
+    def flush(self, partial: bool = False) -> list[Window]:
+        """Emit every window sensor time has reached, without waiting max_latency (end of input).
+
+        partial: input shorter than one window still gives one window, the one ending at the
+        next stride after the data, with the part before the data masked (as if the sensors
+        had just started); a data set's short clips need this, a live stream does not.
+        """
+        return self._advance(final=True, partial=partial)
 
     def _admit(self, stream: str, stamp: float, duration: float) -> bool:
         """Timing checks shared by both streams; False when the item must be dropped."""
@@ -166,7 +171,7 @@ class WindowAssembler:
         return True
 
     # -- output ----------------------------------------------------------------------------
-    def _advance(self, final: bool = False) -> list[Window]:
+    def _advance(self, final: bool = False, partial: bool = False) -> list[Window]:
         cfg = self.config
         if self._clock is None:
             return []
@@ -174,6 +179,8 @@ class WindowAssembler:
             # The first window is the first full one.
             self._next_index = math.ceil((self._first + cfg.duration) / cfg.stride - 1e-9)
         last_index = math.floor((self._clock - (0.0 if final else cfg.max_latency)) / cfg.stride + 1e-9)
+        if partial and self.counters.windows == 0 and last_index < self._next_index:
+            self._next_index = last_index = math.ceil(self._clock / cfg.stride - 1e-9)
         # Windows that end before the oldest buffered data hold nothing: jump over them at
         # once instead of looping over a long gap.
         oldest = self._oldest()
