@@ -293,7 +293,7 @@ def run_teacher_outputs(args: argparse.Namespace) -> int:
 
     splits = tuple(args.splits.split(",")) if args.splits else None
     result = write_teacher_outputs(args.model, args.records, args.out, splits, top_k=args.top_k,
-                                   max_new_tokens=args.max_new_tokens)
+                                   max_new_tokens=args.max_new_tokens, features=args.features)
     if int(os.environ.get("RANK", "0")) == 0:
         print(json.dumps(result))
     return 0
@@ -309,7 +309,8 @@ def run_eval(args: argparse.Namespace) -> int:
         raise CliError("give a model to answer the records, or --responses with stored answers (not both)")
     wheels = EmotionWheels.from_files(args.wheel, args.synonyms, args.word_forms) if args.wheel else None
     splits = tuple(args.splits.split(",")) if args.splits else None
-    result = evaluate(args.model, args.records, args.out, splits, args.responses, wheels, args.max_new_tokens)
+    result = evaluate(args.model, args.records, args.out, splits, args.responses, wheels, args.max_new_tokens,
+                      args.features)
     if result:
         print(json.dumps(result))
     return 0
@@ -431,7 +432,6 @@ def build_parser() -> argparse.ArgumentParser:
     teacher.add_argument("--out", required=True, help="output directory")
     teacher.add_argument("--splits", default="train", help="comma-separated splits ('' = all)")
     teacher.add_argument("--top-k", type=int, default=16, help="logits kept per token (0: texts only)")
-    teacher.add_argument("--max-new-tokens", type=int, default=200)
     evaluation = sub.add_parser("eval", help="MMEVerse metrics of a checkpoint (or stored responses) on test records")
     evaluation.add_argument("model", nargs="?", help="checkpoint directory or preset")
     evaluation.add_argument("--records", required=True, help="record file (JSONL or CSV) with labels")
@@ -441,7 +441,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--wheel", help="emotion-wheel table (CSV: wheel,word,level1) for hit rate / open vocabulary")
     evaluation.add_argument("--synonyms", help="synonym table (CSV: word,synonym)")
     evaluation.add_argument("--word-forms", help="word-form table (CSV: word,base)")
-    evaluation.add_argument("--max-new-tokens", type=int, default=200)
+    for command in (teacher, evaluation):
+        command.add_argument("--max-new-tokens", type=int, default=200)
+        command.add_argument("--features", help="feature cache directory (default: <out>/features); share it "
+                             "between runs whose models have the same encoders")
     return parser
 
 

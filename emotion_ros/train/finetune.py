@@ -24,7 +24,7 @@ class TrainableNetwork:
             lora = config.lora
             targets = "|".join(lora.targets)
             peft_config = LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, bias="none",
-                                     target_modules=rf".*llm\.model\.layers\.\d+\.self_attn\.({targets})")
+                                     target_modules=rf".*llm\.model\.layers\.\d+\.(self_attn|mlp)\.({targets})")
             self._peft = get_peft_model(network, peft_config)  # injects adapters in place, freezes the rest
         else:
             network.llm.requires_grad_(True)

@@ -172,7 +172,11 @@ def _train(config: TrainConfig, context: distributed.DistributedContext, resume:
         loader = torch.utils.data.DataLoader(dataset, batch_sampler=batches[skip:], collate_fn=list,
                                              num_workers=config.num_workers)
         for samples in loader:
-            generator = torch.Generator().manual_seed(config.seed * 1_000_003 + step * 1009 + context.rank)
+            # Dropout draws from the global generator, window choice and modality dropout from
+            # this one: both seeded per step, so a resumed run repeats the interrupted one.
+            step_seed = config.seed * 1_000_003 + step * 1009 + context.rank
+            torch.manual_seed(step_seed)
+            generator = torch.Generator().manual_seed(step_seed)
             batch = make_batch(samples, tokenizer.pad_id if tokenizer.pad_id is not None else 0, generator,
                                config.modality_dropout.video, config.modality_dropout.audio).to(context.device)
             for group in optimizer.param_groups:
