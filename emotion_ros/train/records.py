@@ -90,7 +90,7 @@ def _number(value, name: str) -> float | None:
 def record_from_dict(values: dict, base: Path) -> Record:
     """One record from a parsed JSON object or CSV row; paths are resolved against ``base``."""
     text = lambda key: "" if values.get(key) is None else str(values[key]).strip()  # noqa: E731
-    path = lambda key: (base / text(key)) if text(key) else None  # noqa: E731
+    path = lambda key: Path(os.path.normpath(base / text(key))) if text(key) else None  # noqa: E731
     labels = values.get("labels", values.get("label"))
     if isinstance(labels, str):
         labels = split_label_text(labels)

@@ -124,9 +124,9 @@ class WindowAssembler:
     def flush(self, partial: bool = False) -> list[Window]:
         """Emit every window sensor time has reached, without waiting max_latency (end of input).
 
-        partial: input shorter than one window still gives one window, the one ending at the
-        next stride after the data, with the part before the data masked (as if the sensors
-        had just started); a data set's short clips need this, a live stream does not.
+        partial: input shorter than one window still gives one window, ending on the last
+        stride boundary within the data, with the part before the data masked (as if the
+        sensors had just started); a data set's short clips need this, a live stream does not.
         """
         return self._advance(final=True, partial=partial)
 
@@ -180,7 +180,12 @@ class WindowAssembler:
             self._next_index = math.ceil((self._first + cfg.duration) / cfg.stride - 1e-9)
         last_index = math.floor((self._clock - (0.0 if final else cfg.max_latency)) / cfg.stride + 1e-9)
         if partial and self.counters.windows == 0 and last_index < self._next_index:
-            self._next_index = last_index = math.ceil(self._clock / cfg.stride - 1e-9)
+            # The window ending on the last stride boundary inside the data (so neither stream
+            # looks stale), or the next one when the data is shorter than a stride.
+            last_index = math.floor(self._clock / cfg.stride + 1e-9)
+            if last_index * cfg.stride <= self._first:
+                last_index += 1
+            self._next_index = last_index
         # Windows that end before the oldest buffered data hold nothing: jump over them at
         # once instead of looping over a long gap.
         oldest = self._oldest()
