@@ -149,6 +149,8 @@ def _build(cls, values: Any, where: str):
                 isinstance(default, (int, float)) and not isinstance(value, (int, float))):
             if not (default is None or is_dataclass(default)):
                 raise TrainConfigError(f"{where}.{name}: expected {type(default).__name__}, got {value!r}")
+        if isinstance(default, int) and not isinstance(default, bool) and isinstance(value, float):
+            raise TrainConfigError(f"{where}.{name}: expected an integer, got {value!r}")
         if isinstance(default, float) and isinstance(value, int):
             value = float(value)
         kwargs[name] = value

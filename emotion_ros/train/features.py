@@ -53,7 +53,7 @@ class ClipFeatures:
     def __len__(self) -> int:
         return self.video_tokens.shape[0]
 
-    def window(self, index: int) -> "ClipFeatures":
+    def window(self, index: int) -> ClipFeatures:
         return ClipFeatures(*(getattr(self, key)[index : index + 1] for key in KEYS))
 
     def tensors(self) -> dict[str, torch.Tensor]:

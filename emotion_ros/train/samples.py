@@ -110,7 +110,7 @@ class Batch:
     teacher_logprobs: torch.Tensor | None = None
     teacher_mask: torch.Tensor | None = None
 
-    def to(self, device: torch.device) -> "Batch":
+    def to(self, device: torch.device) -> Batch:
         moved = {name: (value.to(device) if isinstance(value, torch.Tensor) else value)
                  for name, value in vars(self).items() if name != "features"}
         features = ClipFeatures(*(getattr(self.features, key).to(device) for key in KEYS))

@@ -158,7 +158,8 @@ def _train(config: TrainConfig, context: distributed.DistributedContext, resume:
         if not resume:
             log_path.write_text("")
     network.train()  # dropout in LoRA and the perception head
-    network.temporal_view.eval(), network.global_view.eval(), network.audio_encoder.eval()
+    for frozen in (network.temporal_view, network.global_view, network.audio_encoder):
+        frozen.eval()
     bar = tqdm(total=config.steps, initial=step, desc=f"{config.stage}", disable=not progress, unit="step")
     first = last = None
     window_start, window_samples = time.monotonic(), 0
