@@ -148,3 +148,12 @@ def test_write_report_writes_json_markdown_and_a_png(tmp_path):
 
     with pytest.raises(ValueError, match="clash"):
         write_report([single, BenchmarkResult("caer_test", "single", {}, LABELS, single.confusion, 4)], tmp_path)
+
+
+def test_ground_truth_word_forms_are_read_onto_the_label_list():
+    """MELD's label column says "sadness" and "joy"; its prompt offers "sad" and "joy"."""
+    labels = ("anger", "disgust", "fear", "joy", "neutral", "sad", "surprise")
+    result = score_benchmark("meld_emotion", "hit_rate", [("sadness",), ("joy",), ("Neutral",)],
+                             ["sad", "joy", "anger"], labels)
+    assert result.scores["accuracy"] == pytest.approx(2 / 3)
+    assert result.confusion[labels.index("sad"), labels.index("sad")] == 1

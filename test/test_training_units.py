@@ -257,3 +257,22 @@ def test_eval_scores_stored_responses_without_a_model(tmp_path):
     assert dfew["scores"]["uar"] == pytest.approx((1 + 0.5 + 1) / 3)
     assert dfew["confusion"][dfew["labels"].index("sad")][dfew["labels"].index("happy")] == 1
     assert "| dfew | uar_war | 4 |" in (tmp_path / "report" / "report.md").read_text()
+
+
+def test_import_dataset_writes_records_the_trainer_reads(tmp_path, capsys):
+    from emotion_ros.cli import main
+    from emotion_ros.train.records import read_records
+
+    (tmp_path / "video").mkdir()
+    for name in ("s1", "s2"):
+        (tmp_path / "video" / f"{name}.avi").write_bytes(b"\0")
+    (tmp_path / "dfew.csv").write_text("name,label,mode,text\ns1,happy,train,I won!\ns2,sad,test,Oh no.\ns3,fear,test,x\n")
+    out = tmp_path / "data" / "dfew.jsonl"
+    assert main(["import-dataset", "dfew", str(tmp_path / "dfew.csv"), "--clips", str(tmp_path / "video"),
+                 "--out", str(out), "--subtitle-column", "text"]) == 0
+    printed = capsys.readouterr().out
+    assert "2 records" in printed and "1 skipped, e.g. s3: no clip" in printed
+    train, test = read_records(out, ["train"]), read_records(out, ["test"])
+    assert [(r.id, r.answer, r.subtitle, r.clip.name) for r in train] == [("dfew/s1", "happy", "I won!", "s1.avi")]
+    assert [r.labels for r in test] == [("sad",)]
+    assert "angry, disgust, fear, happy, neutral, sad, surprise" in train[0].instruction

@@ -45,7 +45,7 @@ class BenchmarkResult:
 
 
 def _canonical(truth: Sequence[tuple[str, ...]], labels: Sequence[str]) -> list[str]:
-    """First ground-truth label of each sample, in the label list's spelling where only case differs."""
+    """First ground-truth label of each sample, in the label list's spelling."""
     spelling = {label.lower(): label for label in labels}
     first = []
     for i, item in enumerate(truth):
@@ -53,7 +53,10 @@ def _canonical(truth: Sequence[tuple[str, ...]], labels: Sequence[str]) -> list[
             item = (item,)
         if not item:
             raise ValueError(f"sample {i} has no ground-truth label")
-        first.append(spelling.get(item[0].strip().lower(), item[0].strip()))
+        word = item[0].strip()
+        # A ground-truth word form outside the list (MELD's "sadness" for the prompt's "sad") is
+        # read like an answer; one that names no label stays as it is, and counts as its own class.
+        first.append(spelling.get(word.lower()) or parse_label(word, labels) or word)
     return first
 
 
