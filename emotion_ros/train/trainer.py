@@ -133,7 +133,10 @@ def _train(config: TrainConfig, context: distributed.DistributedContext, resume:
     temperature = config.distill.temperature if config.distill else 1.0
     objective = HeadObjective(network, tokenizer.encode("[INST] <Vid>", add_bos=True), config.loss, temperature)
     objective.to(context.device)
-    model = DistributedDataParallel(objective) if context.enabled else objective
+    model = objective
+    if context.enabled:
+        on_gpu = context.device.type == "cuda"
+        model = DistributedDataParallel(objective, device_ids=[context.local_rank] if on_gpu else None)
     optimizer = torch.optim.AdamW(parameters.values(), lr=config.lr, weight_decay=config.weight_decay)
     step = 0
     if resume:
