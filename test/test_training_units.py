@@ -276,3 +276,15 @@ def test_import_dataset_writes_records_the_trainer_reads(tmp_path, capsys):
     assert [(r.id, r.answer, r.subtitle, r.clip.name) for r in train] == [("dfew/s1", "happy", "I won!", "s1.avi")]
     assert [r.labels for r in test] == [("sad",)]
     assert "angry, disgust, fear, happy, neutral, sad, surprise" in train[0].instruction
+
+
+def test_a_new_run_does_not_overwrite_an_earlier_ones_checkpoints(tmp_path, capsys):
+    from emotion_ros.cli import main
+
+    (tmp_path / "run" / "checkpoints" / "step-0000500").mkdir(parents=True)
+    (tmp_path / "run" / "checkpoints" / "step-0000500" / "state.json").write_text("{}")
+    (tmp_path / "r.jsonl").write_text('{"id": "a", "task": "emotion", "answer": "happy", "features": "f.safetensors"}\n')
+    (tmp_path / "f.safetensors").write_bytes(b"")
+    assert main(["train", "stage1_perception", "--init", "tiny", "--records", str(tmp_path / "r.jsonl"),
+                 "--output", str(tmp_path / "run")]) == 1
+    assert "holds checkpoints of an earlier run: pass --resume" in capsys.readouterr().err

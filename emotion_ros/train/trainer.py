@@ -70,7 +70,8 @@ def encode_clips(cache: FeatureCache, records, context: distributed.DistributedC
     """Each process encodes every world_size-th record; the others wait at the barrier."""
     from tqdm import tqdm
 
-    mine = records[context.rank :: context.world_size]
+    clips = list({cache.path(record): record for record in records}.values())  # several tasks share a clip
+    mine = clips[context.rank :: context.world_size]
     for record in tqdm(mine, desc="encoding clips", disable=not progress, unit="clip"):
         cache.ensure(record)
     context.barrier()
@@ -115,6 +116,9 @@ def _train(config: TrainConfig, context: distributed.DistributedContext, resume:
 
     torch.manual_seed(config.seed)
     output = Path(config.output)
+    if not resume and latest_checkpoint(output) is not None:
+        raise ValueError(f"{output} holds checkpoints of an earlier run: pass --resume to continue it, or choose "
+                         "another --output")
     network, tokenizer = load_start(config.init, context.device)
     records = [r for r in read_records(config.records, config.splits) if r.task in config.tasks]
     if not records:
