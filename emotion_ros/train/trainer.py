@@ -79,13 +79,14 @@ def encode_clips(cache: FeatureCache, records, context: distributed.DistributedC
 
 def plot_log(log_path: Path, out: Path) -> Path:
     """loss.png: total and component losses over steps, and the learning rate."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # The object API on an Agg canvas: no pyplot, so the caller's matplotlib backend is left alone.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     rows = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
-    figure, (losses, rate) = plt.subplots(2, 1, figsize=(7, 5), sharex=True, height_ratios=(3, 1))
+    figure = Figure(figsize=(7, 5))
+    FigureCanvasAgg(figure)
+    losses, rate = figure.subplots(2, 1, sharex=True, height_ratios=(3, 1))
     steps = [row["step"] for row in rows]
     for key in ("loss", "lm", "label", "valence_arousal", "kd"):
         if rows and key in rows[0]:
@@ -98,7 +99,6 @@ def plot_log(log_path: Path, out: Path) -> Path:
     rate.set_xlabel("step")
     figure.tight_layout()
     figure.savefig(out, dpi=100)
-    plt.close(figure)
     return out
 
 
