@@ -106,6 +106,19 @@ def _read_csv(path: str | Path, columns: tuple[str, ...]) -> list[tuple[int, dic
     return rows
 
 
+def _alias_table(path: str | Path, target: str, alias: str) -> dict[str, tuple[str, ...]]:
+    """{word: the targets it may stand for} from rows of a target and an alias (columns in the
+    order the file's documented header has them); a target stands for itself."""
+    table: dict[str, set[str]] = {}
+    for line, row in _read_csv(path, (target, alias) if target == "word" else (alias, target)):
+        if not row[target]:
+            raise ValueError(f"{path}: line {line}: empty {target}")
+        table.setdefault(row[target], set()).add(row[target])
+        if row[alias]:
+            table.setdefault(row[alias], set()).add(row[target])
+    return {word: tuple(sorted(targets)) for word, targets in table.items()}
+
+
 @dataclass
 class EmotionWheels:
     """The user-supplied wheel tables, lowercased.
@@ -135,27 +148,9 @@ class EmotionWheels:
         if not wheels:
             raise ValueError(f"{wheel_csv}: no wheel rows")
 
-        targets: dict[str, set[str]] = {}
-        if synonyms_csv is not None:
-            for line, row in _read_csv(synonyms_csv, ("word", "synonym")):
-                if not row["word"]:
-                    raise ValueError(f"{synonyms_csv}: line {line}: empty word")
-                targets.setdefault(row["word"], set()).add(row["word"])
-                if row["synonym"]:
-                    targets.setdefault(row["synonym"], set()).add(row["word"])
-
-        forms: dict[str, set[str]] = {}
-        if word_forms_csv is not None:
-            for line, row in _read_csv(word_forms_csv, ("word", "base")):
-                if not row["base"]:
-                    raise ValueError(f"{word_forms_csv}: line {line}: empty base")
-                forms.setdefault(row["base"], set()).add(row["base"])
-                if row["word"]:
-                    forms.setdefault(row["word"], set()).add(row["base"])
-
         return cls(wheels=wheels,
-                   synonyms={word: tuple(sorted(s)) for word, s in targets.items()},
-                   word_forms={word: tuple(sorted(b)) for word, b in forms.items()})
+                   synonyms=_alias_table(synonyms_csv, target="word", alias="synonym") if synonyms_csv else {},
+                   word_forms=_alias_table(word_forms_csv, target="base", alias="word") if word_forms_csv else {})
 
     def map_word(self, word: str, wheel: str) -> str | None:
         """The level-1 word of ``wheel`` that ``word`` stands for, or None (the word is dropped)."""

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from emotion_ros.config_schema import build_dataclass, plain
 from emotion_ros.paths import share_dir
 
 # ImageNet and CLIP normalisation constants (RGB, on [0, 1] pixels).
@@ -194,53 +195,11 @@ class ModelConfig:
         self.llm.check()
 
     def to_dict(self) -> dict[str, Any]:
-        return _plain(dataclasses.asdict(self))
-
-
-def _plain(value):
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _build(cls, values: Any, where: str):
-    """Instantiate a dataclass from a mapping, recursing into nested dataclass fields."""
-    if not isinstance(values, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {type(values).__name__}")
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - set(known))
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(known)})")
-    kwargs = {}
-    for name, value in values.items():
-        kind = _NESTED.get((cls, name))
-        if kind is not None:
-            kwargs[name] = _build(kind, value, f"{where}.{name}" if where else name)
-        elif isinstance(value, list):
-            kwargs[name] = tuple(value)
-        else:
-            kwargs[name] = value
-    try:
-        return cls(**kwargs)
-    except TypeError as exc:  # a required key is missing
-        raise ConfigError(f"{where or 'preset'}: {exc}") from exc
-
-
-_NESTED = {
-    (ModelConfig, "video"): VideoConfig,
-    (ModelConfig, "audio"): AudioConfig,
-    (ModelConfig, "fusion"): FusionConfig,
-    (ModelConfig, "llm"): LlamaConfig,
-    (ModelConfig, "perception"): PerceptionConfig,
-    (VideoConfig, "temporal"): FrameEncoderConfig,
-    (VideoConfig, "global_view"): FrameEncoderConfig,
-}
+        return plain(dataclasses.asdict(self))
 
 
 def config_from_dict(values: dict) -> ModelConfig:
-    config = _build(ModelConfig, values, "")
+    config = build_dataclass(ModelConfig, values, "", ConfigError)
     config.check()
     return config
 

@@ -6,12 +6,13 @@ distill.yaml. Relative paths in a file are relative to the working directory.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from emotion_ros.config_schema import build_dataclass, plain
 from emotion_ros.paths import share_dir
 from emotion_ros.train.records import TASKS
 
@@ -118,43 +119,7 @@ class TrainConfig:
         return Path(self.features) if self.features else Path(self.output).parent / "features"
 
     def to_dict(self) -> dict[str, Any]:
-        return _plain(asdict(self))
-
-
-def _plain(value):
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _build(cls, values: Any, where: str):
-    if not isinstance(values, dict):
-        raise TrainConfigError(f"{where}: expected a mapping, got {values!r}")
-    known = {f.name: f for f in fields(cls)}
-    unknown = sorted(set(values) - set(known))
-    if unknown:
-        raise TrainConfigError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(known)})")
-    kwargs = {}
-    for name, value in values.items():
-        default = known[name].default_factory() if callable(known[name].default_factory) else known[name].default
-        nested = {"lora": LoraSettings, "modality_dropout": ModalityDropout, "loss": LossWeights,
-                  "distill": Distillation}.get(name)
-        if nested is not None and value is not None:
-            value = _build(nested, value, f"{where}.{name}")
-        elif isinstance(default, tuple) and isinstance(value, list):
-            value = tuple(value)
-        elif isinstance(default, bool) != isinstance(value, bool) or (
-                isinstance(default, (int, float)) and not isinstance(value, (int, float))):
-            if not (default is None or is_dataclass(default)):
-                raise TrainConfigError(f"{where}.{name}: expected {type(default).__name__}, got {value!r}")
-        if isinstance(default, int) and not isinstance(default, bool) and isinstance(value, float):
-            raise TrainConfigError(f"{where}.{name}: expected an integer, got {value!r}")
-        if isinstance(default, float) and isinstance(value, int):
-            value = float(value)
-        kwargs[name] = value
-    return cls(**kwargs)
+        return plain(asdict(self))
 
 
 def resolve_config_path(name_or_path: str | Path) -> Path:
@@ -175,7 +140,7 @@ def load_train_config(name_or_path: str | Path, **overrides) -> TrainConfig:
         values = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise TrainConfigError(f"{path}: not valid YAML: {exc}") from None
-    config = _build(TrainConfig, values, path.name)
+    config = build_dataclass(TrainConfig, values, path.name, TrainConfigError)
     changes = {k: v for k, v in overrides.items() if v is not None}
     if "teacher" in changes:
         config = replace(config, distill=replace(config.distill or Distillation(), teacher=changes.pop("teacher")))
