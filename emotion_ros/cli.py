@@ -251,9 +251,16 @@ def run_predict(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.as_json()))
         return 0
-    print(f"label: {result.label} ({result.scores[result.label]:.2f})   model: {backend.model_id}")
+    if result.label is None:
+        print(f"label: none (nobody visible)   model: {backend.model_id}")
+    else:
+        print(f"label: {result.label} ({result.confidence:.2f})   model: {backend.model_id}")
     print("scores: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(result.scores.items(), key=lambda kv: -kv[1])))
     print(f"valence {result.valence:+.2f}   arousal {result.arousal:+.2f}   windows {result.windows}")
+    for person in result.people:
+        x0, y0, x1, y1 = person["box"]
+        print(f"person {person['id']}: {person['label']} ({person['confidence']:.2f})   "
+              f"box {x0:.0f},{y0:.0f} - {x1:.0f},{y1:.0f} px")
     if result.explanation:
         print(f"explanation: {result.explanation}")
     return 0
@@ -380,7 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--audio", help="an audio (or media) file heard with the image or video")
     predict.add_argument("--model", default="tiny", help="checkpoint, export directory or preset")
     predict.add_argument("--backend", default="auto", help="auto, onnxruntime, torch or tensorrt")
-    predict.add_argument("--json", action="store_true", help="one JSON object: label, scores, valence, arousal, explanation")
+    predict.add_argument("--json", action="store_true", help="one JSON object: label, confidence, scores, valence, arousal, "
+                         "explanation, windows, people (and timeline for --video)")
     predict.add_argument("--no-explain", action="store_true", help="skip the explanation")
     predict.add_argument("--max-new-tokens", type=int, default=48)
     build_tiny = sub.add_parser("build-tiny", help="build the default tiny checkpoint from the weights packages ship (minutes, CPU)")

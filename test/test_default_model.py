@@ -1,12 +1,15 @@
-"""The default `tiny` checkpoint: it recognises a smile in a whole frame and says why."""
+"""The default `tiny` checkpoint: it finds faces, reads each one, and says why; nobody, no label."""
 
 import json
 import subprocess
 import sys
 
 import cv2
+import numpy as np
 import pytest
 from skimage import data
+
+from emotion_ros.eval.face_composites import ASTRONAUT_FACE, box_iou, composite_frames
 
 
 def predict(*args):
@@ -25,26 +28,47 @@ def photo(tmp_path, name):
 
 def test_the_whole_astronaut_frame_reads_happy_and_the_explanation_says_so(tiny_checkpoint, tmp_path):
     report = predict("--image", str(photo(tmp_path, "astronaut")), "--model", str(tiny_checkpoint))
-    assert report["label"] == "happy" and report["scores"]["happy"] > 0.6
+    assert report["label"] == "happy" and report["confidence"] > 0.6 and report["scores"]["happy"] == report["confidence"]
     assert report["valence"] > 0.3
     assert "happy" in report["explanation"] and "no sound" in report["explanation"]
+    [person] = report["people"]
+    assert person["id"] == 0 and person["label"] == "happy"
+    assert box_iou(np.array([person["box"]]), ASTRONAUT_FACE[None])[0, 0] > 0.6
+
+
+@pytest.mark.parametrize("aspect", ["4:3", "16:9"])
+def test_every_face_of_a_group_is_found_and_read_happy_at_its_place(tiny_checkpoint, tmp_path, aspect):
+    frame = next(f for f in composite_frames() if f.name.startswith(aspect) and f.name.endswith("3 faces"))
+    path = tmp_path / "group.png"
+    cv2.imwrite(str(path), cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR))
+    report = predict("--image", str(path), "--model", str(tiny_checkpoint), "--no-explain")
+    assert report["label"] == "happy" and len(report["people"]) == 3
+    boxes = np.array([person["box"] for person in report["people"]])
+    assert (box_iou(frame.faces, boxes).max(axis=1) > 0.5).all()
+    assert all(person["label"] == "happy" for person in report["people"])
 
 
 def test_the_sample_clip_reads_happy_and_speaking(tiny_checkpoint, sample_clip):
     report = predict("--video", str(sample_clip), "--model", str(tiny_checkpoint))
     assert report["label"] == "happy"
     assert "happy" in report["explanation"] and "speaking" in report["explanation"]
+    timeline = report["timeline"]
+    assert len(timeline) == report["windows"] and all(step["people"] == 1 for step in timeline)
+    assert [step["t"] for step in timeline] == sorted(step["t"] for step in timeline)
 
 
-def test_a_photo_without_a_person_gives_no_confident_expression(tiny_checkpoint, tmp_path):
-    report = predict("--image", str(photo(tmp_path, "coffee")), "--model", str(tiny_checkpoint))
-    assert max(report["scores"].values()) < 0.65
-    assert "No face" in report["explanation"]
+@pytest.mark.parametrize("name", ["coffee", "chelsea", "rocket", "page"])
+def test_a_photo_without_a_person_gives_no_person_and_no_label(tiny_checkpoint, tmp_path, name):
+    report = predict("--image", str(photo(tmp_path, name)), "--model", str(tiny_checkpoint))
+    assert report["label"] is None and report["confidence"] == 0.0 and report["people"] == []
+    assert max(report["scores"].values()) < 0.3
+    assert report["explanation"].startswith("No face is visible.")
 
 
 def test_the_build_report_holds_what_the_model_card_promises(tiny_checkpoint):
     report = json.loads((tiny_checkpoint / "build_report.json").read_text())
-    assert report["label_agreement"] >= 0.9  # the fused head keeps the FER reading
+    assert report["label_agreement"] >= 0.9  # where a face is seen, the fused head keeps its FER reading
+    assert report["no_face_max_confidence"] < 0.3  # and without one it invents no label
     assert report["arousal_mae"] < 0.1 and report["valence_mae"] < 0.1
     assert report["explanations_naming_label"] >= 0.9
 

@@ -43,7 +43,7 @@ class ParityError(RuntimeError):
 
 def parity_inputs(frame_size: int, num_frames: int, samples: int) -> tuple[np.ndarray, np.ndarray]:
     """Real frames (T, S, S, 3) uint8 and audio (samples,) float32 for parity checks."""
-    import cv2
+    from emotion_ros.io.letterbox import letterbox
 
     try:
         from emotion_ros.io.media import VideoFrame, read_media
@@ -68,7 +68,7 @@ def parity_inputs(frame_size: int, num_frames: int, samples: int) -> tuple[np.nd
         frames = [np.roll(photo, 4 * i, axis=1) for i in range(num_frames)]
         t = np.arange(samples) / 16000
         audio = (0.2 * np.sin(2 * np.pi * 180 * t) * (np.sin(2 * np.pi * 4 * t) > 0)).astype(np.float32)
-    frames = np.stack([cv2.resize(f, (frame_size, frame_size), interpolation=cv2.INTER_AREA) for f in frames])
+    frames = np.stack([letterbox(f, frame_size) for f in frames])
     audio = np.pad(audio, (0, max(0, samples - audio.size)))[-samples:]
     return frames, audio
 

@@ -48,14 +48,21 @@ class FrameEncoderConfig:
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
     scales: tuple[int, ...] = ()  # fer_mini_xception: frame sides [px] the frame is read at
+    crop_margin: float = 1.25  # face_reader: crop side / detected box side
 
     @property
     def grid(self) -> int:
         return self.image_size // self.patch_size
 
     def check(self, where: str) -> None:
-        if self.type not in ("vit", "fer_mini_xception"):
-            raise ConfigError(f"{where}.type: unknown frame encoder {self.type!r} (known: vit, fer_mini_xception)")
+        if self.type not in ("vit", "fer_mini_xception", "face_reader"):
+            raise ConfigError(f"{where}.type: unknown frame encoder {self.type!r} "
+                              "(known: vit, fer_mini_xception, face_reader)")
+        if self.type == "face_reader":
+            if self.grid != 2 or self.dim != 12 or not 1.0 <= self.crop_margin <= 2.0:
+                raise ConfigError(f"{where}: face_reader gives dim 12 on a 2x2 grid of face slots "
+                                  "(patch_size = image_size / 2) and needs crop_margin in [1, 2]")
+            return
         if self.type == "fer_mini_xception":
             if self.grid != 2 or self.dim != 8 or not self.scales:
                 raise ConfigError(f"{where}: fer_mini_xception gives dim 8 on a 2x2 grid (patch_size = image_size / 2) "

@@ -54,6 +54,10 @@ def build_frame_encoder(config: FrameEncoderConfig) -> FrameEncoder:
         from emotion_ros.model.fer_encoder import FerFrameEncoder  # it builds on this module
 
         return FerFrameEncoder(config)
+    if config.type == "face_reader":
+        from emotion_ros.model.face_encoder import FaceFrameEncoder  # it builds on this module
+
+        return FaceFrameEncoder(config)
     return VisionTransformer(config)
 
 

@@ -37,7 +37,8 @@ class Backend(Protocol):
     sample_rate: int
     window: float  # seconds of audio per window
     feature_shape: tuple[int, int]  # (4, D) of one frame's cached feature
-    frame_size: int  # the largest square input of the video views [px]: frames can be shrunk to it
+    frame_size: int  # the largest square input of the video views [px]: frames are letterboxed into it
+    reads_faces: bool  # the temporal view finds faces: per-frame features are face tokens (face_encoder.py)
     can_explain: bool
 
     def encode_frames(self, frames: np.ndarray) -> np.ndarray:

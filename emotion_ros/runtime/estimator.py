@@ -6,8 +6,11 @@ import time
 
 import numpy as np
 
-from emotion_ros.runtime.backend import Backend, BackendError
-from emotion_ros.runtime.estimate import EmotionEstimate
+from emotion_ros.io.letterbox import Letterbox
+from emotion_ros.model.face_encoder import person_tokens
+from emotion_ros.runtime.backend import Backend, BackendError, Perception
+from emotion_ros.runtime.estimate import EmotionEstimate, PersonEstimate
+from emotion_ros.runtime.people import people_in_window
 from emotion_ros.runtime.frame_cache import FrameFeatureCache
 from emotion_ros.runtime.voice_activity import speaking_probability
 from emotion_ros.window.window import Window
@@ -40,6 +43,30 @@ class EmotionEstimator:
             # Masked inside the network: these values never reach its output.
             features = np.zeros((backend.num_frames, *backend.feature_shape), np.float32)
             global_frame = np.zeros((16, 16, 3), np.uint8)
+        people: tuple[PersonEstimate, ...] = ()
+        if backend.reads_faces:
+            # One perception per person, each seeing their own face; the first is the main person.
+            views = people_in_window(features, window.frame_mask) if window.video_present else []
+            inputs = [person_tokens(features, view.slots) for view in views] or [person_tokens(features, np.full(len(features), -1))]
+            perceptions = [self._perceive(f, global_frame, window) for f in inputs]
+            people = tuple(
+                PersonEstimate(i, self._frame_box(view.box, window), round(view.seen, 3), p.scores, p.valence, p.arousal)
+                for i, (view, p) in enumerate(zip(views, perceptions)))
+            perception = perceptions[0]
+        else:
+            perception = self._perceive(features, global_frame, window)
+        speaking = speaking_probability(window.audio, window.audio_mask, window.sample_rate) if window.audio_present else 0.0
+        latency = time.monotonic() - completed_at if completed_at is not None else 0.0
+        estimate = EmotionEstimate(
+            t_start=window.t_start, t_end=window.t_end, labels=backend.labels, scores=perception.scores,
+            valence=perception.valence, arousal=perception.arousal, speaking_probability=speaking,
+            video_present=window.video_present, audio_present=window.audio_present, latency=latency,
+            reads_faces=backend.reads_faces, people=people,
+        )
+        return estimate, perception.context
+
+    def _perceive(self, features: np.ndarray, global_frame: np.ndarray, window: Window) -> Perception:
+        backend = self.backend
         try:
             perception = backend.perceive(features, global_frame, window.audio, window.video_present, window.audio_present)
         except BackendError:
@@ -48,11 +75,11 @@ class EmotionEstimator:
             raise BackendError(f"{backend.name} backend failed: {type(exc).__name__}: {exc}") from exc
         if not np.isfinite(perception.scores).all() or not np.isfinite([perception.valence, perception.arousal]).all():
             raise BackendError(f"the {backend.name} backend returned NaN or Inf")
-        speaking = speaking_probability(window.audio, window.audio_mask, window.sample_rate) if window.audio_present else 0.0
-        latency = time.monotonic() - completed_at if completed_at is not None else 0.0
-        estimate = EmotionEstimate(
-            t_start=window.t_start, t_end=window.t_end, labels=backend.labels, scores=perception.scores,
-            valence=perception.valence, arousal=perception.arousal, speaking_probability=speaking,
-            video_present=window.video_present, audio_present=window.audio_present, latency=latency,
-        )
-        return estimate, perception.context
+        return perception
+
+    @staticmethod
+    def _frame_box(box: np.ndarray, window: Window) -> np.ndarray:
+        """A box in fractions of the square frame -> pixels of the camera frame."""
+        side = window.frames.shape[1]
+        height, width = window.source_size or window.frames.shape[1:3]
+        return np.round(Letterbox(height, width, side).to_frame(box), 1)

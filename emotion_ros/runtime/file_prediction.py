@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -11,27 +11,54 @@ import numpy as np
 from emotion_ros.io.audio import MonoResampler
 from emotion_ros.io.media import MediaError, read_audio
 from emotion_ros.runtime.backend import Backend
+from emotion_ros.io.letterbox import letterbox
+from emotion_ros.runtime.estimate import EmotionEstimate, PersonEstimate
 from emotion_ros.runtime.estimator import EmotionEstimator
 from emotion_ros.window.config import WindowConfig
 from emotion_ros.window.media_windows import media_windows
 from emotion_ros.window.window import Window
 
 
+def _rounded(value: float) -> float:
+    return round(float(value), 4)
+
+
+def _scores(labels: tuple[str, ...], scores: np.ndarray) -> dict[str, float]:
+    return {label: _rounded(p) for label, p in zip(labels, scores)}
+
+
 @dataclass
 class FilePrediction:
-    """label, scores (label -> probability), valence and arousal in [-1, 1], explanation text;
-    windows: how many windows were averaged (1 for an image)."""
+    """label and confidence: the main person's (the largest face), None and 0 when nobody is
+    visible; scores (label -> probability), valence and arousal in [-1, 1], averaged over the
+    windows that show someone; explanation text; windows: how many windows were read (1 for
+    an image); people: everyone in the explained window (id 0 is the main person), box in
+    pixels of the image or video frame; timeline: per window of a video."""
 
-    label: str
+    label: str | None
+    confidence: float
     scores: dict[str, float]
     valence: float
     arousal: float
     explanation: str
     windows: int
+    people: list[dict] = field(default_factory=list)
+    timeline: list[dict] | None = None
 
     def as_json(self) -> dict:
-        return {"label": self.label, "scores": self.scores, "valence": self.valence, "arousal": self.arousal,
-                "explanation": self.explanation, "windows": self.windows}
+        result = {"label": self.label, "confidence": self.confidence, "scores": self.scores, "valence": self.valence,
+                  "arousal": self.arousal, "explanation": self.explanation, "windows": self.windows,
+                  "people": self.people}
+        if self.timeline is not None:
+            result["timeline"] = self.timeline
+        return result
+
+
+def _person_json(person: PersonEstimate, labels: tuple[str, ...]) -> dict:
+    top = int(np.argmax(person.scores))
+    return {"id": person.index, "box": [round(float(v), 1) for v in person.box], "label": labels[top],
+            "confidence": _rounded(person.scores[top]), "scores": _scores(labels, person.scores),
+            "valence": _rounded(person.valence), "arousal": _rounded(person.arousal)}
 
 
 def _read_image(path: Path) -> np.ndarray:
@@ -55,8 +82,7 @@ def _audio_track(path: Path, rate: int) -> np.ndarray:
 def image_window(rgb: np.ndarray, backend: Backend, audio: np.ndarray | None = None) -> Window:
     """A window in which the camera saw ``rgb`` the whole time (and, if given, heard the last
     window-length of ``audio``; else the audio is masked as missing)."""
-    size = backend.frame_size
-    frame = cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA)
+    frame = letterbox(rgb, backend.frame_size)
     samples = round(backend.window * backend.sample_rate)
     sound = np.zeros(samples, np.float32)
     if audio is not None:
@@ -68,6 +94,7 @@ def image_window(rgb: np.ndarray, backend: Backend, audio: np.ndarray | None = N
         frame_stamps=np.linspace(0.0, backend.window, t, endpoint=False) + backend.window / t / 2,
         frame_mask=np.ones(t, bool), audio=sound, audio_mask=np.full(samples, audio is not None),
         sample_rate=backend.sample_rate, video_present=True, audio_present=audio is not None,
+        source_size=(int(rgb.shape[0]), int(rgb.shape[1])),
     )
 
 
@@ -76,11 +103,12 @@ def predict_file(backend: Backend, image: Path | None = None, video: Path | None
     """Estimate the emotion in an image (optionally with an audio file) or a media file.
 
     A media file is cut into windows like a live stream; scores, valence and arousal are
-    averaged over them, and the window that shows the averaged label most clearly is explained
-    (so the explanation is about the label reported, not about an outlier window).
+    averaged over the windows that show someone (all windows for a model that does not find
+    faces), and the window that shows the averaged label most clearly is explained (so the
+    explanation is about the label reported, not about an outlier window).
     """
     estimator = EmotionEstimator(backend)
-    results = []
+    results: list[tuple[EmotionEstimate, object]] = []
     if image is not None:
         sound = _audio_track(audio, backend.sample_rate) if audio is not None else None
         results.append(estimator.estimate(image_window(_read_image(image), backend, sound)))
@@ -90,15 +118,25 @@ def predict_file(backend: Backend, image: Path | None = None, video: Path | None
         if not windows:
             raise MediaError(f"{video} is shorter than one {backend.window:g} s window")
         results = [estimator.estimate(window) for window in windows]
-    scores = np.mean([estimate.scores for estimate, _ in results], axis=0)
+    visible = [pair for pair in results if pair[0].person_visible]
+    averaged = visible or results
+    scores = np.mean([estimate.scores for estimate, _ in averaged], axis=0)
     top = int(np.argmax(scores))
-    _, best_context = max(results, key=lambda pair: pair[0].scores[top])
+    best, best_context = max(averaged, key=lambda pair: pair[0].scores[top])
     text = backend.explain(best_context, "", max_new_tokens).text if explain and backend.can_explain else ""
+    timeline = None
+    if video is not None:
+        timeline = [{"t": round(e.t_end, 3), "label": e.label if e.person_visible else None,
+                     "confidence": _rounded(e.confidence) if e.person_visible else 0.0, "valence": _rounded(e.valence),
+                     "people": len(e.people) if e.reads_faces else int(e.video_present)} for e, _ in results]
     return FilePrediction(
-        label=backend.labels[top],
-        scores={label: round(float(p), 4) for label, p in zip(backend.labels, scores)},
-        valence=round(float(np.mean([e.valence for e, _ in results])), 4),
-        arousal=round(float(np.mean([e.arousal for e, _ in results])), 4),
+        label=backend.labels[top] if visible else None,
+        confidence=_rounded(scores[top]) if visible else 0.0,
+        scores=_scores(backend.labels, scores),
+        valence=_rounded(np.mean([e.valence for e, _ in averaged])),
+        arousal=_rounded(np.mean([e.arousal for e, _ in averaged])),
         explanation=text,
         windows=len(results),
+        people=[_person_json(person, backend.labels) for person in best.people],
+        timeline=timeline,
     )

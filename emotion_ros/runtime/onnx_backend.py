@@ -100,6 +100,7 @@ class OnnxRuntimeBackend:
         self.num_frames, self.sample_rate, self.window = config.num_frames, config.audio.sample_rate, config.window
         self.feature_shape = (4, config.video.temporal.dim)
         self.frame_size = max(config.video.temporal.image_size, config.video.global_view.image_size)
+        self.reads_faces = config.video.temporal.type == "face_reader"
         self.llm_config = config.llm
         self.can_explain = "llm_step" in self.sessions and "token_embedding" in self.sessions
 

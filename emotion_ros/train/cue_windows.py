@@ -4,10 +4,11 @@ The encoders are frozen, so windows are made directly as what they output:
 - voice cues from real speech: espeak-ng sentences at several rates and pitches, cut into
   2 s windows with random level, background noise and pauses, plus silence and noise alone,
   all run through the real VoiceCueEncoder;
-- video tokens: synthetic readings shaped like the FER encoder's (7 expression logits and a
-  faceness logit per quadrant; a face in one quadrant, clutter in the others, frames of a
-  window sharing an expression), covering every class at every strength; and real ones, from
-  frames of photographs (tiny_builder.py passes them in).
+- video tokens: one person's face tokens, shaped like the face encoder's (7 expression logits,
+  a detection logit and a box in slot 0, the other slots empty; frames of a window sharing an
+  expression, some frames missing the face, some windows without any face), covering every
+  class at every strength around real FER readings of real faces; scene tokens (global view)
+  as clutter; and real windows from photographs (tiny_builder.py passes them in).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from emotion_ros.model.face_encoder import BOX, DETECTION, EXPRESSION, empty_token
 from emotion_ros.model.voice_cues import VoiceCueEncoder
 
 SENTENCES = (
@@ -38,7 +40,7 @@ BACKGROUND = np.array([3.0, -9.0, 2.0, 0.0, 1.0, 0.0, 2.0])  # typical clutter l
 
 @dataclass
 class TokenWindows:
-    """frame_features (B, T, 4, 8); global_cls (B, 8); global_quadrants (B, 4, 8);
+    """frame_features (B, T, 4, 12) person-centric face tokens; global_cls (B, 8); global_quadrants (B, 4, 8);
     audio_tokens (B, K, 8); video_present, audio_present (B,) bool."""
 
     frame_features: torch.Tensor
@@ -87,29 +89,35 @@ def voice_cue_tokens(encoder: VoiceCueEncoder, audio: np.ndarray, batch: int = 2
     return torch.cat([encoder(torch.from_numpy(audio[i : i + batch])) for i in range(0, len(audio), batch)])
 
 
-def synthetic_video(count: int, frames: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(frame_features (count, T, 4, 8), global_cls (count, 8), global_quadrants (count, 4, 8))."""
-    n = frames + 1  # the global view's frame last
-    quadrants = np.empty((count, n, 4, 8), np.float32)
-    quadrants[..., :7] = BACKGROUND + rng.normal(0, 3.0, (count, n, 4, 7))
-    quadrants[..., 7] = rng.uniform(-5, 13, (count, n, 4))  # clutter; photographs (real_share) add harder cases
+def synthetic_video(count: int, frames: int, rng: np.random.Generator,
+                    real_readings: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(frame_features (count, T, 4, 12), global_cls (count, 8), global_quadrants (count, 4, 8)).
+
+    real_readings (R, 7): FER logits of real faces; each synthetic face starts from one and is
+    pushed towards a random class by a random strength, so every class appears at every
+    strength with the spread real faces have.
+    """
+    tokens = np.broadcast_to(empty_token(), (count, frames, 4, empty_token().size)).copy()
     has_face = rng.random(count) < 0.8
     for i in np.flatnonzero(has_face):
-        # real faces reach a top logit near 20 with disgust near -30 (the astronaut): cover that
-        label, strength = rng.integers(7), rng.uniform(0, 30)
-        expression = rng.normal(0, 2.5, 7) + strength * np.eye(7)[label] + rng.uniform(0, 3) * BACKGROUND
-        jitter = rng.uniform(0.3, 4.0)
-        where = rng.integers(4)
-        faceness = rng.uniform(8, 32)
-        for t in range(n):
-            if rng.random() < 0.1:  # a frame where the face is turned away or occluded
+        label, strength = rng.integers(7), rng.uniform(0, 25)
+        expression = real_readings[rng.integers(len(real_readings))] * rng.uniform(0.3, 1.2) + strength * np.eye(7)[label]
+        jitter = rng.uniform(0.2, 3.0)
+        detection = rng.uniform(0.0, 8.0)  # detector scores 0.5 .. 0.9997
+        size = rng.uniform(0.04, 0.6)
+        x0, y0 = rng.uniform(0, 1 - size, 2)
+        missing = rng.uniform(0, 0.6)  # share of frames where the face is turned away or lost
+        for t in range(frames):
+            if rng.random() < missing:
                 continue
-            if rng.random() < 0.1:
-                where = rng.integers(4)  # the person moves to another quadrant
-            quadrants[i, t, where, :7] = expression + rng.normal(0, jitter, 7)
-            quadrants[i, t, where, 7] = faceness + rng.normal(0, 2.0)
+            tokens[i, t, 0, EXPRESSION] = expression + rng.normal(0, jitter, 7)
+            tokens[i, t, 0, DETECTION] = detection + rng.normal(0, 1.0)
+            tokens[i, t, 0, BOX] = np.clip([x0, y0, x0 + size, y0 + size] + rng.normal(0, 0.01, 4), 0, 1)
+    # The scene (global view): whole-frame readings of clutter, with or without a face in it.
+    quadrants = np.empty((count, 4, 8), np.float32)
+    quadrants[..., :7] = BACKGROUND + rng.normal(0, 3.0, (count, 4, 7))
+    quadrants[..., 7] = rng.uniform(-5, 20, (count, 4))
     quadrants = torch.from_numpy(quadrants)
-    global_quadrants = quadrants[:, -1]
-    weights = torch.softmax(global_quadrants[..., 7], dim=-1)[..., None]
-    global_cls = torch.cat([(weights * global_quadrants[..., :7]).sum(1), global_quadrants[..., 7].amax(1, keepdim=True)], 1)
-    return quadrants[:, :frames], global_cls, global_quadrants
+    weights = torch.softmax(quadrants[..., 7], dim=-1)[..., None]
+    global_cls = torch.cat([(weights * quadrants[..., :7]).sum(1), quadrants[..., 7].amax(1, keepdim=True)], 1)
+    return torch.from_numpy(tokens), global_cls, quadrants

@@ -22,7 +22,7 @@ def describe(probabilities: list[float], face: float, video: bool, audio: bool, 
     if not video:
         seeing = "No video is available, so the face cannot be read."
     elif face < SOME_FACE:
-        seeing = "No face is clearly visible, so the expression looks neutral."
+        seeing = "No face is visible."
     else:
         strength = "a clear" if probabilities[top] >= CLEAR else "a moderate" if probabilities[top] >= MODERATE else "a faint"
         hint = f", with a hint of {LABELS[second]}" if probabilities[second] >= SECOND else ""

@@ -24,9 +24,11 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from emotion_ros.model.face_encoder import person_tokens
 from emotion_ros.model.network import EmotionNetwork
 from emotion_ros.model.video import TemporalView
 from emotion_ros.runtime.frame_cache import FrameFeatureCache
+from emotion_ros.runtime.people import people_in_window
 from emotion_ros.train.records import Record
 from emotion_ros.window.config import WindowConfig
 from emotion_ros.window.media_windows import media_windows
@@ -92,7 +94,11 @@ def encode_windows(network: EmotionNetwork, windows: list[Window]) -> ClipFeatur
     encode = lambda frames: network.encode_frames(torch.from_numpy(np.ascontiguousarray(frames))).numpy()  # noqa: E731
     for window in windows:
         if window.video_present:
-            features = torch.from_numpy(cache.features(window.frame_stamps, window.frames, encode))
+            features = cache.features(window.frame_stamps, window.frames, encode)
+            if config.video.temporal.type == "face_reader":  # the main person, as the runtime reads them
+                people = people_in_window(features, window.frame_mask)
+                features = person_tokens(features, people[0].slots if people else np.full(len(features), -1))
+            features = torch.from_numpy(features)
             newest = int(np.flatnonzero(window.frame_mask)[-1])
             global_frame = torch.from_numpy(np.ascontiguousarray(window.frames[newest]))
         else:  # masked inside the network: the values never matter

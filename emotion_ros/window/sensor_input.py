@@ -6,6 +6,7 @@ Plain Python (no rclpy), so every rule a node applies to its input is testable d
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from typing import Callable
 
 import cv2
@@ -15,6 +16,7 @@ from emotion_ros.io.audio import MonoResampler, PcmChunk, audio_frame_to_pcm
 from emotion_ros.io.audio_common import audio_data_to_pcm, audio_stamped_to_pcm
 from emotion_ros.io.errors import InvalidInput
 from emotion_ros.io.image import compressed_to_rgb, image_to_rgb
+from emotion_ros.io.letterbox import letterbox
 from emotion_ros.io.stamps import to_seconds
 from emotion_ros.window.assembler import WindowAssembler
 from emotion_ros.window.config import WindowConfig
@@ -33,11 +35,12 @@ class SensorInput:
     """
 
     def __init__(self, config: WindowConfig, report: ReportFn | None = None, frame_size: int | None = None):
-        """frame_size: resize frames to frame_size x frame_size on arrival (area averaging),
-        e.g. the largest input of the model: the windows then hold small frames, and the
-        model's own resize works on them instead of on full camera frames."""
+        """frame_size: letterbox frames into frame_size x frame_size on arrival (aspect ratio
+        kept, io/letterbox.py), e.g. the largest input of the model: the windows then hold
+        small frames, and each window records the camera's frame size (source_size)."""
         self.config = config
         self.frame_size = frame_size
+        self.source_size: tuple[int, int] | None = None
         self._report = report or (lambda source, kind, message: None)
         self.assembler = WindowAssembler(config, warn=lambda kind, message: self._report("window", kind, message))
         self.rejected: Counter[tuple[str, str]] = Counter()
@@ -69,9 +72,16 @@ class SensorInput:
     def frame(self, stamp: float, rgb: np.ndarray, topic: str = "image") -> list[Window]:
         """rgb: (H, W, 3) uint8 captured at ``stamp`` [s]."""
         self.accepted[topic] += 1
-        if self.frame_size and rgb.shape[:2] != (self.frame_size, self.frame_size):
-            rgb = cv2.resize(rgb, (self.frame_size, self.frame_size), interpolation=cv2.INTER_AREA)
-        return self.assembler.add_frame(stamp, rgb)
+        if self.frame_size:
+            self.source_size = (int(rgb.shape[0]), int(rgb.shape[1]))
+            rgb = letterbox(rgb, self.frame_size)
+        return self._sized(self.assembler.add_frame(stamp, rgb))
+
+    def _sized(self, windows: list[Window]) -> list[Window]:
+        """The windows, stamped with the camera's frame size when frames are letterboxed."""
+        if self.source_size is None:
+            return windows
+        return [replace(window, source_size=self.source_size) for window in windows]
 
     def audio(self, msg, topic: str = "audio") -> list[Window]:
         """emotion_msgs/AudioFrame."""
@@ -104,7 +114,7 @@ class SensorInput:
             windows += self.assembler.add_audio(mono.stamp, mono.samples)
         if resampler.sample_rate_changes != changes:
             self._report(topic, "sample_rate", f"audio sample rate changed to {chunk.sample_rate} Hz")
-        return windows
+        return self._sized(windows)
 
     def flush(self, partial: bool = False) -> list[Window]:
         """End of input: drain the resamplers, then emit every window sensor time has reached
@@ -113,7 +123,7 @@ class SensorInput:
         for resampler in self._resamplers.values():
             for mono in resampler.finish():
                 windows += self.assembler.add_audio(mono.stamp, mono.samples)
-        return windows + self.assembler.flush(partial)
+        return self._sized(windows + self.assembler.flush(partial))
 
     def close(self) -> None:
         """Free the resamplers' native state now rather than at interpreter exit."""

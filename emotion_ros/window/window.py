@@ -22,6 +22,8 @@ class Window:
     audio_mask:   (S,) bool, True where a sample was received
     video_present / audio_present: the modality is usable (enough data, not stale); a model
                   must mask the modality when False rather than read zeros
+    source_size:  (height, width) [px] of the camera's frames before they were letterboxed
+                  into the model's square (io/letterbox.py), or None when not letterboxed
     """
 
     index: int
@@ -35,6 +37,7 @@ class Window:
     sample_rate: int
     video_present: bool
     audio_present: bool
+    source_size: tuple[int, int] | None = None
 
     @property
     def duration(self) -> float:

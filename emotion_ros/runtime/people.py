@@ -1,0 +1,75 @@
+"""Who is in a window: face tokens of its frames grouped into people.
+
+The face encoder gives up to four faces per frame (face_encoder.py). The people of a window
+are the faces of its newest frame that shows any face; each is followed back through the
+earlier frames by box overlap (greedy, best IoU first), which is enough inside one 2 s window
+where faces move a few pixels between frames. Identities that last across windows are the
+tracker's job (issue: per-person tracks).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from emotion_ros.model.face_encoder import BOX, DETECTION
+
+MATCH_IOU = 0.3  # a face in an earlier frame is the same person when its box overlaps this much
+
+
+@dataclass(frozen=True)
+class PersonView:
+    """slots (T,) int: the person's face slot in each frame (-1: not seen); box (4,) x0, y0, x1, y1
+    in the newest frame that shows them, as fractions of the square frame's side; seen: the
+    share of the window's frames that show them."""
+
+    slots: np.ndarray
+    box: np.ndarray
+    seen: float
+
+    @property
+    def area(self) -> float:
+        return float((self.box[2] - self.box[0]) * (self.box[3] - self.box[1]))
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a (4,), b (M, 4) -> (M,)."""
+    x0, y0 = np.maximum(a[0], b[:, 0]), np.maximum(a[1], b[:, 1])
+    x1, y1 = np.minimum(a[2], b[:, 2]), np.minimum(a[3], b[:, 3])
+    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) - inter
+    return inter / np.maximum(union, 1e-9)
+
+
+def people_in_window(features: np.ndarray, frame_mask: np.ndarray | None = None) -> list[PersonView]:
+    """features (T, 4, 12) face tokens; frame_mask (T,) bool, frames that really belong to the
+    window (others are ignored) -> the people, largest face first (the main person)."""
+    t = features.shape[0]
+    usable = np.ones(t, bool) if frame_mask is None else np.asarray(frame_mask, bool)
+    present = (features[..., DETECTION] > 0) & usable[:, None]  # (T, 4): detection probability > 0.5
+    frames_with_faces = np.flatnonzero(present.any(axis=1))
+    if frames_with_faces.size == 0:
+        return []
+    anchor = int(frames_with_faces[-1])
+    people = []
+    for slot in np.flatnonzero(present[anchor]):
+        slots = np.full(t, -1)
+        slots[anchor] = slot
+        people.append(slots)
+    boxes = features[..., BOX]
+    last_box = [boxes[anchor, slots[anchor]] for slots in people]
+    for frame in range(anchor - 1, -1, -1):
+        candidates = np.flatnonzero(present[frame])
+        if candidates.size == 0:
+            continue
+        overlaps = np.stack([_iou(box, boxes[frame, candidates]) for box in last_box])  # (P, C)
+        while overlaps.size and overlaps.max() >= MATCH_IOU:
+            person, candidate = np.unravel_index(int(overlaps.argmax()), overlaps.shape)
+            people[person][frame] = candidates[candidate]
+            last_box[person] = boxes[frame, candidates[candidate]]
+            overlaps[person, :] = -1
+            overlaps[:, candidate] = -1
+    views = [PersonView(slots, boxes[anchor, slots[anchor]].copy(), float((slots >= 0).sum()) / max(usable.sum(), 1))
+             for slots in people]
+    return sorted(views, key=lambda view: -view.area)

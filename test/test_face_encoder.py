@@ -1,0 +1,127 @@
+"""Face tokens: the encoder's layout, aligned crops, letterboxing, and people across a window."""
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from skimage import data
+
+from emotion_ros.eval.face_composites import ASTRONAUT_FACE, paste_faces, scene
+from emotion_ros.io.letterbox import Letterbox, letterbox
+from emotion_ros.model.config import ConfigError, FrameEncoderConfig, load_preset
+from emotion_ros.model.face_align import crop_theta
+from emotion_ros.model.face_encoder import (
+    BOX,
+    DETECTION,
+    EMPTY_LOGIT,
+    EXPRESSION,
+    FaceFrameEncoder,
+    empty_token,
+    load_face_knowledge,
+    person_tokens,
+)
+from emotion_ros.model.mini_xception import FER_LABELS
+from emotion_ros.runtime.people import people_in_window
+
+HAPPY = FER_LABELS.index("happy")
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return load_face_knowledge(FaceFrameEncoder(load_preset("tiny").video.temporal))
+
+
+def tokens(encoder, rgb: np.ndarray, side: int = 512) -> np.ndarray:
+    with torch.no_grad():
+        x = torch.from_numpy(letterbox(rgb, side)).permute(2, 0, 1)[None].float() / 255
+        _, slots = encoder(x)
+    return slots.reshape(4, -1).numpy()
+
+
+def test_the_astronaut_is_one_happy_face_in_slot_zero_and_the_rest_is_empty(encoder):
+    out = tokens(encoder, data.astronaut())
+    assert out.shape == (4, 12)
+    assert int(out[0, EXPRESSION].argmax()) == HAPPY and out[0, DETECTION] > 1.0
+    assert np.abs(out[0, BOX] * 512 - ASTRONAUT_FACE).max() < 12  # [px]
+    assert np.array_equal(out[1:], np.broadcast_to(empty_token(), (3, 12)))
+
+
+def test_the_largest_face_comes_first(encoder):
+    rgb, boxes = paste_faces(scene("brick", 480, 640), [(70, 0.25, 0.5), (150, 0.7, 0.5), (100, 0.45, 0.3)])
+    out = tokens(encoder, rgb)
+    fit = Letterbox(480, 640, 512)
+    found = fit.to_frame(out[:3, BOX])
+    widths = found[:, 2] - found[:, 0]
+    assert (out[:3, DETECTION] > 0).all() and out[3, DETECTION] == EMPTY_LOGIT
+    assert list(widths) == sorted(widths, reverse=True)
+    assert abs(found[0, 0] - boxes[1, 0]) < 15  # the 150 px face
+    assert (out[:3, EXPRESSION].argmax(axis=1) == HAPPY).all()
+
+
+def test_a_tilted_face_is_read_upright(encoder):
+    """The astronaut rolled by 30 degrees either way: the crop follows the eye line."""
+    image = data.astronaut()
+    centre = ((ASTRONAUT_FACE[0] + ASTRONAUT_FACE[2]) / 2, (ASTRONAUT_FACE[1] + ASTRONAUT_FACE[3]) / 2)
+    for angle in (-30, 30):
+        rotated = cv2.warpAffine(image, cv2.getRotationMatrix2D(centre, angle, 1.0), (512, 512), borderMode=cv2.BORDER_REFLECT)
+        out = tokens(encoder, rotated)
+        assert out[0, DETECTION] > 0 and int(out[0, EXPRESSION].argmax()) == HAPPY
+
+
+def test_crop_theta_turns_the_eye_line_level():
+    box = torch.tensor([[100.0, 100.0, 200.0, 200.0]])
+    keypoints = torch.zeros(1, 6, 2)
+    angle = np.deg2rad(30)
+    keypoints[0, 0] = torch.tensor([150 - 20 * np.cos(angle), 150 - 20 * np.sin(angle)])  # right eye
+    keypoints[0, 1] = torch.tensor([150 + 20 * np.cos(angle), 150 + 20 * np.sin(angle)])  # left eye
+    theta = crop_theta(box, keypoints, 400, 400, margin=1.0)[0]
+    # the crop's rightward axis (u = 1, v = 0) points along the eye line, at half the side
+    right = (theta @ torch.tensor([1.0, 0.0, 1.0]) + 1) * 200  # grid units -> pixels
+    assert torch.allclose(right, torch.tensor([150 + 50 * np.cos(angle), 150 + 50 * np.sin(angle)]).float(), atol=1e-3)
+
+
+def test_person_tokens_put_one_person_in_slot_zero():
+    frames = np.stack([np.broadcast_to(empty_token(), (4, 12)).copy() for _ in range(3)])
+    frames[:, 1, DETECTION] = 3.0
+    frames[:, 1, 0] = np.arange(3)
+    view = person_tokens(frames, np.array([1, -1, 1]))
+    assert view[0, 0, 0] == 0 and view[2, 0, 0] == 2
+    assert view[1, 0, DETECTION] == EMPTY_LOGIT and (view[:, 1:, DETECTION] == EMPTY_LOGIT).all()
+
+
+def test_people_are_followed_back_through_the_window_by_box_overlap():
+    t = 4
+    frames = np.stack([np.broadcast_to(empty_token(), (4, 12)).copy() for _ in range(t)])
+    left, right = np.array([0.1, 0.1, 0.3, 0.35]), np.array([0.6, 0.2, 0.9, 0.6])
+    for i in range(t):
+        # the two people swap slots between frames; the left one is missing in frame 1
+        slots = (0, 1) if i % 2 == 0 else (1, 0)
+        frames[i, slots[1], DETECTION], frames[i, slots[1], BOX] = 2.0, right + 0.005 * i
+        if i != 1:
+            frames[i, slots[0], DETECTION], frames[i, slots[0], BOX] = 2.0, left + 0.005 * i
+    people = people_in_window(frames)
+    assert len(people) == 2
+    main, other = people
+    assert main.area > other.area and np.allclose(main.box, right + 0.015)
+    assert main.slots.tolist() == [1, 0, 1, 0]
+    assert other.slots.tolist() == [0, -1, 0, 1] and other.seen == 0.75
+    assert people_in_window(np.broadcast_to(empty_token(), (t, 4, 12))) == []
+
+
+@pytest.mark.parametrize("size", [(480, 640), (720, 1280), (640, 480)])
+def test_letterbox_keeps_the_aspect_ratio_and_maps_boxes_back(size):
+    height, width = size
+    rgb = np.full((height, width, 3), 200, np.uint8)
+    canvas = letterbox(rgb, 512)
+    fit = Letterbox(height, width, 512)
+    (w, h), (x, y) = fit.size, fit.offset
+    assert canvas.shape == (512, 512, 3) and abs(w / h - width / height) < 0.01
+    assert canvas[y + h // 2, x + w // 2, 0] == 200 and canvas[0, 0, 0] == (0 if (x or y) else 200)
+    box = np.array([x + 0.25 * w, y + 0.5 * h, x + 0.75 * w, y + h]) / 512
+    assert np.allclose(fit.to_frame(box), [0.25 * width, 0.5 * height, 0.75 * width, height], atol=1.0)
+
+
+def test_face_reader_config_is_checked():
+    with pytest.raises(ConfigError, match="face_reader"):
+        FrameEncoderConfig(type="face_reader", image_size=512, patch_size=256, dim=8).check("video.temporal")
+    FrameEncoderConfig(type="face_reader", image_size=512, patch_size=256, dim=12).check("video.temporal")
