@@ -14,6 +14,7 @@
   emotion-ros export CHECKPOINT --profile cpu|jetson-orin|desktop-gpu --out DIR
   emotion-ros build-engines DIR    TensorRT engines of an export, on the GPU machine
   emotion-ros bench [--duration 600]   runtime latency, real-time factor, drops, RSS (JSON)
+  emotion-ros bench-faces [--peer-python PY]   visual path fps beside the fer package (JSON)
   emotion-ros bench-model [--preset tiny]
                                    parameter counts and forward times (JSON)
 
@@ -178,6 +179,16 @@ def run_bench_model(args: argparse.Namespace) -> int:
     from emotion_ros.eval.model_benchmark import benchmark_model
 
     print(json.dumps(benchmark_model(args.preset, repeats=args.repeats, threads=args.threads), indent=2))
+    return 0
+
+
+def run_bench_faces(args: argparse.Namespace) -> int:
+    import json
+
+    from emotion_ros.eval.face_benchmark import benchmark_faces
+
+    peer = Path(args.peer_python) if args.peer_python else None
+    print(json.dumps(benchmark_faces(args.model, args.backend, peer, args.repeats, args.threads), indent=2))
     return 0
 
 
@@ -408,6 +419,13 @@ def build_parser() -> argparse.ArgumentParser:
     runtime_bench.add_argument("--backends", default="onnxruntime,torch", help="comma-separated backends to compare")
     runtime_bench.add_argument("--threads", type=int, default=0, help="intra-op threads (0: the backend's choice)")
     runtime_bench.add_argument("--out", help="also write the JSON report here")
+    faces_bench = sub.add_parser("bench-faces", help="frames per second of the visual path beside the fer package (JSON)")
+    faces_bench.add_argument("--model", default="tiny", help="checkpoint directory or preset")
+    faces_bench.add_argument("--backend", default="onnxruntime", help="onnxruntime, torch or tensorrt")
+    faces_bench.add_argument("--peer-python", default=".venv-fer-peer/bin/python",
+                             help="a Python with fer, TensorFlow and OpenCV < 5 (scripts/make_fer_peer.sh)")
+    faces_bench.add_argument("--repeats", type=int, default=30)
+    faces_bench.add_argument("--threads", type=int, default=0, help="intra-op threads (0: the backend's choice)")
     bench = sub.add_parser("bench-model", help="parameter counts and forward times of a preset (JSON)")
     bench.add_argument("--preset", default="tiny")
     bench.add_argument("--repeats", type=int, default=10)
@@ -477,6 +495,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_build_tiny(args)
         if args.command == "build-engines":
             return run_build_engines(args)
+        if args.command == "bench-faces":
+            return run_bench_faces(args)
         if args.command == "bench":
             return run_bench(args)
         if args.command == "bench-model":

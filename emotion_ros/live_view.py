@@ -34,12 +34,18 @@ class LiveView:
             t = self._time(estimate.t_end)
             bar = "#" * round(estimate.confidence * 10)
             line = Text(f"{t:7.2f} s  ")
-            line.append(f"{estimate.label:<9}", style="bold")
-            line.append(f" {estimate.confidence:4.2f} {bar:<10} V {estimate.valence:+.2f} A {estimate.arousal:+.2f} ")
+            if msg.person_visible:
+                line.append(f"{estimate.label:<9}", style="bold")
+                line.append(f" {estimate.confidence:4.2f} {bar:<10}")
+            else:
+                line.append(f"{'nobody':<9} {'':<15}", style="dim")
+            line.append(f" V {estimate.valence:+.2f} A {estimate.arousal:+.2f} ")
             line.append("speaking" if estimate.speaking else "silent  ", style="green" if estimate.speaking else "dim")
             missing = [name for name, present in (("video", estimate.video_present), ("audio", estimate.audio_present)) if not present]
             if missing:
                 line.append(f"  (no {' / '.join(missing)})", style="yellow")
+            if msg.faces:
+                line.append(f"  {msg.faces} face{'s' if msg.faces > 1 else ''}")
             line.append(f" {estimate.latency * 1000:4.0f} ms", style="dim")
             self.console.print(line)
 

@@ -18,7 +18,12 @@ from emotion_ros.runtime.messages import estimate_to_msg
 LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
 
-def state(label: str, t: float, confidence: float = 0.8) -> EmotionState:
+def state(label: str | None, t: float, confidence: float = 0.8) -> EmotionState:
+    """label None: a window in which the model found nobody (near-uniform scores, no person)."""
+    if label is None:
+        scores = np.full(len(LABELS), 1 / len(LABELS), np.float32)
+        estimate = EmotionEstimate(t - 2, t, LABELS, scores, 0.0, 0.0, 0.0, True, True, reads_faces=True)
+        return estimate_to_msg(estimate, "camera", "test")
     scores = np.full(len(LABELS), (1 - confidence) / (len(LABELS) - 1), np.float32)
     scores[LABELS.index(label)] = confidence
     return estimate_to_msg(EmotionEstimate(t - 2, t, LABELS, scores, 0.5, 0.2, 0.0, True, True), "camera", "test")
@@ -63,10 +68,14 @@ def test_events_switch_the_robot_between_greeting_backing_off_and_idling(publish
     assert commands[-1] == "idle"
     play("happy", 1.0)
     assert commands[-1] == "greet"
+    play(None, 0.5, event=False)  # the person walks out of view: no emotion to act on
+    assert commands[-1] == "idle"
+    play("happy", 1.0)
+    assert commands[-1] == "greet"
     # Perception stops: after max_age the robot no longer acts on a stale emotion.
     spin_until([robot, pub_node], lambda: False, timeout=0.8)
     tree.tick()
-    assert commands == ["idle", "greet", "back_off", "idle", "greet", "idle"]
+    assert commands == ["idle", "greet", "back_off", "idle", "greet", "idle", "greet", "idle"]
 
 
 def test_a_late_subscriber_gets_the_current_emotion_at_once(ros):

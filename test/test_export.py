@@ -56,7 +56,7 @@ def test_jetson_export_bakes_float16_and_uses_only_parsable_operators(jetson_exp
     assert report["tensorrt_unsupported_operators"] == {}
     assert all(v <= 2e-2 for k, v in report["parity"].items() if isinstance(v, float))
     shapes = json.loads((out / "tensorrt_profiles.json").read_text())
-    assert shapes["frame_encoder"]["frames"] == [[1, 384, 384, 3], [4, 384, 384, 3], [16, 384, 384, 3]]
+    assert shapes["frame_encoder"]["frames"] == [[1, 512, 512, 3], [4, 512, 512, 3], [16, 512, 512, 3]]
     assert shapes["llm_step"]["past_key_0"] == [[1, 1, 0, 64], [1, 1, 320, 64], [1, 1, 576, 64]]
     assert shapes["llm_step"]["key_mask"] == [[1, 1], [1, 640], [1, 1088]]
     import onnx

@@ -125,3 +125,26 @@ def test_face_reader_config_is_checked():
     with pytest.raises(ConfigError, match="face_reader"):
         FrameEncoderConfig(type="face_reader", image_size=512, patch_size=256, dim=8).check("video.temporal")
     FrameEncoderConfig(type="face_reader", image_size=512, patch_size=256, dim=12).check("video.temporal")
+
+
+def test_pooling_in_time_weights_frames_by_how_surely_they_show_the_face():
+    from emotion_ros.model.face_encoder import pool_face_tokens
+
+    groups = torch.from_numpy(np.broadcast_to(empty_token(), (2, 4, 4, 12)).copy())  # 2 steps of 4 frames
+    groups[0, 0, 0, EXPRESSION] = torch.arange(7.0)
+    groups[0, 1, 0, EXPRESSION] = 3 * torch.arange(7.0)
+    groups[0, :2, 0, DETECTION] = 6.0  # seen in 2 of 4 frames, equally surely
+    pooled = pool_face_tokens(groups)
+    assert torch.allclose(pooled[0, 0, EXPRESSION], 2 * torch.arange(7.0), atol=1e-3)
+    assert abs(float(torch.sigmoid(pooled[0, 0, DETECTION])) - 0.5) < 0.01
+    assert torch.equal(pooled[1], torch.from_numpy(np.broadcast_to(empty_token(), (4, 12)).copy()))  # nobody: empty
+    assert torch.equal(pooled[0, 1:], pooled[1, 1:])
+
+
+def test_frames_read_must_be_a_multiple_of_the_time_steps():
+    import dataclasses
+
+    config = load_preset("tiny")
+    assert config.window_frames == 16 and config.num_frames == 4
+    with pytest.raises(ConfigError, match="frames_read"):
+        dataclasses.replace(config, frames_read=10).check()

@@ -1,5 +1,6 @@
 """The ONNX Runtime backend: exported graphs match PyTorch, and stale files are never run."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -72,6 +73,11 @@ def test_corrupt_or_stale_artefacts_are_detected_and_rebuilt(backends, tmp_path)
     export_artefacts(other, tmp_path / "other", "tiny@other")
     with pytest.raises(StaleArtefacts, match="other weights"):
         read_manifest(tmp_path / "other", fingerprint=weights_fingerprint(onnx_backend_reference()))
+    # ... and so are graphs of the same weights under another configuration (frames read per window).
+    reference = onnx_backend_reference()
+    regrouped = build_network(dataclasses.replace(reference.config, frames_read=8)).eval()
+    regrouped.load_state_dict(reference.state_dict())
+    assert weights_fingerprint(regrouped) != weights_fingerprint(reference)
     (tmp_path / "other" / "manifest.json").write_text("{broken")
     with pytest.raises(StaleArtefacts, match="not valid JSON"):
         read_manifest(tmp_path / "other")

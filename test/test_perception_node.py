@@ -249,7 +249,7 @@ def test_window_must_match_the_model(ros):
     emotion = PerceptionNode(parameter_overrides=[Parameter("window.num_frames", value=8)])
     try:
         assert emotion.trigger_configure() == TransitionCallbackReturn.FAILURE
-        assert "window.num_frames = 8 but the model takes 4" in emotion.failure_reason
+        assert "window.num_frames = 8 but the model takes 16" in emotion.failure_reason
     finally:
         shut_down([emotion])
 

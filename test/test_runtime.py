@@ -1,5 +1,6 @@
 """Runtime pieces: the per-frame cache, the estimator, debouncing, workers, voice activity, plots."""
 
+import dataclasses
 import threading
 import time
 
@@ -13,6 +14,7 @@ from emotion_ros.runtime.estimate import EmotionEstimate, Explanation
 from emotion_ros.runtime.estimator import EmotionEstimator
 from emotion_ros.runtime.frame_cache import FrameFeatureCache
 from emotion_ros.runtime.latest_worker import LatestWorker
+from emotion_ros.runtime.messages import estimate_to_msg
 from emotion_ros.runtime.torch_backend import TorchBackend
 from emotion_ros.runtime.voice_activity import speaking_probability
 from emotion_ros.window import WindowAssembler, WindowConfig
@@ -23,9 +25,9 @@ def backend():
     return TorchBackend("tiny", threads=2)
 
 
-def windows(count=3, video=True, audio=True, size=(48, 64)):
-    """Windows of the default config from a 30 fps camera (frame value = index) and a tone."""
-    assembler = WindowAssembler(WindowConfig())
+def windows(count=3, video=True, audio=True, size=(48, 64), num_frames=16):
+    """Windows (16 frames: the default model's) from a 30 fps camera (frame value = index) and a tone."""
+    assembler = WindowAssembler(WindowConfig(num_frames=num_frames))
     out = []
     for i in range(round((2.0 + 0.5 * count + 0.2) * 30)):
         t = 100.0 + i / 30
@@ -45,7 +47,7 @@ def test_cache_encodes_each_frame_once_across_overlapping_windows():
         return np.repeat(frames[:, 0, 0, :1].astype(np.float32)[:, None, :], 4, axis=1)
 
     cache = FrameFeatureCache(capacity=64)
-    first, second, third = windows(3)
+    first, second, third = windows(3, num_frames=4)
     features = cache.features(first.frame_stamps, first.frames, encode)
     assert features.shape == (4, 4, 1) and calls == [4]
     cache.features(second.frame_stamps, second.frames, encode)
@@ -73,7 +75,30 @@ def test_estimator_gives_valid_estimates_and_encodes_only_new_frames(backend):
         assert estimate.label in backend.labels and estimate.confidence == estimate.scores.max()
         assert -1 <= estimate.valence <= 1 and -1 <= estimate.arousal <= 1
         assert estimate.video_present and estimate.audio_present and estimate.latency >= 0
-    assert estimator.cache.misses == 4 + 1 + 1
+        # plain grey frames: the model finds no face, so there is nobody to report on
+        assert estimate.reads_faces and not estimate.person_visible and estimate.people == ()
+        assert estimate.confidence < 0.3
+        msg = estimate_to_msg(estimate, "camera", backend.model_id)
+        assert msg.label == "" and msg.confidence == 0.0 and not msg.person_visible and msg.faces == 0
+    assert estimator.cache.misses == 16 + 4 + 4  # 8 frames per second read: 4 new frames per 0.5 s stride
+
+
+def test_estimator_reports_every_person_with_the_largest_face_first(backend):
+    from emotion_ros.eval.face_composites import paste_faces, scene
+    from emotion_ros.io.letterbox import letterbox
+
+    rgb, truth = paste_faces(scene("grass", 480, 640), [(90, 0.25, 0.45), (160, 0.7, 0.5)])
+    (window,) = windows(1, size=(512, 512))
+    window.frames[:] = letterbox(rgb, 512)
+    window = dataclasses.replace(window, source_size=(480, 640))
+    estimate, _ = EmotionEstimator(backend).estimate(window)
+    assert estimate.person_visible and [p.index for p in estimate.people] == [0, 1]
+    main, other = estimate.people
+    assert abs(main.box[0] - truth[1, 0]) < 12 and abs(other.box[0] - truth[0, 0]) < 12  # [px] of the 640 x 480 frame
+    assert main.seen == 1.0 and np.array_equal(estimate.scores, main.scores)
+    assert all(backend.labels[int(np.argmax(p.scores))] == "happy" for p in estimate.people)
+    msg = estimate_to_msg(estimate, "camera", backend.model_id)
+    assert msg.person_visible and msg.faces == 2 and msg.label == "happy"
 
 
 def test_estimator_handles_a_window_without_video(backend):

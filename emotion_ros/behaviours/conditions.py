@@ -35,7 +35,13 @@ class EmotionIs(py_trees.behaviour.Behaviour):
         if time.monotonic() - received > self.max_age:
             self.feedback_message = f"emotion/state is stale ({time.monotonic() - received:.1f} s old)"
             return Status.FAILURE
+        if not state.person_visible:
+            self.feedback_message = "nobody is visible"
+            return Status.FAILURE
         label = event.label
+        if label not in state.labels:
+            self.feedback_message = f"emotion/event names {label!r}, which emotion/state does not score"
+            return Status.FAILURE
         confidence = float(state.scores[state.labels.index(label)])
         self.feedback_message = f"{label} ({confidence:.2f})"
         return Status.SUCCESS if label in self.labels and confidence >= self.min_confidence else Status.FAILURE

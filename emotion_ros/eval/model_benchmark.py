@@ -35,7 +35,7 @@ def benchmark_model(preset: str = "tiny", repeats: int = 10, threads: int | None
         torch.set_num_threads(threads)
     config = load_preset(preset)
     network = build_network(config).eval()
-    t = config.num_frames
+    t = config.window_frames
     new_frames = new_frames or max(1, t // 4)  # a 0.5 s stride over a 2 s window
     frames = torch.randint(0, 256, (1, t, height, width, 3), dtype=torch.uint8)
     audio = 0.1 * torch.randn(1, config.audio_samples)

@@ -33,8 +33,13 @@ class StaleArtefacts(RuntimeError):
 
 
 def weights_fingerprint(network: EmotionNetwork) -> str:
-    """sha256 over the names, shapes and bytes of every tensor of the network."""
+    """sha256 over the network's configuration and the names, shapes and bytes of every tensor.
+
+    The configuration counts too: settings without weights (frames read per window, the face
+    crop's margin) change the exported graphs.
+    """
     digest = hashlib.sha256()
+    digest.update(json.dumps(network.config.to_dict(), sort_keys=True).encode())
     for name, tensor in sorted(unique_state(network).items()):
         digest.update(name.encode())
         digest.update(str(tuple(tensor.shape)).encode())

@@ -90,7 +90,7 @@ def export_frame_encoder(network: EmotionNetwork, path) -> None:
 def export_window(network: EmotionNetwork, path) -> None:
     config = network.config
     args = (
-        torch.zeros(1, config.num_frames, 4, network.temporal_view.dim),  # float32 in every precision
+        torch.zeros(1, config.window_frames, 4, network.temporal_view.dim),  # float32 in every precision
         torch.zeros(1, 96, 128, 3, dtype=torch.uint8),
         torch.zeros(1, config.audio_samples),
         torch.tensor([True]),

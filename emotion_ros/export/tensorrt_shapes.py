@@ -8,7 +8,7 @@ from emotion_ros.export.profile import ExportProfile
 def optimisation_profiles(profile: ExportProfile, config: dict, frame_size: int) -> dict[str, dict[str, list[list[int]]]]:
     """graph -> input name -> [min, opt, max] shapes.
 
-    Frames reach the graphs at frame_size x frame_size (the node shrinks them on arrival), so
+    Frames reach the graphs at frame_size x frame_size (the node letterboxes them on arrival), so
     only the frame count and the token counts vary.
     """
     llm = config["llm"]
@@ -21,7 +21,7 @@ def optimisation_profiles(profile: ExportProfile, config: dict, frame_size: int)
     shapes = {
         "frame_encoder": {"frames": [[n, frame_size, frame_size, 3] for n in frames]},
         "window": {
-            "frame_features": fixed((1, config["num_frames"], 4, temporal_dim)),
+            "frame_features": fixed((1, config.get("frames_read") or config["num_frames"], 4, temporal_dim)),
             "global_frame": fixed((1, frame_size, frame_size, 3)),
             "audio": fixed((1, samples)),
             "video_present": fixed((1,)),

@@ -168,6 +168,13 @@ class ModelConfig:
     fusion: FusionConfig
     llm: LlamaConfig
     perception: PerceptionConfig = field(default_factory=PerceptionConfig)
+    frames_read: int = 0  # frames per window the temporal view reads (0: num_frames), pooled to num_frames steps
+
+    @property
+    def window_frames(self) -> int:
+        """Frames a window holds: the temporal view reads them all, then pools them in time to
+        num_frames steps (consecutive groups of window_frames / num_frames frames)."""
+        return self.frames_read or self.num_frames
 
     @property
     def tokens(self) -> int:
@@ -186,6 +193,8 @@ class ModelConfig:
         if len(self.labels) < 2 or len(set(self.labels)) != len(self.labels):
             raise ConfigError(f"labels must be at least two distinct names, got {list(self.labels)}")
         self.video.temporal.check("video.temporal")
+        if self.frames_read and (self.frames_read < self.num_frames or self.frames_read % self.num_frames):
+            raise ConfigError(f"frames_read {self.frames_read} must be a multiple of num_frames {self.num_frames}")
         self.video.global_view.check("video.global_view")
         if self.video.global_view.grid**2 % 4:
             raise ConfigError("video.global_view: the patch grid must hold a multiple of 4 tokens (grouped 4 -> 1)")

@@ -42,7 +42,7 @@ def aligned_crops(frames: torch.Tensor, frame_index: torch.Tensor, boxes: torch.
     """frames (N, C, H, W); frame_index (F,) long, the frame of each face; boxes (F, 4) and
     keypoints (F, 6, 2) in pixels -> (F, C, size, size) crops (zeros outside the frame)."""
     _, c, h, w = frames.shape
-    theta = crop_theta(boxes, keypoints, int(h), int(w), margin)
-    grid = sampling_grid(theta, size * SUPERSAMPLE)
+    theta = crop_theta(boxes.float(), keypoints.float(), int(h), int(w), margin)
+    grid = sampling_grid(theta, size * SUPERSAMPLE).to(frames.dtype)
     crops = F.grid_sample(frames[frame_index], grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     return F.avg_pool2d(crops, SUPERSAMPLE)

@@ -61,12 +61,12 @@ class FaceFrameEncoder(FrameEncoder):
                               self.config.crop_margin)
         gray = (crops * self.luma.to(crops.dtype)).sum(dim=1, keepdim=True) * 2.0 - 1.0
         expression = self.network(gray).mean(dim=(2, 3)).reshape(n, SLOTS, -1)  # published: mean, then softmax
-        # In float32 and clamped short of 1: a float16 graph would round 1 - 1e-7 up to 1 (logit inf).
-        detection = torch.logit(scores.float().clamp(1e-4, 0.999)).to(images.dtype)
+        # Clamped short of 1: float16 would round 1 - 1e-7 up to 1 (logit inf).
+        detection = torch.logit(scores.clamp(1e-4, 0.999))
         side = torch.tensor([width, height, width, height], dtype=boxes.dtype, device=images.device)
         mask = present[..., None].to(images.dtype)
-        tokens = torch.cat([expression * mask, torch.where(present, detection, EMPTY_LOGIT)[..., None],
-                            (boxes / side).clamp(0.0, 1.0) * mask], dim=2)  # (N, 4, 12)
+        tokens = torch.cat([expression * mask, torch.where(present, detection, EMPTY_LOGIT)[..., None].to(images.dtype),
+                            ((boxes / side).clamp(0.0, 1.0)).to(images.dtype) * mask], dim=2)  # (N, 4, 12)
         return tokens[:, 0], tokens.reshape(n, 2, 2, FACE_TOKEN_DIM)
 
 
@@ -96,3 +96,18 @@ def person_tokens(frame_tokens: np.ndarray, slots: np.ndarray) -> np.ndarray:
     seen = slots >= 0
     view[seen, 0] = frame_tokens[np.flatnonzero(seen), slots[seen]]
     return view
+
+
+def pool_face_tokens(groups: torch.Tensor) -> torch.Tensor:
+    """(..., G, 4, 12) face tokens of G consecutive frames -> (..., 4, 12): expression and box
+    averaged over the frames weighted by detection probability; the detection logit of the
+    mean probability (a face seen in half the frames reads as a 0.5-probability face). A slot
+    empty in every frame stays exactly the empty token."""
+    probability = torch.sigmoid(groups[..., DETECTION])  # (..., G, 4)
+    total = probability.sum(dim=-2)  # (..., 4)
+    pooled = (probability[..., None] * groups).sum(dim=-3) / total[..., None].clamp(min=1e-6)
+    mean = total / groups.shape[-3]
+    detection = torch.logit(mean.float().clamp(1e-4, 0.999)).to(groups.dtype)
+    pooled = torch.cat([pooled[..., :DETECTION], detection[..., None], pooled[..., DETECTION + 1:]], dim=-1)
+    blank = torch.tensor(empty_token(), dtype=groups.dtype, device=groups.device)
+    return torch.where((mean < 1e-4)[..., None], blank, pooled)

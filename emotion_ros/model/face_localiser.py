@@ -25,7 +25,8 @@ SUPPRESSION_ROUNDS = 4  # parallel greedy-suppression rounds (see _greedy_keep)
 @dataclass
 class Faces:
     """boxes (N, M, 4) x0, y0, x1, y1 and keypoints (N, M, 6, 2) x, y, in frame pixels (continuous:
-    pixel i spans [i, i + 1]); scores (N, M) detection probabilities, sorted, 0 in empty slots."""
+    pixel i spans [i, i + 1]); scores (N, M) detection probabilities, sorted, 0 in empty slots.
+    All float32, whatever the frames' precision."""
 
     boxes: torch.Tensor
     keypoints: torch.Tensor
@@ -96,6 +97,9 @@ class FaceLocaliser(nn.Module):
     def forward(self, frames: torch.Tensor) -> Faces:
         n, _, h, w = frames.shape
         logits, raw = self.detector(self.detector_input(frames))
+        # Decoding and suppression in float32 even in a float16 graph: areas, IoUs and weight
+        # sums underflow in half precision.
+        logits, raw = logits.float(), raw.float()
         scores = torch.sigmoid(logits.clamp(-SCORE_CLIP, SCORE_CLIP))  # (N, A)
         scores, order = scores.topk(min(CANDIDATES, scores.shape[1]), dim=1)  # (N, K), sorted
         raw = torch.gather(raw, 1, order[:, :, None].expand(-1, -1, raw.shape[2])) / INPUT_SIZE
@@ -125,7 +129,7 @@ class FaceLocaliser(nn.Module):
         keypoints = torch.gather(keypoints, 1, slot[:, :, None, None].expand(-1, -1, NUM_KEYPOINTS, 2))
         # Letterbox units -> frame pixels.
         side = float(max(int(h), int(w)))
-        offset = torch.tensor([(side - int(w)) / 2, (side - int(h)) / 2], device=frames.device, dtype=boxes.dtype)
+        offset = torch.tensor([(side - int(w)) / 2, (side - int(h)) / 2], device=frames.device)
         boxes = boxes * side - offset.repeat(2)
         keypoints = keypoints * side - offset
         return Faces(boxes, keypoints, top)

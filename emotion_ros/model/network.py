@@ -73,13 +73,15 @@ class EmotionNetwork(nn.Module):
     ) -> NetworkOutput:
         """One window.
 
-        frame_features (B, T, 4, D_t) from encode_frames; global_frame (B, H, W, 3) uint8,
+        frame_features (B, T_read, 4, D_t) from encode_frames (T_read = config.window_frames,
+        pooled in time to num_frames steps); global_frame (B, H, W, 3) uint8,
         the frame seen by the global view; audio (B, S) float32 mono at the preset's rate;
         video_present, audio_present (B,) bool. A missing modality is masked in the fusion
         and in the LLM prefix, whatever values stand in for it.
         """
         cls, image_tokens = self.global_view(global_frame)
-        return self.fuse(TemporalView.tokens(frame_features), cls, image_tokens, self.audio_encoder(audio),
+        steps = self.temporal_view.pool_in_time(frame_features, self.config.num_frames)
+        return self.fuse(TemporalView.tokens(steps), cls, image_tokens, self.audio_encoder(audio),
                          video_present, audio_present)
 
     def fuse(

@@ -26,6 +26,7 @@ class TemporalView(nn.Module):
     def __init__(self, config: FrameEncoderConfig):
         super().__init__()
         self.preprocess = FramePreprocessor(config)
+        self.config = config
         self.encoder = build_frame_encoder(config)
         self.dim = self.encoder.dim
         pool = adaptive_pool_matrix(config.grid, 2)
@@ -36,6 +37,19 @@ class TemporalView(nn.Module):
         _, patches = self.encoder(self.preprocess(frames))  # (N, g, g, D)
         pooled = torch.einsum("hi,nijd,wj->nhwd", self.pool, patches, self.pool)  # (N, 2, 2, D)
         return pooled.reshape(frames.shape[0], TOKENS_PER_FRAME, self.dim)
+
+    def pool_in_time(self, frame_features: torch.Tensor, steps: int) -> torch.Tensor:
+        """(B, T_read, 4, D) per-frame features -> (B, steps, 4, D): consecutive groups of frames
+        averaged (face tokens: weighted by how surely each frame shows the face)."""
+        b, t, n, d = frame_features.shape
+        if t == steps:
+            return frame_features
+        groups = frame_features.reshape(b, steps, t // steps, n, d)
+        if self.config.type == "face_reader":
+            from emotion_ros.model.face_encoder import pool_face_tokens
+
+            return pool_face_tokens(groups)
+        return groups.mean(dim=2)
 
     @staticmethod
     def tokens(frame_features: torch.Tensor) -> torch.Tensor:

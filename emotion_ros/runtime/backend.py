@@ -33,7 +33,7 @@ class Backend(Protocol):
     name: str  # "torch", "onnxruntime", "tensorrt"
     model_id: str
     labels: tuple[str, ...]
-    num_frames: int
+    num_frames: int  # frames per window (the model's window_frames)
     sample_rate: int
     window: float  # seconds of audio per window
     feature_shape: tuple[int, int]  # (4, D) of one frame's cached feature

@@ -108,7 +108,7 @@ class TensorRTBackend:
         self.artefacts, self.model_id, self.trained = directory, manifest["model_id"], True
         self.tokenizer = TextTokenizer.from_file(directory)
         self.labels = tuple(config.labels)
-        self.num_frames, self.sample_rate, self.window = config.num_frames, config.audio.sample_rate, config.window
+        self.num_frames, self.sample_rate, self.window = config.window_frames, config.audio.sample_rate, config.window
         self.feature_shape = (4, config.video.temporal.dim)
         self.frame_size = max(config.video.temporal.image_size, config.video.global_view.image_size)
         self.reads_faces = config.video.temporal.type == "face_reader"

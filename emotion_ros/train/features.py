@@ -64,7 +64,7 @@ class ClipFeatures:
 
 def window_config(network: EmotionNetwork) -> WindowConfig:
     config = network.config
-    return WindowConfig(duration=config.window, num_frames=config.num_frames, sample_rate=config.audio.sample_rate)
+    return WindowConfig(duration=config.window, num_frames=config.window_frames, sample_rate=config.audio.sample_rate)
 
 
 def frame_size(network: EmotionNetwork) -> int:
@@ -77,7 +77,7 @@ def encoder_fingerprint(network: EmotionNetwork) -> str:
     digest = hashlib.sha256()
     config = network.config
     digest.update(json.dumps([config.to_dict()["video"], config.to_dict()["audio"], config.window,
-                              config.num_frames], sort_keys=True).encode())
+                              config.window_frames], sort_keys=True).encode())
     for module in (network.temporal_view, network.global_view, network.audio_encoder):
         for name, tensor in sorted(module.state_dict().items()):
             digest.update(name.encode())
@@ -90,7 +90,7 @@ def encode_windows(network: EmotionNetwork, windows: list[Window]) -> ClipFeatur
     """Run the frozen encoders over windows, as runtime/estimator.py feeds them."""
     config, rows = network.config, []
     size = frame_size(network)
-    cache = FrameFeatureCache(capacity=4 * config.num_frames)  # overlapping windows share frames
+    cache = FrameFeatureCache(capacity=4 * config.window_frames)  # overlapping windows share frames
     encode = lambda frames: network.encode_frames(torch.from_numpy(np.ascontiguousarray(frames))).numpy()  # noqa: E731
     for window in windows:
         if window.video_present:
@@ -102,11 +102,12 @@ def encode_windows(network: EmotionNetwork, windows: list[Window]) -> ClipFeatur
             newest = int(np.flatnonzero(window.frame_mask)[-1])
             global_frame = torch.from_numpy(np.ascontiguousarray(window.frames[newest]))
         else:  # masked inside the network: the values never matter
-            features = torch.zeros(config.num_frames, 4, network.temporal_view.dim)
+            features = torch.zeros(config.window_frames, 4, network.temporal_view.dim)
             global_frame = torch.zeros(size, size, 3, dtype=torch.uint8)
         cls, image_tokens = network.global_view(global_frame[None])
         audio = network.audio_encoder(torch.from_numpy(window.audio.astype(np.float32))[None])
-        rows.append((TemporalView.tokens(features[None])[0], cls[0], image_tokens[0], audio[0],
+        steps = network.temporal_view.pool_in_time(features[None], config.num_frames)
+        rows.append((TemporalView.tokens(steps)[0], cls[0], image_tokens[0], audio[0],
                      torch.tensor(window.video_present), torch.tensor(window.audio_present)))
     return ClipFeatures(*(torch.stack(column) for column in zip(*rows)))
 
