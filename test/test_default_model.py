@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from skimage import data
 
-from emotion_ros.eval.face_composites import ASTRONAUT_FACE, box_iou, composite_frames
+from emotion_ros.eval.face_composites import ASTRONAUT_FACE, composite_frames
+from emotion_ros.runtime.people import box_iou
 
 
 def predict(*args):

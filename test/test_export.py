@@ -19,6 +19,7 @@ from emotion_ros.export.tensorrt_ops import unsupported_operators
 from emotion_ros.nodes.perception_node import PerceptionNode
 from emotion_ros.nodes.runner import bring_up, shut_down
 from emotion_ros.runtime.onnx_backend import OnnxRuntimeBackend
+from emotion_ros.runtime.people import main_person_view
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +75,7 @@ def test_the_node_runs_on_exported_artefacts_and_refuses_corrupt_ones(ros, cpu_e
             assert node.backend.name == "onnxruntime" and node.backend.artefacts == out
             rng = np.random.default_rng(0)
             frames = rng.integers(0, 256, (node.backend.num_frames, 224, 224, 3), dtype=np.uint8)
-            features = node.backend.encode_frames(frames)
+            features = main_person_view(node.backend.encode_frames(frames), node.backend.reads_faces)
             result = node.backend.perceive(features, frames[-1], np.zeros(32000, np.float32), True, False)
             assert np.isclose(result.scores.sum(), 1.0, atol=1e-5)
         finally:

@@ -15,6 +15,7 @@ from emotion_ros.model.face_encoder import (
     DETECTION,
     EMPTY_LOGIT,
     EXPRESSION,
+    SLOTS,
     FaceFrameEncoder,
     empty_token,
     load_face_knowledge,
@@ -35,15 +36,15 @@ def tokens(encoder, rgb: np.ndarray, side: int = 512) -> np.ndarray:
     with torch.no_grad():
         x = torch.from_numpy(letterbox(rgb, side)).permute(2, 0, 1)[None].float() / 255
         _, slots = encoder(x)
-    return slots.reshape(4, -1).numpy()
+    return slots[0].numpy()
 
 
 def test_the_astronaut_is_one_happy_face_in_slot_zero_and_the_rest_is_empty(encoder):
     out = tokens(encoder, data.astronaut())
-    assert out.shape == (4, 12)
+    assert out.shape == (SLOTS, 12)
     assert int(out[0, EXPRESSION].argmax()) == HAPPY and out[0, DETECTION] > 1.0
     assert np.abs(out[0, BOX] * 512 - ASTRONAUT_FACE).max() < 12  # [px]
-    assert np.array_equal(out[1:], np.broadcast_to(empty_token(), (3, 12)))
+    assert np.array_equal(out[1:], np.broadcast_to(empty_token(), (SLOTS - 1, 12)))
 
 
 def test_the_largest_face_comes_first(encoder):
@@ -81,10 +82,11 @@ def test_crop_theta_turns_the_eye_line_level():
 
 
 def test_person_tokens_put_one_person_in_slot_zero():
-    frames = np.stack([np.broadcast_to(empty_token(), (4, 12)).copy() for _ in range(3)])
+    frames = np.stack([np.broadcast_to(empty_token(), (SLOTS, 12)).copy() for _ in range(3)])
     frames[:, 1, DETECTION] = 3.0
     frames[:, 1, 0] = np.arange(3)
     view = person_tokens(frames, np.array([1, -1, 1]))
+    assert view.shape == (3, 4, 12)  # the temporal view's four tokens per frame
     assert view[0, 0, 0] == 0 and view[2, 0, 0] == 2
     assert view[1, 0, DETECTION] == EMPTY_LOGIT and (view[:, 1:, DETECTION] == EMPTY_LOGIT).all()
 
@@ -123,8 +125,18 @@ def test_letterbox_keeps_the_aspect_ratio_and_maps_boxes_back(size):
 
 def test_face_reader_config_is_checked():
     with pytest.raises(ConfigError, match="face_reader"):
-        FrameEncoderConfig(type="face_reader", image_size=512, patch_size=256, dim=8).check("video.temporal")
-    FrameEncoderConfig(type="face_reader", image_size=512, patch_size=256, dim=12).check("video.temporal")
+        FrameEncoderConfig(type="face_reader", image_size=512, dim=8).check("video.temporal")
+    with pytest.raises(ConfigError, match="face_reader"):
+        FrameEncoderConfig(type="face_reader", image_size=512, dim=12).check("video.global_view")
+    FrameEncoderConfig(type="face_reader", image_size=512, dim=12).check("video.temporal")
+
+
+def test_a_group_of_five_is_read_face_by_face(encoder):
+    rgb, boxes = paste_faces(scene("gravel", 720, 1280), [(150, x, 0.45 + 0.1 * (i % 2)) for i, x in
+                                                          enumerate((0.1, 0.3, 0.5, 0.7, 0.9))])
+    out = tokens(encoder, rgb)
+    assert (out[:5, DETECTION] > 0).all() and (out[5:, DETECTION] == EMPTY_LOGIT).all()
+    assert (out[:5, EXPRESSION].argmax(axis=1) == HAPPY).all()
 
 
 def test_pooling_in_time_weights_frames_by_how_surely_they_show_the_face():

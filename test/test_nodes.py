@@ -69,7 +69,7 @@ def test_file_source_and_window_monitor_cut_the_clip_on_media_time(ros, sample_c
     for w in windows:
         assert w.t_end - w.t_start == pytest.approx(duration)
         assert w.video_present and w.audio_present
-        assert w.frame_mask.all() and w.frames.shape == (4, info.height, info.width, 3)
+        assert w.frame_mask.all() and w.frames.shape == (16, info.height, info.width, 3)
         # Picked frames are real frames of the file: stamps on its 1/fps grid, inside the window.
         np.testing.assert_allclose(w.frame_stamps * fps, np.round(w.frame_stamps * fps), atol=1e-3)
         assert (w.frame_stamps >= w.t_start - 1 / fps).all() and (w.frame_stamps <= w.t_end).all()

@@ -7,12 +7,16 @@ import numpy as np
 import pytest
 import torch
 
+from emotion_ros.eval.face_composites import paste_faces, scene
 from emotion_ros.export.artefacts import StaleArtefacts, export_artefacts, read_manifest, weights_fingerprint
+from emotion_ros.io.letterbox import letterbox
 from emotion_ros.model.config import load_preset
+from emotion_ros.model.face_encoder import person_tokens
 from emotion_ros.model.generation import GenerationConfig, generate
 from emotion_ros.model.network import build_network
 from emotion_ros.runtime.backends import create_backend
 from emotion_ros.runtime.onnx_backend import OnnxRuntimeBackend, OnnxStepper
+from emotion_ros.runtime.people import main_person_view, people_in_window
 from emotion_ros.runtime.torch_backend import TorchBackend
 
 
@@ -20,6 +24,25 @@ from emotion_ros.runtime.torch_backend import TorchBackend
 def backends(tmp_path_factory):
     cache = tmp_path_factory.mktemp("onnx-cache")
     return TorchBackend("tiny"), OnnxRuntimeBackend.for_model("tiny", cache=cache), cache
+
+
+def test_onnx_runtime_reads_several_people_in_one_batch_as_pytorch_does(backends):
+    torch_backend, onnx_backend, _ = backends
+    rgb, _ = paste_faces(scene("grass", 480, 640), [(80, 0.2, 0.4), (150, 0.55, 0.5), (110, 0.85, 0.4)])
+    frames = np.repeat(letterbox(rgb, onnx_backend.frame_size)[None], onnx_backend.num_frames, axis=0)
+    features = onnx_backend.encode_frames(frames)
+    people = people_in_window(features)
+    assert len(people) == 3
+    views = np.stack([person_tokens(features, person.slots) for person in people])
+    audio = np.zeros(32000, np.float32)
+    ours = onnx_backend.perceive_people(views, frames[-1], audio, True, False)
+    reference = torch_backend.perceive_people(views, frames[-1], audio, True, False)
+    assert len(ours) == len(reference) == 3
+    for a, b, view in zip(ours, reference, views):
+        np.testing.assert_allclose(a.scores, b.scores, atol=1e-5)
+        single = onnx_backend.perceive(view, frames[-1], audio, True, False)  # the batch changes nothing
+        np.testing.assert_allclose(single.scores, a.scores, atol=1e-5)
+        assert int(np.argmax(a.scores)) == torch_backend.labels.index("happy")
 
 
 def test_onnx_runtime_matches_pytorch_on_a_window(backends):
@@ -30,6 +53,7 @@ def test_onnx_runtime_matches_pytorch_on_a_window(backends):
     features = onnx_backend.encode_frames(frames)
     # expression logits reach +-30: float32 rounding in a different convolution order shows at 1e-4
     np.testing.assert_allclose(features, torch_backend.encode_frames(frames), atol=2e-3, rtol=1e-4)
+    features = main_person_view(features, torch_backend.reads_faces)
     for video, sound in ((True, True), (True, False), (False, True)):
         ours = onnx_backend.perceive(features, frames[-1], audio, video, sound)
         reference = torch_backend.perceive(features, frames[-1], audio, video, sound)

@@ -204,15 +204,14 @@ def test_backend_failures_are_reported_and_perception_recovers(ros):
 
     try:
         bring_up(emotion)
-        real = emotion.backend.perceive
+        real = emotion.backend.perceive_people
 
         def flaky(*args):
             if failing["on"]:
-                result = real(*args)
-                return Perception(result.scores * np.nan, result.valence, result.arousal, result.context)
+                return [Perception(p.scores * np.nan, p.valence, p.arousal, p.context) for p in real(*args)]
             return real(*args)
 
-        emotion.backend.perceive = flaky
+        emotion.backend.perceive_people = flaky
         drive([emotion, sensors.node, listener], phases())
         errors = emotion.counts["backend_errors"]
     finally:

@@ -109,7 +109,7 @@ def test_estimator_handles_a_window_without_video(backend):
 
 
 class FailingBackend:
-    """The real backend, except that perceive() raises or returns NaN."""
+    """The real backend, except that perceive_people() raises or returns NaN."""
 
     def __init__(self, inner, mode):
         self.inner, self.mode = inner, mode
@@ -117,11 +117,10 @@ class FailingBackend:
     def __getattr__(self, name):
         return getattr(self.inner, name)
 
-    def perceive(self, *args):
+    def perceive_people(self, *args):
         if self.mode == "raise":
             raise RuntimeError("CUDA out of memory")
-        result = self.inner.perceive(*args)
-        return Perception(result.scores * np.nan, result.valence, result.arousal, result.context)
+        return [Perception(p.scores * np.nan, p.valence, p.arousal, p.context) for p in self.inner.perceive_people(*args)]
 
 
 @pytest.mark.parametrize("mode, message", [("raise", "torch backend failed: RuntimeError: CUDA out of memory"), ("nan", "NaN")])

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion_ros.eval.face_composites import box_iou, paste_faces, scene
+from emotion_ros.eval.face_composites import paste_faces, scene
+from emotion_ros.runtime.people import box_iou
 
 FRAME = (480, 640)
 CASES = {"1 face": [(150, 0.5, 0.45)],

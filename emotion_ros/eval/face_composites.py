@@ -97,12 +97,3 @@ def empty_frames() -> list[CompositeFrame]:
         image = np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image[..., :3]
         frames.append(CompositeFrame(name, np.ascontiguousarray(image), np.zeros((0, 4))))
     return frames
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a (A, 4), b (B, 4) x0, y0, x1, y1 -> (A, B)."""
-    x0, y0 = np.maximum(a[:, None, 0], b[None, :, 0]), np.maximum(a[:, None, 1], b[None, :, 1])
-    x1, y1 = np.minimum(a[:, None, 2], b[None, :, 2]), np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    area = lambda r: (r[:, 2] - r[:, 0]) * (r[:, 3] - r[:, 1])  # noqa: E731
-    return inter / np.maximum(area(a)[:, None] + area(b)[None] - inter, 1e-9)

@@ -30,8 +30,10 @@ from emotion_ros.export.artefacts import add_variant, export_artefacts, read_man
 from emotion_ros.export.profile import ExportProfile
 from emotion_ros.export.tensorrt_ops import unsupported_operators
 from emotion_ros.export.tensorrt_shapes import optimisation_profiles
+from emotion_ros.model.face_encoder import person_tokens
 from emotion_ros.model.generation import GenerationConfig, generate
 from emotion_ros.runtime.onnx_backend import OnnxRuntimeBackend, OnnxStepper
+from emotion_ros.runtime.people import people_in_window
 from emotion_ros.runtime.torch_backend import TorchBackend
 
 Progress = Callable[[str], None]
@@ -77,11 +79,22 @@ def _max_diff(a, b) -> float:
     return float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))))
 
 
+def _main_person_views(reference, ref_features: np.ndarray, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The window graph's inputs for both feature sets: for a face reader, the main person's
+    view, with the person followed through the frames as the reference sees them."""
+    if not reference.reads_faces:
+        return ref_features, features
+    people = people_in_window(ref_features)
+    slots = people[0].slots if people else np.full(len(ref_features), -1)
+    return person_tokens(ref_features, slots), person_tokens(features, slots)
+
+
 def check_parity(reference: TorchBackend, exported: OnnxRuntimeBackend, tolerance: float, check_tokens: bool,
                  frames: np.ndarray, audio: np.ndarray) -> dict:
     """Max |difference| of every output against PyTorch; raises ParityError beyond tolerance."""
     ref_features, features = reference.encode_frames(frames), exported.encode_frames(frames)
     report = {"frame_features": _max_diff(features, ref_features) / max(1.0, float(np.abs(ref_features).max()))}
+    ref_features, features = _main_person_views(reference, ref_features, features)
     for video, sound in ((True, True), (True, False), (False, True)):
         ours = exported.perceive(features, frames[-1], audio, video, sound)
         theirs = reference.perceive(ref_features, frames[-1], audio, video, sound)
@@ -141,7 +154,7 @@ def quantize_int8(directory: Path, graphs: tuple[str, ...] = ("frame_encoder", "
 
 
 def int8_accuracy(reference: OnnxRuntimeBackend, quantised: OnnxRuntimeBackend, frames: np.ndarray, audio: np.ndarray) -> dict:
-    ours, theirs = quantised.encode_frames(frames), reference.encode_frames(frames)
+    theirs, ours = _main_person_views(reference, reference.encode_frames(frames), quantised.encode_frames(frames))
     a = quantised.perceive(ours, frames[-1], audio, True, True)
     b = reference.perceive(theirs, frames[-1], audio, True, True)
     return {

@@ -2,8 +2,9 @@
 
   frame_encoder    frames (N, H, W, 3) uint8 -> features (N, 4, D): per frame, so a runtime
                    caches features by frame stamp and encodes only new frames
-  window           cached features + global frame + audio + presence flags -> label logits,
-                   valence/arousal, and the LLM prefix with its mask
+  window           cached features (one view per person) + global frame + audio + presence
+                   flags -> label logits, valence/arousal, and the LLM prefix with its mask,
+                   per person
   token_embedding  token ids (1, N) -> embeddings (1, N, D_llm)
   llm_step         embeddings (1, L, D) + key mask + past keys/values of every layer ->
                    next-token logits of the last position + present keys/values (prefill
@@ -96,10 +97,12 @@ def export_window(network: EmotionNetwork, path) -> None:
         torch.tensor([True]),
         torch.tensor([True]),
     )
+    # frame_features holds one view per person (dim 0); the scene, audio and flags are shared.
     _export(WindowGraph(network), args, path,
             ["frame_features", "global_frame", "audio", "video_present", "audio_present"],
             ["logits", "valence_arousal", "prefix", "prefix_mask"],
-            {"global_frame": {1: "height", 2: "width"}})
+            {"frame_features": {0: "people"}, "global_frame": {1: "height", 2: "width"}, "logits": {0: "people"},
+             "valence_arousal": {0: "people"}, "prefix": {0: "people"}, "prefix_mask": {0: "people"}})
 
 
 def export_token_embedding(network: EmotionNetwork, path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from emotion_ros.export.profile import ExportProfile
-
+from emotion_ros.model.face_encoder import SLOTS as MAX_PEOPLE  # people per window: the window graph's batch
 
 def optimisation_profiles(profile: ExportProfile, config: dict, frame_size: int) -> dict[str, dict[str, list[list[int]]]]:
     """graph -> input name -> [min, opt, max] shapes.
@@ -21,7 +21,8 @@ def optimisation_profiles(profile: ExportProfile, config: dict, frame_size: int)
     shapes = {
         "frame_encoder": {"frames": [[n, frame_size, frame_size, 3] for n in frames]},
         "window": {
-            "frame_features": fixed((1, config.get("frames_read") or config["num_frames"], 4, temporal_dim)),
+            "frame_features": [[people, config.get("frames_read") or config["num_frames"], 4, temporal_dim]
+                               for people in (1, 2, MAX_PEOPLE)],
             "global_frame": fixed((1, frame_size, frame_size, 3)),
             "audio": fixed((1, samples)),
             "video_present": fixed((1,)),

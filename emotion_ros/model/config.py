@@ -59,9 +59,9 @@ class FrameEncoderConfig:
             raise ConfigError(f"{where}.type: unknown frame encoder {self.type!r} "
                               "(known: vit, fer_mini_xception, face_reader)")
         if self.type == "face_reader":
-            if self.grid != 2 or self.dim != 12 or not 1.0 <= self.crop_margin <= 2.0:
-                raise ConfigError(f"{where}: face_reader gives dim 12 on a 2x2 grid of face slots "
-                                  "(patch_size = image_size / 2) and needs crop_margin in [1, 2]")
+            if where != "video.temporal" or self.dim != 12 or not 1.0 <= self.crop_margin <= 2.0:
+                raise ConfigError(f"{where}: face_reader is a temporal view of dim 12 (face tokens) "
+                                  "and needs crop_margin in [1, 2]")
             return
         if self.type == "fer_mini_xception":
             if self.grid != 2 or self.dim != 8 or not self.scales:

@@ -37,12 +37,17 @@ def crop_theta(boxes: torch.Tensor, keypoints: torch.Tensor, height: int, width:
     return torch.stack([row_x - offset, row_y - offset], dim=1)
 
 
-def aligned_crops(frames: torch.Tensor, frame_index: torch.Tensor, boxes: torch.Tensor,
-                  keypoints: torch.Tensor, size: int, margin: float) -> torch.Tensor:
-    """frames (N, C, H, W); frame_index (F,) long, the frame of each face; boxes (F, 4) and
-    keypoints (F, 6, 2) in pixels -> (F, C, size, size) crops (zeros outside the frame)."""
-    _, c, h, w = frames.shape
-    theta = crop_theta(boxes.float(), keypoints.float(), int(h), int(w), margin)
-    grid = sampling_grid(theta, size * SUPERSAMPLE).to(frames.dtype)
-    crops = F.grid_sample(frames[frame_index], grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    return F.avg_pool2d(crops, SUPERSAMPLE)
+def aligned_crops(frames: torch.Tensor, boxes: torch.Tensor, keypoints: torch.Tensor, size: int,
+                  margin: float) -> torch.Tensor:
+    """frames (N, C, H, W); boxes (N, M, 4) and keypoints (N, M, 6, 2) in pixels, M faces per
+    frame -> (N, M, C, size, size) crops (zeros outside the frame).
+
+    The M crops of a frame are sampled as one tall grid over that frame, so no frame is copied."""
+    n, c, h, w = frames.shape
+    m = boxes.shape[1]
+    theta = crop_theta(boxes.flatten(0, 1).float(), keypoints.flatten(0, 1).float(), int(h), int(w), margin)
+    side = size * SUPERSAMPLE
+    grid = sampling_grid(theta, side).reshape(n, m * side, side, 2).to(frames.dtype)
+    crops = F.grid_sample(frames, grid, mode="bilinear", padding_mode="zeros", align_corners=False)  # (N, C, M*side, side)
+    crops = F.avg_pool2d(crops, SUPERSAMPLE)  # (N, C, M*size, size)
+    return crops.reshape(n, c, m, size, size).transpose(1, 2)

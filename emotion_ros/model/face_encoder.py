@@ -7,9 +7,11 @@ A FrameEncoder (see vision.py) for the default `tiny` model. Per frame, inside o
 3. the FER2013 mini-Xception on each 64 x 64 grayscale crop, as it was trained.
 
 Each face becomes a token of FACE_TOKEN_DIM values: the 7 expression logits, the detection
-logit, and the box (x0, y0, x1, y1) as fractions of the frame side. The four slots are the
-"patches" of the 2 x 2 grid, largest face first; the CLS token is the largest face. An empty
-slot has zero logits and box and a detection logit of EMPTY_LOGIT, so "no face" is explicit.
+logit, and the box (x0, y0, x1, y1) as fractions of the frame side. A frame gives SLOTS face
+tokens, largest face first (the CLS token is the largest face). An empty slot has zero logits
+and box and a detection logit of EMPTY_LOGIT, so "no face" is explicit. The network itself
+reads one person at a time: person_tokens puts that person's face in the first of the
+temporal view's four per-frame tokens and leaves the others empty.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from emotion_ros.model.face_localiser import FaceLocaliser
 from emotion_ros.model.mini_xception import FER_LABELS, MiniXception
 from emotion_ros.model.vision import FrameEncoder
 
-SLOTS = 4  # faces per frame (the 2 x 2 token grid)
+SLOTS = 8  # faces read per frame (a group photo of five people, and then some)
+PERSON_TOKENS = 4  # the temporal view's tokens per frame (video.TOKENS_PER_FRAME) in a person's view
 CROP_SIZE = 64  # the mini-Xception's training input
 EMPTY_LOGIT = -16.0  # detection logit of an empty slot (score ~1e-7)
 # Token layout.
@@ -44,10 +47,10 @@ class FaceFrameEncoder(FrameEncoder):
         self.register_buffer("luma", torch.tensor(GRAY).view(1, 3, 1, 1), persistent=False)
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """images (N, 3, S, S) RGB in [0, 1] (mean 0, std 1) -> (cls (N, 12), slots (N, 2, 2, 12))."""
+        """images (N, 3, S, S) RGB in [0, 1] (mean 0, std 1) -> (cls (N, 12), faces (N, SLOTS, 12))."""
         n, _, height, width = images.shape
         faces = self.localiser(images)
-        present = faces.scores > 0  # (N, 4)
+        present = faces.scores > 0  # (N, SLOTS)
         # Largest face first (the main person); empty slots last.
         area = (faces.boxes[..., 2] - faces.boxes[..., 0]) * (faces.boxes[..., 3] - faces.boxes[..., 1])
         order = torch.where(present, area, -1.0).argsort(dim=1, descending=True)
@@ -56,9 +59,7 @@ class FaceFrameEncoder(FrameEncoder):
         scores = torch.gather(faces.scores, 1, order)
         present = scores > 0
 
-        frame_index = torch.arange(n, device=images.device).repeat_interleave(SLOTS)
-        crops = aligned_crops(images, frame_index, boxes.flatten(0, 1), keypoints.flatten(0, 1), CROP_SIZE,
-                              self.config.crop_margin)
+        crops = aligned_crops(images, boxes, keypoints, CROP_SIZE, self.config.crop_margin).flatten(0, 1)
         gray = (crops * self.luma.to(crops.dtype)).sum(dim=1, keepdim=True) * 2.0 - 1.0
         expression = self.network(gray).mean(dim=(2, 3)).reshape(n, SLOTS, -1)  # published: mean, then softmax
         # Clamped short of 1: float16 would round 1 - 1e-7 up to 1 (logit inf).
@@ -66,8 +67,8 @@ class FaceFrameEncoder(FrameEncoder):
         side = torch.tensor([width, height, width, height], dtype=boxes.dtype, device=images.device)
         mask = present[..., None].to(images.dtype)
         tokens = torch.cat([expression * mask, torch.where(present, detection, EMPTY_LOGIT)[..., None].to(images.dtype),
-                            ((boxes / side).clamp(0.0, 1.0)).to(images.dtype) * mask], dim=2)  # (N, 4, 12)
-        return tokens[:, 0], tokens.reshape(n, 2, 2, FACE_TOKEN_DIM)
+                            ((boxes / side).clamp(0.0, 1.0)).to(images.dtype) * mask], dim=2)  # (N, SLOTS, 12)
+        return tokens[:, 0], tokens
 
 
 def load_face_knowledge(encoder: FaceFrameEncoder) -> FaceFrameEncoder:
@@ -89,10 +90,10 @@ def empty_token() -> np.ndarray:
 
 
 def person_tokens(frame_tokens: np.ndarray, slots: np.ndarray) -> np.ndarray:
-    """One person's view of a window: frame_tokens (T, 4, 12) as encoded; slots (T,) int, the
-    person's slot in each frame (-1: not seen) -> (T, 4, 12) with the person's face in slot 0
-    and the other slots empty (what the perception head is fitted on)."""
-    view = np.broadcast_to(empty_token(), frame_tokens.shape).copy()
+    """One person's view of a window: frame_tokens (T, SLOTS, 12) as encoded; slots (T,) int,
+    the person's slot in each frame (-1: not seen) -> (T, 4, 12), the temporal view's tokens,
+    with the person's face first and the others empty (what the perception head is fitted on)."""
+    view = np.broadcast_to(empty_token(), (len(frame_tokens), PERSON_TOKENS, FACE_TOKEN_DIM)).copy()
     seen = slots >= 0
     view[seen, 0] = frame_tokens[np.flatnonzero(seen), slots[seen]]
     return view
@@ -111,3 +112,10 @@ def pool_face_tokens(groups: torch.Tensor) -> torch.Tensor:
     pooled = torch.cat([pooled[..., :DETECTION], detection[..., None], pooled[..., DETECTION + 1:]], dim=-1)
     blank = torch.tensor(empty_token(), dtype=groups.dtype, device=groups.device)
     return torch.where((mean < 1e-4)[..., None], blank, pooled)
+
+
+def largest_face_view(faces: torch.Tensor) -> torch.Tensor:
+    """(..., SLOTS, 12) face tokens, largest first -> (..., 4, 12): each frame's largest face as
+    a person's view, without following anyone (the runtime follows people: runtime/people.py)."""
+    blank = torch.tensor(empty_token(), dtype=faces.dtype, device=faces.device)
+    return torch.cat([faces[..., :1, :], blank.expand(*faces.shape[:-2], PERSON_TOKENS - 1, FACE_TOKEN_DIM)], dim=-2)

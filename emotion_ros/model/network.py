@@ -13,6 +13,7 @@ from torch import nn
 
 from emotion_ros.model.audio import build_audio_encoder
 from emotion_ros.model.config import ModelConfig
+from emotion_ros.model.face_encoder import largest_face_view
 from emotion_ros.model.fusion import ConvProAttention
 from emotion_ros.model.llama import LlamaForCausalLM
 from emotion_ros.model.perception import PerceptionHead
@@ -71,18 +72,25 @@ class EmotionNetwork(nn.Module):
         video_present: torch.Tensor,
         audio_present: torch.Tensor,
     ) -> NetworkOutput:
-        """One window.
+        """One window, or several people's views of one window.
 
         frame_features (B, T_read, 4, D_t) from encode_frames (T_read = config.window_frames,
-        pooled in time to num_frames steps); global_frame (B, H, W, 3) uint8,
-        the frame seen by the global view; audio (B, S) float32 mono at the preset's rate;
-        video_present, audio_present (B,) bool. A missing modality is masked in the fusion
-        and in the LLM prefix, whatever values stand in for it.
+        pooled in time to num_frames steps; a face reader's are people's views, see
+        face_encoder.person_tokens); global_frame (B, H, W, 3) uint8, the frame seen by the
+        global view; audio (B, S) float32 mono at the preset's rate; video_present,
+        audio_present (B,) bool. With one global frame, audio and flags (batch 1) and B people,
+        the scene and the voice are encoded once and shared. A missing modality is masked in
+        the fusion and in the LLM prefix, whatever values stand in for it.
         """
+        people = frame_features.shape[0]
         cls, image_tokens = self.global_view(global_frame)
+        audio_tokens = self.audio_encoder(audio)
+        if global_frame.shape[0] == 1:  # shared by every person of the window (a no-op for one)
+            cls, image_tokens = cls.expand(people, -1), image_tokens.expand(people, -1, -1)
+            audio_tokens = audio_tokens.expand(people, -1, -1)
+            video_present, audio_present = video_present.expand(people), audio_present.expand(people)
         steps = self.temporal_view.pool_in_time(frame_features, self.config.num_frames)
-        return self.fuse(TemporalView.tokens(steps), cls, image_tokens, self.audio_encoder(audio),
-                         video_present, audio_present)
+        return self.fuse(TemporalView.tokens(steps), cls, image_tokens, audio_tokens, video_present, audio_present)
 
     def fuse(
         self,
@@ -126,9 +134,13 @@ class EmotionNetwork(nn.Module):
         return NetworkOutput(logits, valence_arousal, fused, prefix, prefix_mask)
 
     def forward_window(self, frames: torch.Tensor, audio: torch.Tensor, video_present, audio_present) -> NetworkOutput:
-        """Convenience: frames (B, T, H, W, 3) uint8; the newest frame is the global view."""
+        """Convenience: frames (B, T, H, W, 3) uint8; the newest frame is the global view. A face
+        reader reads the largest face of each frame (the runtime follows people instead)."""
         b, t = frames.shape[:2]
-        features = self.encode_frames(frames.reshape(b * t, *frames.shape[2:])).reshape(b, t, 4, -1)
+        features = self.encode_frames(frames.reshape(b * t, *frames.shape[2:]))
+        features = features.reshape(b, t, *features.shape[1:])
+        if self.config.video.temporal.type == "face_reader":
+            features = largest_face_view(features)
         return self.forward(features, frames[:, -1], audio, video_present, audio_present)
 
 

@@ -22,6 +22,15 @@ from emotion_ros.model.vision import FramePreprocessor, build_frame_encoder
 TOKENS_PER_FRAME = 4  # the 2x2 pooled grid
 
 
+def frame_feature_shape(config: FrameEncoderConfig) -> tuple[int, int]:
+    """The shape of one frame's cached feature: (4, D), or (SLOTS, 12) for a face reader."""
+    if config.type == "face_reader":
+        from emotion_ros.model.face_encoder import FACE_TOKEN_DIM, SLOTS
+
+        return SLOTS, FACE_TOKEN_DIM
+    return TOKENS_PER_FRAME, config.dim
+
+
 class TemporalView(nn.Module):
     def __init__(self, config: FrameEncoderConfig):
         super().__init__()
@@ -33,7 +42,10 @@ class TemporalView(nn.Module):
         self.register_buffer("pool", pool, persistent=False)  # (2, g)
 
     def encode_frames(self, frames: torch.Tensor) -> torch.Tensor:
-        """frames: (N, H, W, 3) uint8 RGB -> (N, 4, D) per-frame features (h, w order)."""
+        """frames: (N, H, W, 3) uint8 RGB -> (N, 4, D) per-frame features (h, w order); a face
+        reader gives (N, SLOTS, 12) face tokens instead (face_encoder.py)."""
+        if self.config.type == "face_reader":
+            return self.encoder(self.preprocess(frames))[1]
         _, patches = self.encoder(self.preprocess(frames))  # (N, g, g, D)
         pooled = torch.einsum("hi,nijd,wj->nhwd", self.pool, patches, self.pool)  # (N, 2, 2, D)
         return pooled.reshape(frames.shape[0], TOKENS_PER_FRAME, self.dim)

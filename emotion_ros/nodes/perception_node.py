@@ -93,6 +93,7 @@ class PerceptionNode(ManagedNode):
         self._estimator: EmotionEstimator | None = None
         self._debouncer: LabelDebouncer | None = None
         self._perception_worker: LatestWorker | None = None
+        self._frame_worker: LatestWorker | None = None
         self._explanation_worker: LatestWorker | None = None
         self._latest: tuple[EmotionEstimate, Any] | None = None
         self._latest_lock = threading.Lock()
@@ -162,7 +163,7 @@ class PerceptionNode(ManagedNode):
         if mismatch:
             return self.fail("; ".join(mismatch))
         self.backend = backend
-        self.input = SensorInput(window, report=self._throttled, frame_size=backend.frame_size)
+        self.input = SensorInput(window, report=self._throttled, frame_size=backend.frame_size, on_frame=self._on_frame)
         self._sensors = SensorSubscriptions(self, self.input, self._on_windows, self._throttled)
         self._estimator = EmotionEstimator(backend)
         self._debouncer = LabelDebouncer(
@@ -182,6 +183,9 @@ class PerceptionNode(ManagedNode):
         self._perception_worker = LatestWorker(
             self._perceive, "perception", on_drop=self._window_dropped, on_error=self._worker_error
         ).start()
+        # Frames are encoded as they arrive, so a window finds them cached; when this worker
+        # falls behind it skips to the newest frame and the window encodes the rest itself.
+        self._frame_worker = LatestWorker(self._prefill, "frames", on_error=self._worker_error).start()
         if self.param("explanation.enabled") and self.backend.can_explain:
             self._explanation_worker = LatestWorker(
                 self._explain, "explanation", on_drop=self._request_dropped, on_error=self._worker_error
@@ -203,10 +207,10 @@ class PerceptionNode(ManagedNode):
         if self._service is not None:
             self.destroy_service(self._service)
             self._service = None
-        for worker in (self._perception_worker, self._explanation_worker):
+        for worker in (self._frame_worker, self._perception_worker, self._explanation_worker):
             if worker is not None:
                 worker.stop()
-        self._perception_worker = self._explanation_worker = None
+        self._frame_worker = self._perception_worker = self._explanation_worker = None
 
     def release(self) -> None:
         for publisher in self._pubs.values():
@@ -224,6 +228,16 @@ class PerceptionNode(ManagedNode):
         if worker is not None:
             for window in windows:
                 worker.submit((window, time.monotonic()))
+
+    def _on_frame(self, stamp: float, rgb) -> None:
+        worker = self._frame_worker
+        if worker is not None:
+            worker.submit((stamp, rgb))
+
+    def _prefill(self, item) -> None:
+        estimator = self._estimator
+        if estimator is not None:
+            estimator.prefill(*item)
 
     def _window_dropped(self, item) -> None:
         self.counts["dropped_windows"] += 1
@@ -320,6 +334,7 @@ class PerceptionNode(ManagedNode):
             "explanation latency p50 [ms]": _ms(self.explanation_latency.percentile_ms(50)),
             "window lag [s]": f"{(self.input.assembler.clock or 0.0) - self._last_window_end():.3f}",
             "frame cache hits/misses": f"{self._estimator.cache.hits}/{self._estimator.cache.misses}",
+            "frames encoded on arrival": str(self._estimator.cache.prefilled),
         }
         pipeline = perception_status(
             f"{self.get_name()}: perception", self.get_fully_qualified_name(), values, self.latency.percentile_ms(99),

@@ -36,18 +36,25 @@ class Backend(Protocol):
     num_frames: int  # frames per window (the model's window_frames)
     sample_rate: int
     window: float  # seconds of audio per window
-    feature_shape: tuple[int, int]  # (4, D) of one frame's cached feature
+    feature_shape: tuple[int, int]  # (4, D) of one frame's cached feature; (8, 12) face tokens if reads_faces
     frame_size: int  # the largest square input of the video views [px]: frames are letterboxed into it
     reads_faces: bool  # the temporal view finds faces: per-frame features are face tokens (face_encoder.py)
     can_explain: bool
 
     def encode_frames(self, frames: np.ndarray) -> np.ndarray:
-        """frames (N, H, W, 3) uint8 RGB -> (N, 4, D) float32 per-frame features."""
+        """frames (N, H, W, 3) uint8 RGB -> (N, *feature_shape) float32 per-frame features."""
 
     def perceive(
         self, features: np.ndarray, global_frame: np.ndarray, audio: np.ndarray, video_present: bool, audio_present: bool
     ) -> Perception:
-        """features (T, 4, D); global_frame (H, W, 3) uint8; audio (S,) float32."""
+        """features (T, 4, D) (a person's view when reads_faces); global_frame (H, W, 3) uint8;
+        audio (S,) float32."""
+
+    def perceive_people(
+        self, views: np.ndarray, global_frame: np.ndarray, audio: np.ndarray, video_present: bool, audio_present: bool
+    ) -> list[Perception]:
+        """views (P, T, 4, D): several people's views of one window, read in one batch (the
+        scene and the voice are encoded once) -> one Perception per person."""
 
     def explain(self, context: Any, question: str, max_new_tokens: int) -> GeneratedText:
         """Generate an answer about the window behind ``context``."""

@@ -10,14 +10,15 @@ from emotion_ros.io.letterbox import Letterbox
 from emotion_ros.model.face_encoder import person_tokens
 from emotion_ros.runtime.backend import Backend, BackendError, Perception
 from emotion_ros.runtime.estimate import EmotionEstimate, PersonEstimate
-from emotion_ros.runtime.people import people_in_window
 from emotion_ros.runtime.frame_cache import FrameFeatureCache
+from emotion_ros.runtime.people import people_in_window
 from emotion_ros.runtime.voice_activity import speaking_probability
 from emotion_ros.window.window import Window
 
 
 class EmotionEstimator:
-    """Runs one backend over windows. Not thread-safe: use it from one worker."""
+    """Runs one backend over windows. estimate() is for one worker; prefill() may run on
+    another thread at the same time (the frame cache is thread-safe)."""
 
     def __init__(self, backend: Backend, cache_capacity: int = 256):
         self.backend = backend
@@ -48,13 +49,13 @@ class EmotionEstimator:
             # One perception per person, each seeing their own face; the first is the main person.
             views = people_in_window(features, window.frame_mask) if window.video_present else []
             inputs = [person_tokens(features, view.slots) for view in views] or [person_tokens(features, np.full(len(features), -1))]
-            perceptions = [self._perceive(f, global_frame, window) for f in inputs]
+            perceptions = self._perceive(np.stack(inputs), global_frame, window)
             people = tuple(
                 PersonEstimate(i, self._frame_box(view.box, window), round(view.seen, 3), p.scores, p.valence, p.arousal)
                 for i, (view, p) in enumerate(zip(views, perceptions)))
             perception = perceptions[0]
         else:
-            perception = self._perceive(features, global_frame, window)
+            perception = self._perceive(features[None], global_frame, window)[0]
         speaking = speaking_probability(window.audio, window.audio_mask, window.sample_rate) if window.audio_present else 0.0
         latency = time.monotonic() - completed_at if completed_at is not None else 0.0
         estimate = EmotionEstimate(
@@ -65,17 +66,24 @@ class EmotionEstimator:
         )
         return estimate, perception.context
 
-    def _perceive(self, features: np.ndarray, global_frame: np.ndarray, window: Window) -> Perception:
+    def prefill(self, stamp: float, frame: np.ndarray) -> bool:
+        """Encode a frame as it arrives (frame (H, W, 3) uint8, letterboxed), so the window that
+        picks it finds its feature cached; a frame never prefilled is encoded with its window."""
+        return self.cache.prefill(stamp, frame, self.backend.encode_frames)
+
+    def _perceive(self, views: np.ndarray, global_frame: np.ndarray, window: Window) -> list[Perception]:
+        """views (P, T, 4, D) -> one Perception per view, in one backend call."""
         backend = self.backend
         try:
-            perception = backend.perceive(features, global_frame, window.audio, window.video_present, window.audio_present)
+            perceptions = backend.perceive_people(views, global_frame, window.audio, window.video_present, window.audio_present)
         except BackendError:
             raise
         except Exception as exc:  # any failure inside the backend is one bad window, not a dead node
             raise BackendError(f"{backend.name} backend failed: {type(exc).__name__}: {exc}") from exc
-        if not np.isfinite(perception.scores).all() or not np.isfinite([perception.valence, perception.arousal]).all():
-            raise BackendError(f"the {backend.name} backend returned NaN or Inf")
-        return perception
+        for perception in perceptions:
+            if not np.isfinite(perception.scores).all() or not np.isfinite([perception.valence, perception.arousal]).all():
+                raise BackendError(f"the {backend.name} backend returned NaN or Inf")
+        return perceptions
 
     @staticmethod
     def _frame_box(box: np.ndarray, window: Window) -> np.ndarray:

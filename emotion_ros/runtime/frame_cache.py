@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from typing import Callable
 
@@ -12,35 +13,61 @@ class FrameFeatureCache:
     """Bounded LRU map: frame stamp (rounded to the microsecond) -> (4, D) feature.
 
     Windows overlap: with a 2 s window, a 0.5 s stride and 16 frames, 12 of each window's
-    frames were already encoded for the previous window.
+    frames were already encoded for the previous window. Thread-safe: frames may be encoded on
+    arrival by one thread (prefill) while another reads windows; encoding runs outside the lock.
     """
 
     def __init__(self, capacity: int = 256):
         self.capacity = capacity
         self._features: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
+        self.prefilled = 0
+
+    @staticmethod
+    def _key(stamp: float) -> int:
+        return int(round(float(stamp) * 1e6))
 
     def clear(self) -> None:
-        self._features.clear()
+        with self._lock:
+            self._features.clear()
+
+    def prefill(self, stamp: float, frame: np.ndarray, encode: Callable[[np.ndarray], np.ndarray]) -> bool:
+        """Encode one frame ahead of its window (frame (H, W, 3)); False if it was cached already."""
+        key = self._key(stamp)
+        with self._lock:
+            if key in self._features:
+                return False
+        feature = encode(frame[None])[0]
+        with self._lock:
+            self._features[key] = feature
+            self.prefilled += 1
+            self._evict()
+        return True
+
+    def _evict(self) -> None:
+        while len(self._features) > self.capacity:
+            self._features.popitem(last=False)
 
     def features(
         self, stamps: np.ndarray, frames: np.ndarray, encode: Callable[[np.ndarray], np.ndarray]
     ) -> np.ndarray:
         """(T, 4, D) for frames (T, H, W, 3) stamped ``stamps`` (T,); encodes the unseen ones in one batch."""
-        keys = [int(round(float(s) * 1e6)) for s in stamps]
-        todo = sorted({i for i, key in enumerate(keys) if key not in self._features}, key=lambda i: keys[i])
+        keys = [self._key(s) for s in stamps]
+        with self._lock:
+            todo = sorted({i for i, key in enumerate(keys) if key not in self._features}, key=lambda i: keys[i])
         first_of = {}
         for i in todo:
             first_of.setdefault(keys[i], i)
-        if first_of:
-            encoded = encode(frames[list(first_of.values())])
+        encoded = encode(frames[list(first_of.values())]) if first_of else []
+        with self._lock:
             for key, feature in zip(first_of, encoded):
                 self._features[key] = feature
-        self.misses += len(first_of)
-        self.hits += len(keys) - len(first_of)
-        for key in keys:
-            self._features.move_to_end(key)
-        while len(self._features) > self.capacity:
-            self._features.popitem(last=False)
-        return np.stack([self._features[key] for key in keys])
+            self.misses += len(first_of)
+            self.hits += len(keys) - len(first_of)
+            for key in keys:
+                self._features.move_to_end(key)
+            result = np.stack([self._features[key] for key in keys])
+            self._evict()
+        return result

@@ -22,6 +22,7 @@ from emotion_ros.model.config import config_from_dict
 from emotion_ros.model.generation import GenerationConfig, generate
 from emotion_ros.model.prompt import build_prompt, instruction_text
 from emotion_ros.model.tokenizer import TextTokenizer
+from emotion_ros.model.video import frame_feature_shape
 from emotion_ros.paths import cache_dir
 from emotion_ros.runtime.backend import GeneratedText, Perception
 from emotion_ros.runtime.torch_backend import TorchBackend
@@ -98,7 +99,7 @@ class OnnxRuntimeBackend:
         self.sessions = {name: _session(path, threads) for name, path in graphs.items()}
         self.labels = tuple(config.labels)
         self.num_frames, self.sample_rate, self.window = config.window_frames, config.audio.sample_rate, config.window
-        self.feature_shape = (4, config.video.temporal.dim)
+        self.feature_shape = frame_feature_shape(config.video.temporal)
         self.frame_size = max(config.video.temporal.image_size, config.video.global_view.image_size)
         self.reads_faces = config.video.temporal.type == "face_reader"
         self.llm_config = config.llm
@@ -128,16 +129,20 @@ class OnnxRuntimeBackend:
         return self.sessions["frame_encoder"].run(None, {"frames": np.ascontiguousarray(frames, dtype=np.uint8)})[0]
 
     def perceive(self, features, global_frame, audio, video_present, audio_present) -> Perception:
+        return self.perceive_people(features[None], global_frame, audio, video_present, audio_present)[0]
+
+    def perceive_people(self, views, global_frame, audio, video_present, audio_present) -> list[Perception]:
         logits, valence_arousal, prefix, prefix_mask = self.sessions["window"].run(None, {
-            "frame_features": np.ascontiguousarray(features, dtype=np.float32)[None],
+            "frame_features": np.ascontiguousarray(views, dtype=np.float32),
             "global_frame": np.ascontiguousarray(global_frame, dtype=np.uint8)[None],
             "audio": np.ascontiguousarray(audio, dtype=np.float32)[None],
             "video_present": np.array([bool(video_present)]),
             "audio_present": np.array([bool(audio_present)]),
         })
-        exp = np.exp(logits[0] - logits[0].max())
-        return Perception((exp / exp.sum()).astype(np.float32), float(valence_arousal[0, 0]), float(valence_arousal[0, 1]),
-                          (prefix, prefix_mask))
+        exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+        scores = (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
+        return [Perception(scores[i], float(valence_arousal[i, 0]), float(valence_arousal[i, 1]),
+                           (prefix[i : i + 1], prefix_mask[i : i + 1])) for i in range(len(scores))]
 
     def _embed(self, token_ids: torch.Tensor) -> torch.Tensor:
         return torch.from_numpy(self.sessions["token_embedding"].run(None, {"token_ids": token_ids.numpy().astype(np.int64)})[0])

@@ -1,6 +1,6 @@
 """Who is in a window: face tokens of its frames grouped into people.
 
-The face encoder gives up to four faces per frame (face_encoder.py). The people of a window
+The face encoder gives up to eight faces per frame (face_encoder.py). The people of a window
 are the faces of its newest frame that shows any face; each is followed back through the
 earlier frames by box overlap (greedy, best IoU first), which is enough inside one 2 s window
 where faces move a few pixels between frames. Identities that last across windows are the
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emotion_ros.model.face_encoder import BOX, DETECTION
+from emotion_ros.model.face_encoder import BOX, DETECTION, person_tokens
 
 MATCH_IOU = 0.3  # a face in an earlier frame is the same person when its box overlaps this much
 
@@ -33,21 +33,21 @@ class PersonView:
         return float((self.box[2] - self.box[0]) * (self.box[3] - self.box[1]))
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a (4,), b (M, 4) -> (M,)."""
-    x0, y0 = np.maximum(a[0], b[:, 0]), np.maximum(a[1], b[:, 1])
-    x1, y1 = np.minimum(a[2], b[:, 2]), np.minimum(a[3], b[:, 3])
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a (A, 4), b (B, 4) boxes x0, y0, x1, y1 -> (A, B) intersection over union."""
+    x0, y0 = np.maximum(a[:, None, 0], b[None, :, 0]), np.maximum(a[:, None, 1], b[None, :, 1])
+    x1, y1 = np.minimum(a[:, None, 2], b[None, :, 2]), np.minimum(a[:, None, 3], b[None, :, 3])
     inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) - inter
-    return inter / np.maximum(union, 1e-9)
+    area = lambda r: (r[:, 2] - r[:, 0]) * (r[:, 3] - r[:, 1])  # noqa: E731
+    return inter / np.maximum(area(a)[:, None] + area(b)[None] - inter, 1e-9)
 
 
 def people_in_window(features: np.ndarray, frame_mask: np.ndarray | None = None) -> list[PersonView]:
-    """features (T, 4, 12) face tokens; frame_mask (T,) bool, frames that really belong to the
+    """features (T, SLOTS, 12) face tokens; frame_mask (T,) bool, frames that really belong to the
     window (others are ignored) -> the people, largest face first (the main person)."""
     t = features.shape[0]
     usable = np.ones(t, bool) if frame_mask is None else np.asarray(frame_mask, bool)
-    present = (features[..., DETECTION] > 0) & usable[:, None]  # (T, 4): detection probability > 0.5
+    present = (features[..., DETECTION] > 0) & usable[:, None]  # (T, SLOTS): detection probability > 0.5
     frames_with_faces = np.flatnonzero(present.any(axis=1))
     if frames_with_faces.size == 0:
         return []
@@ -63,7 +63,7 @@ def people_in_window(features: np.ndarray, frame_mask: np.ndarray | None = None)
         candidates = np.flatnonzero(present[frame])
         if candidates.size == 0:
             continue
-        overlaps = np.stack([_iou(box, boxes[frame, candidates]) for box in last_box])  # (P, C)
+        overlaps = box_iou(np.stack(last_box), boxes[frame, candidates])  # (P, C)
         while overlaps.size and overlaps.max() >= MATCH_IOU:
             person, candidate = np.unravel_index(int(overlaps.argmax()), overlaps.shape)
             people[person][frame] = candidates[candidate]
@@ -73,3 +73,13 @@ def people_in_window(features: np.ndarray, frame_mask: np.ndarray | None = None)
     views = [PersonView(slots, boxes[anchor, slots[anchor]].copy(), float((slots >= 0).sum()) / max(usable.sum(), 1))
              for slots in people]
     return sorted(views, key=lambda view: -view.area)
+
+
+def main_person_view(features: np.ndarray, reads_faces: bool, frame_mask: np.ndarray | None = None) -> np.ndarray:
+    """What the window graph reads for the main person: a face reader's (T, SLOTS, 12) face
+    tokens become the largest face's view (T, 4, 12), empty when nobody is seen; another
+    encoder's (T, 4, D) features are the whole frame's and pass unchanged."""
+    if not reads_faces:
+        return features
+    people = people_in_window(features, frame_mask)
+    return person_tokens(features, people[0].slots if people else np.full(len(features), -1))

@@ -21,6 +21,7 @@ from emotion_ros.model.config import config_from_dict
 from emotion_ros.model.generation import GenerationConfig, generate
 from emotion_ros.model.prompt import build_prompt, instruction_text
 from emotion_ros.model.tokenizer import TextTokenizer
+from emotion_ros.model.video import frame_feature_shape
 from emotion_ros.runtime.backend import GeneratedText, Perception
 
 _TORCH_DTYPES = {"FLOAT": torch.float32, "HALF": torch.float16, "INT64": torch.int64, "INT32": torch.int32,
@@ -109,7 +110,7 @@ class TensorRTBackend:
         self.tokenizer = TextTokenizer.from_file(directory)
         self.labels = tuple(config.labels)
         self.num_frames, self.sample_rate, self.window = config.window_frames, config.audio.sample_rate, config.window
-        self.feature_shape = (4, config.video.temporal.dim)
+        self.feature_shape = frame_feature_shape(config.video.temporal)
         self.frame_size = max(config.video.temporal.image_size, config.video.global_view.image_size)
         self.reads_faces = config.video.temporal.type == "face_reader"
         self.llm_config = config.llm
@@ -121,16 +122,21 @@ class TensorRTBackend:
         return out["features"].float().cpu().numpy()
 
     def perceive(self, features, global_frame, audio, video_present, audio_present) -> Perception:
+        return self.perceive_people(features[None], global_frame, audio, video_present, audio_present)[0]
+
+    def perceive_people(self, views, global_frame, audio, video_present, audio_present) -> list[Perception]:
         out = self.runners["window"].run({
-            "frame_features": torch.from_numpy(np.ascontiguousarray(features, np.float32))[None],
+            "frame_features": torch.from_numpy(np.ascontiguousarray(views, np.float32)),
             "global_frame": torch.from_numpy(np.ascontiguousarray(global_frame))[None],
             "audio": torch.from_numpy(np.ascontiguousarray(audio, np.float32))[None],
             "video_present": torch.tensor([bool(video_present)]),
             "audio_present": torch.tensor([bool(audio_present)]),
         })
-        scores = torch.softmax(out["logits"][0].float(), -1).cpu().numpy()
-        valence, arousal = out["valence_arousal"][0].float().cpu().tolist()
-        return Perception(scores, valence, arousal, (out["prefix"].float().cpu(), out["prefix_mask"].cpu()))
+        scores = torch.softmax(out["logits"].float(), -1).cpu().numpy()
+        valence_arousal = out["valence_arousal"].float().cpu().tolist()
+        prefix, prefix_mask = out["prefix"].float().cpu(), out["prefix_mask"].cpu()
+        return [Perception(scores[i], *valence_arousal[i], (prefix[i : i + 1], prefix_mask[i : i + 1]))
+                for i in range(len(scores))]
 
     def explain(self, context, question: str, max_new_tokens: int) -> GeneratedText:
         prefix, prefix_mask = context

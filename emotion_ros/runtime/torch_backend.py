@@ -14,6 +14,7 @@ from emotion_ros.model.generation import GenerationConfig, generate
 from emotion_ros.model.network import EmotionNetwork, build_network
 from emotion_ros.model.prompt import build_prompt, instruction_text
 from emotion_ros.model.tokenizer import TextTokenizer
+from emotion_ros.model.video import frame_feature_shape
 from emotion_ros.paths import share_dir
 from emotion_ros.runtime.backend import GeneratedText, Perception
 
@@ -57,7 +58,7 @@ class TorchBackend:
         config = network.config
         self.labels = tuple(config.labels)
         self.num_frames, self.sample_rate, self.window = config.window_frames, config.audio.sample_rate, config.window
-        self.feature_shape = (4, network.temporal_view.dim)
+        self.feature_shape = frame_feature_shape(config.video.temporal)
         self.frame_size = max(config.video.temporal.image_size, config.video.global_view.image_size)
         self.reads_faces = config.video.temporal.type == "face_reader"
         self.can_explain = True
@@ -67,14 +68,19 @@ class TorchBackend:
         tensor = torch.from_numpy(np.ascontiguousarray(frames)).to(self.device)
         return self.network.encode_frames(tensor).float().cpu().numpy()
 
-    @torch.inference_mode()
     def perceive(self, features, global_frame, audio, video_present, audio_present) -> Perception:
-        to = lambda array: torch.from_numpy(np.ascontiguousarray(array))[None].to(self.device)  # noqa: E731
+        return self.perceive_people(features[None], global_frame, audio, video_present, audio_present)[0]
+
+    @torch.inference_mode()
+    def perceive_people(self, views, global_frame, audio, video_present, audio_present) -> list[Perception]:
+        to = lambda array: torch.from_numpy(np.ascontiguousarray(array)).to(self.device)  # noqa: E731
         flag = lambda value: torch.tensor([bool(value)], device=self.device)  # noqa: E731
-        out = self.network(to(features), to(global_frame), to(audio.astype(np.float32)), flag(video_present), flag(audio_present))
-        scores = out.probabilities[0].float().cpu().numpy()
-        valence, arousal = out.valence_arousal[0].float().cpu().tolist()
-        return Perception(scores, valence, arousal, (out.prefix, out.prefix_mask))
+        out = self.network(to(views), to(global_frame)[None], to(audio.astype(np.float32))[None], flag(video_present),
+                           flag(audio_present))
+        scores = out.probabilities.float().cpu().numpy()
+        valence_arousal = out.valence_arousal.float().cpu().tolist()
+        return [Perception(scores[i], *valence_arousal[i], (out.prefix[i : i + 1], out.prefix_mask[i : i + 1]))
+                for i in range(len(scores))]
 
     @torch.inference_mode()
     def explain(self, context, question: str, max_new_tokens: int) -> GeneratedText:

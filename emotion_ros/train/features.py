@@ -24,11 +24,10 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from emotion_ros.model.face_encoder import person_tokens
 from emotion_ros.model.network import EmotionNetwork
 from emotion_ros.model.video import TemporalView
 from emotion_ros.runtime.frame_cache import FrameFeatureCache
-from emotion_ros.runtime.people import people_in_window
+from emotion_ros.runtime.people import main_person_view
 from emotion_ros.train.records import Record
 from emotion_ros.window.config import WindowConfig
 from emotion_ros.window.media_windows import media_windows
@@ -95,10 +94,8 @@ def encode_windows(network: EmotionNetwork, windows: list[Window]) -> ClipFeatur
     for window in windows:
         if window.video_present:
             features = cache.features(window.frame_stamps, window.frames, encode)
-            if config.video.temporal.type == "face_reader":  # the main person, as the runtime reads them
-                people = people_in_window(features, window.frame_mask)
-                features = person_tokens(features, people[0].slots if people else np.full(len(features), -1))
-            features = torch.from_numpy(features)
+            reads_faces = config.video.temporal.type == "face_reader"
+            features = torch.from_numpy(main_person_view(features, reads_faces, window.frame_mask))
             newest = int(np.flatnonzero(window.frame_mask)[-1])
             global_frame = torch.from_numpy(np.ascontiguousarray(window.frames[newest]))
         else:  # masked inside the network: the values never matter

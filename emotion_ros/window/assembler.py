@@ -63,6 +63,7 @@ class WindowAssembler:
         self.counters = AssemblerCounters()
         self._warn = warn or _log_warning
         self._frames = FrameBuffer(min_spacing=1.0 / config.max_frame_rate)
+        self.last_frame_kept = False  # whether the last add_frame buffered its frame
         self._audio = AudioBuffer(config.sample_rate)
         self.reset()
 
@@ -91,9 +92,11 @@ class WindowAssembler:
     def add_frame(self, stamp: float, frame: np.ndarray) -> list[Window]:
         """frame: (H, W, 3) uint8 RGB (any fixed-shape array works) captured at ``stamp`` [s]."""
         self.counters.frames += 1
+        self.last_frame_kept = False
         if not self._admit(VIDEO, stamp, 0.0):
             return []
         result = self._frames.add(stamp, frame)
+        self.last_frame_kept = result not in (FrameInsert.DUPLICATE, FrameInsert.DECIMATED)
         if result is FrameInsert.DUPLICATE:
             self.counters.duplicates += 1
             self._warn("duplicate", f"dropped a duplicate frame stamped {stamp:.6f} s")

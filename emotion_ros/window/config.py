@@ -17,7 +17,7 @@ class WindowConfig:
 
     duration: float = _option(2.0, "Length of one window [s].", 0.1, 60.0)
     stride: float = _option(0.5, "A window ends every `stride` seconds, on multiples of it [s].", 0.01, 60.0)
-    num_frames: int = _option(4, "Frames sampled per window (T), one per equal slice of it.", 1, 256)
+    num_frames: int = _option(16, "Frames sampled per window (T), one per equal slice of it.", 1, 256)
     sample_rate: int = _option(16000, "Audio rate of the window [Hz]; input audio is resampled to it.", 8000, 96000)
     max_latency: float = _option(
         0.15, "Sensor time must pass a window's end by this much before it is emitted, so the slower "
@@ -67,3 +67,14 @@ class WindowConfig:
         if unknown:
             raise ValueError(f"window config: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
         return cls(**values)
+
+
+def emotion_node_window() -> WindowConfig:
+    """The emotion node's window settings as shipped in config/emotion.yaml (what `emotion-ros
+    run` and `demo` use), for tools that replay the node's pipeline offline."""
+    import yaml
+
+    from emotion_ros.paths import share_dir
+
+    values = yaml.safe_load((share_dir() / "config" / "emotion.yaml").read_text())
+    return WindowConfig.from_dict(values["emotion"]["ros__parameters"]["window"])

@@ -34,13 +34,18 @@ class SensorInput:
     MonoResampler, so any supported rate and channel count arrives at the window's rate.
     """
 
-    def __init__(self, config: WindowConfig, report: ReportFn | None = None, frame_size: int | None = None):
+    def __init__(self, config: WindowConfig, report: ReportFn | None = None, frame_size: int | None = None,
+                 on_frame: Callable[[float, np.ndarray], None] | None = None):
         """frame_size: letterbox frames into frame_size x frame_size on arrival (aspect ratio
         kept, io/letterbox.py), e.g. the largest input of the model: the windows then hold
-        small frames, and each window records the camera's frame size (source_size)."""
+        small frames, and each window records the camera's frame size (source_size).
+        on_frame(stamp, rgb): told of every frame the window buffers keep (at most
+        window.max_frame_rate per second), as windows will hold it: to encode it before its
+        window is complete."""
         self.config = config
         self.frame_size = frame_size
         self.source_size: tuple[int, int] | None = None
+        self._on_frame = on_frame
         self._report = report or (lambda source, kind, message: None)
         self.assembler = WindowAssembler(config, warn=lambda kind, message: self._report("window", kind, message))
         self.rejected: Counter[tuple[str, str]] = Counter()
@@ -75,7 +80,10 @@ class SensorInput:
         if self.frame_size:
             self.source_size = (int(rgb.shape[0]), int(rgb.shape[1]))
             rgb = letterbox(rgb, self.frame_size)
-        return self._sized(self.assembler.add_frame(stamp, rgb))
+        windows = self._sized(self.assembler.add_frame(stamp, rgb))
+        if self._on_frame is not None and self.assembler.last_frame_kept:
+            self._on_frame(stamp, rgb)
+        return windows
 
     def _sized(self, windows: list[Window]) -> list[Window]:
         """The windows, stamped with the camera's frame size when frames are letterboxed."""
