@@ -1,6 +1,7 @@
 """The default `tiny` checkpoint: it finds faces, reads each one, and says why; nobody, no label."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -94,3 +95,52 @@ def test_a_reduced_build_is_deterministic_and_loads(tmp_path):
     assert checkpoint.tokenizer is not None and checkpoint.tokenizer.vocab_size <= checkpoint.config.llm.vocab_size
     assert checkpoint.tokenizer.decode(checkpoint.tokenizer.encode("The face shows a clear happy expression.")) == (
         "The face shows a clear happy expression.")
+
+
+EXPLANATION = re.compile(
+    r"^(?:The face shows a (?P<strength>clear|moderate|faint) (?P<label>\w+) expression(?:, with a hint of (?P<hint>\w+))?\."
+    r"|(?P<noface>No face is visible\.))"
+    r" (?:There is no sound\.|The person is not speaking\.|The person is speaking (?:softly|energetically|with moderate energy)\.)$")
+
+
+def test_explanations_parse_for_every_class_at_every_strength_and_without_a_face(tiny_checkpoint):
+    """The explanation head's text, generated from face tokens of each class at three strengths
+    and from a window with nobody in it, always follows the grammar of its training sentences
+    (no garbling) and names the label the perception head reports."""
+    import torch
+
+    from emotion_ros.io.letterbox import letterbox
+    from emotion_ros.model.face_encoder import BOX, DETECTION, EXPRESSION, empty_token
+    from emotion_ros.runtime.torch_backend import TorchBackend
+
+    backend = TorchBackend(str(tiny_checkpoint))
+    network, labels = backend.network, backend.labels
+    scene_frame = torch.from_numpy(letterbox(data.coffee(), backend.frame_size))[None]
+    silence = torch.zeros(1, network.config.audio_samples)
+    checked = 0
+    for label in range(len(labels)):
+        for strength in (1.2, 2.2, 6.0):  # top probability about 0.35, 0.6 and 0.99
+            tokens = np.broadcast_to(empty_token(), (1, network.config.window_frames, 4, 12)).copy()
+            tokens[:, :, 0, EXPRESSION] = strength * np.eye(len(labels))[label]
+            tokens[:, :, 0, DETECTION] = 4.0
+            tokens[:, :, 0, BOX] = [0.3, 0.2, 0.55, 0.5]
+            checked += _check_explanation(backend, network, torch.from_numpy(tokens), scene_frame, silence)
+    nobody = torch.from_numpy(np.broadcast_to(empty_token(), (1, network.config.window_frames, 4, 12)).copy())
+    checked += _check_explanation(backend, network, nobody, scene_frame, silence, expect_face=False)
+    assert checked == 7 * 3 + 1
+
+
+def _check_explanation(backend, network, tokens, scene_frame, silence, expect_face=True) -> int:
+    import torch
+
+    with torch.no_grad():
+        out = network(tokens, scene_frame, silence, torch.tensor([True]), torch.tensor([False]))
+    text = backend.explain((out.prefix, out.prefix_mask), "", 48).text
+    match = EXPLANATION.match(text)
+    assert match, f"garbled explanation: {text!r}"
+    if expect_face:
+        assert match["label"] == backend.labels[int(out.logits.argmax())], text
+        assert match["hint"] != match["label"], text
+    else:
+        assert match["noface"], text
+    return 1

@@ -104,7 +104,9 @@ def run_backend(name: str, model: str, clip: Path, threads: int) -> dict:
             ends.append(window.t_end)
             if window.video_present and len(full) < 30:
                 t0 = time.perf_counter()
-                features = backend.encode_frames(window.frames)
+                # one frame per call, as frames arrive in the node (a batch of all T frames would
+                # also grow the runtime's memory arena far beyond what the node ever uses)
+                features = np.concatenate([backend.encode_frames(frame[None]) for frame in window.frames])
                 encode_all.append(time.perf_counter() - t0)
                 view = main_person_view(features, backend.reads_faces, window.frame_mask)
                 backend.perceive(view, window.frames[-1], window.audio, True, window.audio_present)

@@ -93,15 +93,22 @@ def synthetic_video(count: int, frames: int, rng: np.random.Generator,
                     real_readings: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(frame_features (count, T, 4, 12), global_cls (count, 8), global_quadrants (count, 4, 8)).
 
-    real_readings (R, 7): FER logits of real faces; each synthetic face starts from one and is
-    pushed towards a random class by a random strength, so every class appears at every
-    strength with the spread real faces have.
+    real_readings (R, 7): FER logits of real faces; each synthetic face starts from one (half
+    of them shrunk towards uniform) and is pushed towards a random class by a random strength,
+    sometimes with a runner-up, so every class appears at every strength, alone or beside
+    another, with the spread real faces have.
     """
     tokens = np.broadcast_to(empty_token(), (count, frames, 4, empty_token().size)).copy()
     has_face = rng.random(count) < 0.8
     for i in np.flatnonzero(has_face):
-        label, strength = rng.integers(7), rng.uniform(0, 25)
-        expression = real_readings[rng.integers(len(real_readings))] * rng.uniform(0.3, 1.2) + strength * np.eye(7)[label]
+        label = rng.integers(7)
+        if rng.random() < 0.5:  # a real face's reading pushed towards the label, up to very clear
+            base, strength = real_readings[rng.integers(len(real_readings))] * rng.uniform(0.3, 1.2), rng.uniform(0, 25)
+        else:  # a weak reading: one label a little (faint) to well (clear) above the rest, maybe a runner-up
+            base, strength = real_readings[rng.integers(len(real_readings))] * rng.uniform(0.0, 0.3), rng.uniform(0, 6)
+            if rng.random() < 0.5:
+                base = base + rng.uniform(0, strength) * np.eye(7)[rng.integers(7)]
+        expression = base + strength * np.eye(7)[label]
         jitter = rng.uniform(0.2, 3.0)
         detection = rng.uniform(0.0, 8.0)  # detector scores 0.5 .. 0.9997
         size = rng.uniform(0.04, 0.6)
