@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from emotion_ros.io.sample_clip import photograph
+
 # The astronaut's face in the 512 x 512 photograph [px], annotated by eye: ear to ear, brow to chin.
 ASTRONAUT_FACE = np.array([175.0, 72.0, 277.0, 178.0])
 HEAD = (130, 10, 320, 250)  # x0, y0, x1, y1 [px] of the pasted region: head, hair and collar
@@ -35,11 +37,7 @@ class CompositeFrame:
 
 def scene(name: str, height: int, width: int) -> np.ndarray:
     """A scikit-image photograph as an (height, width, 3) uint8 RGB background (resized)."""
-    from skimage import data, img_as_ubyte
-
-    image = img_as_ubyte(getattr(data, name)())
-    image = np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image[..., :3]
-    return cv2.resize(np.ascontiguousarray(image), (width, height), interpolation=cv2.INTER_AREA)
+    return cv2.resize(photograph(name), (width, height), interpolation=cv2.INTER_AREA)
 
 
 def paste_faces(background: np.ndarray, placements: list[tuple[float, float, float]]) -> tuple[np.ndarray, np.ndarray]:
@@ -89,11 +87,4 @@ def composite_frames() -> list[CompositeFrame]:
 
 def empty_frames() -> list[CompositeFrame]:
     """scikit-image scenes without a person, at their own size and aspect ratio."""
-    from skimage import data, img_as_ubyte
-
-    frames = []
-    for name in EMPTY_SCENES:
-        image = img_as_ubyte(getattr(data, name)())
-        image = np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image[..., :3]
-        frames.append(CompositeFrame(name, np.ascontiguousarray(image), np.zeros((0, 4))))
-    return frames
+    return [CompositeFrame(name, photograph(name), np.zeros((0, 4))) for name in EMPTY_SCENES]

@@ -44,6 +44,14 @@ def synthesize_speech(text: str, rate: int = AUDIO_RATE, words_per_minute: int =
     return soxr.resample(speech, source_rate, rate).astype(np.float32)
 
 
+def photograph(name: str) -> np.ndarray:
+    """A scikit-image photograph (skimage.data.<name>) as (H, W, 3) uint8 RGB."""
+    from skimage import data, img_as_ubyte
+
+    image = img_as_ubyte(getattr(data, name)())
+    return np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else np.ascontiguousarray(image[..., :3])
+
+
 def camera_motion(image: np.ndarray, t: float, size: tuple[int, int]) -> np.ndarray:
     """The image seen by a slowly panning and zooming camera at time t [s]."""
     height, width = image.shape[:2]

@@ -22,11 +22,11 @@ import torch
 from emotion_ros.model.config import FrameEncoderConfig
 from emotion_ros.model.face_align import aligned_crops
 from emotion_ros.model.face_localiser import FaceLocaliser
-from emotion_ros.model.mini_xception import FER_LABELS, MiniXception
+from emotion_ros.model.mini_xception import FER_LABELS, GRAY, MiniXception
+from emotion_ros.model.video import TOKENS_PER_FRAME
 from emotion_ros.model.vision import FrameEncoder
 
 SLOTS = 8  # faces read per frame (a group photo of five people, and then some)
-PERSON_TOKENS = 4  # the temporal view's tokens per frame (video.TOKENS_PER_FRAME) in a person's view
 CROP_SIZE = 64  # the mini-Xception's training input
 EMPTY_LOGIT = -16.0  # detection logit of an empty slot (score ~1e-7)
 # Token layout.
@@ -34,7 +34,6 @@ EXPRESSION = slice(0, len(FER_LABELS))
 DETECTION = len(FER_LABELS)
 BOX = slice(DETECTION + 1, DETECTION + 5)
 FACE_TOKEN_DIM = DETECTION + 5
-GRAY = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma, as OpenCV's RGB2GRAY
 
 
 class FaceFrameEncoder(FrameEncoder):
@@ -93,7 +92,7 @@ def person_tokens(frame_tokens: np.ndarray, slots: np.ndarray) -> np.ndarray:
     """One person's view of a window: frame_tokens (T, SLOTS, 12) as encoded; slots (T,) int,
     the person's slot in each frame (-1: not seen) -> (T, 4, 12), the temporal view's tokens,
     with the person's face first and the others empty (what the perception head is fitted on)."""
-    view = np.broadcast_to(empty_token(), (len(frame_tokens), PERSON_TOKENS, FACE_TOKEN_DIM)).copy()
+    view = np.broadcast_to(empty_token(), (len(frame_tokens), TOKENS_PER_FRAME, FACE_TOKEN_DIM)).copy()
     seen = slots >= 0
     view[seen, 0] = frame_tokens[np.flatnonzero(seen), slots[seen]]
     return view
@@ -118,4 +117,4 @@ def largest_face_view(faces: torch.Tensor) -> torch.Tensor:
     """(..., SLOTS, 12) face tokens, largest first -> (..., 4, 12): each frame's largest face as
     a person's view, without following anyone (the runtime follows people: runtime/people.py)."""
     blank = torch.tensor(empty_token(), dtype=faces.dtype, device=faces.device)
-    return torch.cat([faces[..., :1, :], blank.expand(*faces.shape[:-2], PERSON_TOKENS - 1, FACE_TOKEN_DIM)], dim=-2)
+    return torch.cat([faces[..., :1, :], blank.expand(*faces.shape[:-2], TOKENS_PER_FRAME - 1, FACE_TOKEN_DIM)], dim=-2)

@@ -16,10 +16,9 @@ import torch.nn.functional as F
 
 from emotion_ros.model.config import FrameEncoderConfig
 from emotion_ros.model.face_attention import FEATURE_LEVEL, FacenessClassifier
-from emotion_ros.model.mini_xception import FER_LABELS, MiniXception
+from emotion_ros.model.mini_xception import FER_LABELS, GRAY, MiniXception
 from emotion_ros.model.vision import FrameEncoder
 
-GRAY = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma, as OpenCV's RGB2GRAY
 # Map locations this close to the frame's edge are ignored: their receptive fields are mostly
 # zero padding, which the faceness classifier (trained on whole crops) can mistake for a face.
 BORDER = 1

@@ -25,7 +25,7 @@ TOKENS_PER_FRAME = 4  # the 2x2 pooled grid
 def frame_feature_shape(config: FrameEncoderConfig) -> tuple[int, int]:
     """The shape of one frame's cached feature: (4, D), or (SLOTS, 12) for a face reader."""
     if config.type == "face_reader":
-        from emotion_ros.model.face_encoder import FACE_TOKEN_DIM, SLOTS
+        from emotion_ros.model.face_encoder import FACE_TOKEN_DIM, SLOTS  # it builds on this module
 
         return SLOTS, FACE_TOKEN_DIM
     return TOKENS_PER_FRAME, config.dim
@@ -58,7 +58,7 @@ class TemporalView(nn.Module):
             return frame_features
         groups = frame_features.reshape(b, steps, t // steps, n, d)
         if self.config.type == "face_reader":
-            from emotion_ros.model.face_encoder import pool_face_tokens
+            from emotion_ros.model.face_encoder import pool_face_tokens  # it builds on this module
 
             return pool_face_tokens(groups)
         return groups.mean(dim=2)

@@ -43,13 +43,6 @@ PERSONAS = (
 )
 
 
-def _photo(name: str) -> np.ndarray:
-    from skimage import data, img_as_ubyte
-
-    image = img_as_ubyte(getattr(data, name)())
-    return np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image[..., :3]
-
-
 def _records(clip: Path, name: str, split: str, persona: Persona, sentence: str) -> list[Record]:
     common = dict(dataset=DATASET, split=split, subtitle=sentence, clip=clip, labels=(persona.label,),
                   valence=persona.valence, arousal=persona.arousal)
@@ -71,13 +64,13 @@ def _records(clip: Path, name: str, split: str, persona: Persona, sentence: str)
 def make_synthetic_set(directory: str | Path, clips_per_label: int = 4, test_per_label: int = 2,
                        duration: float = 2.5, size: tuple[int, int] = (192, 144), seed: int = 0) -> dict[str, Path]:
     """Write clips/ and train.jsonl, test.jsonl into ``directory``; returns the record files."""
-    from emotion_ros.io.sample_clip import make_sample_clip
+    from emotion_ros.io.sample_clip import make_sample_clip, photograph
 
     directory = Path(directory)
     rng = np.random.default_rng(seed)
     splits: dict[str, list[Record]] = {"train": [], "test": []}
     for persona in PERSONAS:
-        photo = _photo(persona.photo)
+        photo = photograph(persona.photo)
         for i in range(clips_per_label + test_per_label):
             split = "train" if i < clips_per_label else "test"
             sentence = persona.sentences[i % len(persona.sentences)]

@@ -102,15 +102,12 @@ def real_face_readings(network: EmotionNetwork) -> np.ndarray:
 def _photo_tokens(network: EmotionNetwork, variants: int) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
     """Per photograph: (person-centric face tokens (V, 4, 12), global cls (V, 8), global
     quadrants (V, 4, 8)) of V camera-motion variants, letterboxed as the node does."""
-    from skimage import data, img_as_ubyte
-
-    from emotion_ros.io.sample_clip import camera_motion
+    from emotion_ros.io.sample_clip import camera_motion, photograph
 
     size = max(network.config.video.temporal.image_size, network.config.video.global_view.image_size)
     pools = []
     for name in FACE_PHOTOS + OTHER_PHOTOS:
-        image = img_as_ubyte(getattr(data, name)())
-        image = np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image[..., :3]
+        image = photograph(name)
         native = (image.shape[1], image.shape[0])
         frames = torch.from_numpy(np.stack([letterbox(camera_motion(image, 0.7 * t, native), size) for t in range(variants)]))
         cls, grouped = network.global_view(frames)
