@@ -37,9 +37,11 @@ def jetson_export(tmp_path_factory):
 def test_cpu_export_is_checked_optimised_and_quantised(cpu_export):
     out, report = cpu_export
     manifest = read_manifest(out)
-    assert set(manifest["graphs"]) == {"frame_encoder", "window", "token_embedding", "llm_step"}
+    assert set(manifest["graphs"]) == {"frame_encoder", "face_reader", "window", "token_embedding", "llm_step"}
     assert set(manifest["variants"]) == {"optimized", "int8"} and manifest["precision"] == "fp32"
+    assert set(manifest["variants"]["int8"]) == {"frame_encoder", "face_reader", "window"}
     parity = report["parity"]
+    assert {"keypoints", "face_reader"} <= set(parity)  # faces found, and faces read where they are followed
     assert parity["greedy_tokens_equal"] is True
     assert all(v <= 1e-4 for k, v in parity.items() if isinstance(v, float) and k != "tolerance")
     accuracy = report["int8_accuracy"]
@@ -58,6 +60,7 @@ def test_jetson_export_bakes_float16_and_uses_only_parsable_operators(jetson_exp
     assert all(v <= 2e-2 for k, v in report["parity"].items() if isinstance(v, float))
     shapes = json.loads((out / "tensorrt_profiles.json").read_text())
     assert shapes["frame_encoder"]["frames"] == [[1, 512, 512, 3], [4, 512, 512, 3], [16, 512, 512, 3]]
+    assert shapes["face_reader"]["boxes"] == [[1, 1, 4], [1, 2, 4], [1, 8, 4]]
     assert shapes["llm_step"]["past_key_0"] == [[1, 1, 0, 64], [1, 1, 320, 64], [1, 1, 576, 64]]
     assert shapes["llm_step"]["key_mask"] == [[1, 1], [1, 640], [1, 1088]]
     import onnx
@@ -78,6 +81,8 @@ def test_the_node_runs_on_exported_artefacts_and_refuses_corrupt_ones(ros, cpu_e
             features = main_person_view(node.backend.encode_frames(frames), node.backend.reads_faces)
             result = node.backend.perceive(features, frames[-1], np.zeros(32000, np.float32), True, False)
             assert np.isclose(result.scores.sum(), 1.0, atol=1e-5)
+            boxes, keypoints = np.array([[0.3, 0.3, 0.6, 0.6]], np.float32), np.full((1, 6, 2), 0.45, np.float32)
+            assert node.backend.read_faces(frames[-1], boxes, keypoints).shape == (1, 7)
         finally:
             shut_down([node])
     broken = tmp_path / "broken"

@@ -61,7 +61,8 @@ def paste_faces(background: np.ndarray, placements: list[tuple[float, float, flo
         # clip the pasted region to the frame
         sx0, sy0 = max(0, -left), max(0, -top)
         sx1, sy1 = min(w, width - left), min(h, height - top)
-        frame[top + sy0 : top + sy1, left + sx0 : left + sx1] = resized[sy0:sy1, sx0:sx1]
+        if sx1 > sx0 and sy1 > sy0:  # any of it inside the frame
+            frame[top + sy0 : top + sy1, left + sx0 : left + sx1] = resized[sy0:sy1, sx0:sx1]
         boxes.append(face + [left, top, left, top])
     return frame, np.array(boxes, np.float64).reshape(-1, 4)
 

@@ -1,12 +1,15 @@
 """`emotion-ros bench`: the runtime on a media file, per backend, as JSON.
 
 For each backend it plays the file (decoding included) through the same SensorInput and
-EmotionEstimator the node uses, with the node's window settings (config/emotion.yaml), as fast
-as possible; like the node, it encodes each frame the window buffers keep as it arrives. It
+EmotionEstimator the node uses, with the node's window and face settings (config/emotion.yaml),
+as fast as possible; like the node, it encodes each frame the window buffers keep as it arrives
+(a face reader finds faces at faces.detection_rate and follows them on the frames between). It
 reports:
-- per-frame encoding on arrival, and per-stride latency p50/p99 (estimating one window whose
+- frames read per second, per-frame encoding on arrival (frames where faces were found, and
+  frames where they were followed), and per-stride latency p50/p99 (estimating one window whose
   frames are cached),
-- full-window latency (encoding all T frames again) and the incremental speed-up,
+- full-window latency (encoding all T picked frames again) and the incremental speed-up,
+- the frame path's load: CPU seconds of frame encoding per second of media,
 - the sustained real-time factor (media seconds per wall second, decoding included),
 - windows a real-time node would drop: the measured latencies replayed on the real-time
   schedule of the window ends, with the node's one-slot mailbox (a window waiting when a
@@ -30,7 +33,7 @@ from emotion_ros.io.media import VideoFrame, probe, read_media
 from emotion_ros.runtime.backends import create_backend
 from emotion_ros.runtime.estimator import EmotionEstimator
 from emotion_ros.runtime.people import main_person_view
-from emotion_ros.window.config import emotion_node_window
+from emotion_ros.window.config import emotion_node_parameters, emotion_node_window
 from emotion_ros.window.sensor_input import SensorInput
 
 
@@ -77,13 +80,16 @@ def run_backend(name: str, model: str, clip: Path, threads: int) -> dict:
     node = emotion_node_window()
     config = replace(node, duration=backend.window, num_frames=backend.num_frames, sample_rate=backend.sample_rate)
     timed = _TimedEncoder(backend)
-    estimator = EmotionEstimator(timed)
-    on_arrival = []  # [s] encoding each frame as it arrives, as the node's frame worker does
+    estimator = EmotionEstimator(timed, detection_rate=emotion_node_parameters()["faces"]["detection_rate"])
+    on_arrival, found, followed = [], [], []  # [s] encoding each frame as it arrives, as the node's frame worker does
 
     def prefill(stamp, rgb):
+        detected = estimator.follower.detected if estimator.follower else 0
         t0 = time.perf_counter()
         estimator.prefill(stamp, rgb)
         on_arrival.append(time.perf_counter() - t0)
+        if estimator.follower:
+            (found if estimator.follower.detected > detected else followed).append(on_arrival[-1])
 
     sensor_input = SensorInput(config, frame_size=backend.frame_size, on_frame=prefill)
     latencies, full, ends, encode_new, encode_all = [], [], [], [], []
@@ -113,7 +119,8 @@ def run_backend(name: str, model: str, clip: Path, threads: int) -> dict:
                 full.append(time.perf_counter() - t0)
     wall = time.perf_counter() - started
     steady = latencies[1:] or latencies  # the first window fills the cache
-    per_stride = round(len(on_arrival) / max(media_seconds, 1e-9) * config.stride, 2)  # frames kept per stride
+    strides = max(media_seconds / config.stride, 1e-9)
+    per_stride = sum(on_arrival) / strides  # [s] encoding on arrival, per stride of media
     return {
         "backend": backend.name,
         "model_id": backend.model_id,
@@ -121,13 +128,19 @@ def run_backend(name: str, model: str, clip: Path, threads: int) -> dict:
         "stride_latency_ms": {"p50": _percentile_ms(steady, 50), "p99": _percentile_ms(steady, 99), "max": _percentile_ms(steady, 100)},
         "full_window_latency_ms": {"p50": _percentile_ms(full, 50)} if full else None,
         "incremental_stride_speedup": round(statistics.median(full) / statistics.median(steady), 2) if full else None,
+        "frames_read_per_second": round(len(on_arrival) / max(media_seconds, 1e-9), 2),
         "frame_encoding_ms": {"on_arrival_per_frame_p50": _percentile_ms(on_arrival, 50) if on_arrival else None,
-                              "on_arrival_per_stride_p50": (_percentile_ms(on_arrival, 50) * per_stride) if on_arrival else None,
+                              "faces_found_p50": _percentile_ms(found, 50) if found else None,
+                              "faces_followed_p50": _percentile_ms(followed, 50) if followed else None,
+                              "on_arrival_per_stride_mean": round(per_stride * 1000, 2),
                               "at_window_time_p50": _percentile_ms(encode_new[1:] or encode_new, 50),
                               "all_frames_p50": _percentile_ms(encode_all, 50) if encode_all else None},
+        # CPU seconds of frame encoding per second of media: what reading the camera costs.
+        "frame_path_load": round(per_stride / config.stride, 3),
         "frames_encoded_on_arrival": estimator.cache.prefilled,
-        "incremental_encoding_speedup": (round(statistics.median(encode_all) / (statistics.median(on_arrival) * per_stride), 2)
-                                         if encode_all and on_arrival else None),
+        "frames_with_faces_found_followed": [len(found), len(followed)] if estimator.follower else None,
+        "incremental_encoding_speedup": (round(statistics.median(encode_all) / per_stride, 2)
+                                         if encode_all and per_stride else None),
         "real_time_factor": round(media_seconds / wall, 2),
         "dropped_windows_real_time": simulate_drops(ends, latencies, config.max_latency),
         "frame_cache": {"hits": estimator.cache.hits, "misses": estimator.cache.misses},
@@ -150,8 +163,9 @@ def benchmark_runtime(clip: Path, model: str = "tiny", backends: tuple[str, ...]
     targets = {}
     if ort_result:
         targets["p99_under_100_ms"] = _target(ort_result["stride_latency_ms"]["p99"], "<", 100)
-        needed = round(config.duration / config.stride * 0.7, 2)
-        targets["incremental_encoding_speedup"] = _target(ort_result["incremental_encoding_speedup"], ">=", needed)
+        fps = min(info.fps or config.max_frame_rate, config.max_frame_rate)
+        targets["every_frame_read"] = _target(ort_result["frames_read_per_second"], ">=", round(0.99 * fps, 2))
+        targets["frame_path_under_half_a_core"] = _target(ort_result["frame_path_load"], "<", 0.5)
         targets["no_dropped_windows"] = _target(ort_result["dropped_windows_real_time"], "==", 0)
         if torch_result:
             ratio = round(torch_result["stride_latency_ms"]["p50"] / ort_result["stride_latency_ms"]["p50"], 2)

@@ -19,12 +19,13 @@ from pathlib import Path
 import onnx
 import torch
 
-from emotion_ros.export.onnx_graphs import GRAPHS, OPSET
+from emotion_ros.export.onnx_graphs import GRAPHS, OPSET, graphs_for
 from emotion_ros.model.checkpoint import file_sha256, unique_state
+from emotion_ros.model.config import config_from_dict
 from emotion_ros.model.network import EmotionNetwork
 
 MANIFEST = "manifest.json"
-FORMAT = 1
+FORMAT = 2  # 2: face readers export face_reader and the frame encoder gives keypoints
 _log = logging.getLogger(__name__)
 
 
@@ -68,7 +69,7 @@ def export_artefacts(
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
     try:
         files = {}
-        for name in graphs:
+        for name in graphs_for(network.config, graphs):
             if progress is not None:
                 progress(f"exporting {name}")
             path = staging / f"{name}.onnx"
@@ -115,6 +116,10 @@ def read_manifest(directory: str | Path, graphs: tuple[str, ...] = tuple(GRAPHS)
         raise StaleArtefacts(f"{path}: format {manifest.get('format')} is not {FORMAT}")
     if fingerprint is not None and manifest.get("weights_fingerprint") != fingerprint:
         raise StaleArtefacts(f"{directory} was exported from other weights than {manifest.get('model_id')}")
+    try:
+        graphs = graphs_for(config_from_dict(manifest["config"]), graphs)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StaleArtefacts(f"{path} has no usable model config: {exc}") from exc
     entries = [(name, manifest.get("graphs", {}).get(name)) for name in graphs]
     entries += [(f"{variant} {name}", entry) for variant, files in manifest.get("variants", {}).items() for name, entry in files.items()]
     for name, entry in entries:

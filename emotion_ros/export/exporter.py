@@ -30,7 +30,7 @@ from emotion_ros.export.artefacts import add_variant, export_artefacts, read_man
 from emotion_ros.export.profile import ExportProfile
 from emotion_ros.export.tensorrt_ops import unsupported_operators
 from emotion_ros.export.tensorrt_shapes import optimisation_profiles
-from emotion_ros.model.face_encoder import person_tokens
+from emotion_ros.model.face_encoder import BOX, DETECTION, person_tokens
 from emotion_ros.model.generation import GenerationConfig, generate
 from emotion_ros.runtime.onnx_backend import OnnxRuntimeBackend, OnnxStepper
 from emotion_ros.runtime.people import people_in_window
@@ -89,11 +89,28 @@ def _main_person_views(reference, ref_features: np.ndarray, features: np.ndarray
     return person_tokens(ref_features, slots), person_tokens(features, slots)
 
 
+def _face_reader_parity(reference: TorchBackend, exported: OnnxRuntimeBackend, frames: np.ndarray) -> dict:
+    """The keypoints the frame encoder gives, and faces read where a runtime follows them (the
+    faces found in the first frame, read in the last), against PyTorch."""
+    tokens, keypoints = reference.locate_faces(frames[:1])
+    found = tokens[0, :, DETECTION] > 0
+    boxes, points = tokens[0, found, BOX], keypoints[0, found]
+    if not found.any():  # no face in the parity frames: read the middle of the frame
+        boxes, points = np.array([[0.3, 0.3, 0.7, 0.7]], np.float32), np.full((1, 6, 2), 0.5, np.float32)
+        points[0, 1, 0] = 0.6  # eyes apart
+    ours = exported.read_faces(frames[-1], boxes, points)
+    theirs = reference.read_faces(frames[-1], boxes, points)
+    return {"keypoints": _max_diff(exported.locate_faces(frames[:1])[1], keypoints),
+            "face_reader": _max_diff(ours, theirs) / max(1.0, float(np.abs(theirs).max()))}
+
+
 def check_parity(reference: TorchBackend, exported: OnnxRuntimeBackend, tolerance: float, check_tokens: bool,
                  frames: np.ndarray, audio: np.ndarray) -> dict:
     """Max |difference| of every output against PyTorch; raises ParityError beyond tolerance."""
     ref_features, features = reference.encode_frames(frames), exported.encode_frames(frames)
     report = {"frame_features": _max_diff(features, ref_features) / max(1.0, float(np.abs(ref_features).max()))}
+    if reference.reads_faces:
+        report.update(_face_reader_parity(reference, exported, frames))
     ref_features, features = _main_person_views(reference, ref_features, features)
     for video, sound in ((True, True), (True, False), (False, True)):
         ours = exported.perceive(features, frames[-1], audio, video, sound)
@@ -199,7 +216,7 @@ def export_model(model: str, profile: ExportProfile, out: str | Path, progress: 
             add_variant(out, "optimized", report["optimized"])
         if profile.quantize == "dynamic_int8":
             progress("quantising to dynamic int8")
-            report["int8"] = quantize_int8(out)
+            report["int8"] = quantize_int8(out, tuple(n for n in ("frame_encoder", "face_reader", "window") if n in manifest["graphs"]))
             add_variant(out, "int8", report["int8"])
             report["int8_accuracy"] = int8_accuracy(OnnxRuntimeBackend.from_directory(out),
                                                     OnnxRuntimeBackend.from_directory(out, int8=True), frames, audio)

@@ -1,7 +1,11 @@
 """The network as ONNX graphs split where a runtime needs the pieces.
 
   frame_encoder    frames (N, H, W, 3) uint8 -> features (N, 4, D): per frame, so a runtime
-                   caches features by frame stamp and encodes only new frames
+                   caches features by frame stamp and encodes only new frames; a face
+                   reader's are face tokens (N, SLOTS, 12), with their keypoints (N, SLOTS, 6, 2)
+  face_reader      (face readers only) frames (N, H, W, 3) uint8 + boxes (N, M, 4) + keypoints
+                   (N, M, 6, 2) -> expression logits (N, M, 7): faces read where a runtime
+                   follows them between detections, without the detector
   window           cached features (one view per person) + global frame + audio + presence
                    flags -> label logits, valence/arousal, and the LLM prefix with its mask,
                    per person
@@ -18,6 +22,7 @@ import warnings
 import torch
 from torch import nn
 
+from emotion_ros.model.config import ModelConfig
 from emotion_ros.model.network import EmotionNetwork
 
 OPSET = 17
@@ -26,6 +31,15 @@ OPSET = 17
 # Every graph takes and returns float32 (and uint8/bool/int64) tensors whatever precision
 # the weights have, so runtimes feed all precisions alike; only the KV cache of llm_step is
 # kept in the weights' precision, since it stays inside the runtime between steps.
+
+
+def reads_faces(config: ModelConfig) -> bool:
+    return config.video.temporal.type == "face_reader"
+
+
+def graphs_for(config: ModelConfig, wanted=None) -> tuple[str, ...]:
+    """The graphs a model has (of ``wanted``, default all): face_reader only for a face reader."""
+    return tuple(name for name in (wanted or GRAPHS) if name != "face_reader" or reads_faces(config))
 
 
 def _dtype(network: EmotionNetwork) -> torch.dtype:
@@ -37,8 +51,20 @@ class FrameEncoderGraph(nn.Module):
         super().__init__()
         self.network = network
 
-    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+    def forward(self, frames: torch.Tensor):
+        if reads_faces(self.network.config):
+            features, keypoints = self.network.locate_faces(frames)
+            return features.float(), keypoints.float()
         return self.network.encode_frames(frames).float()
+
+
+class FaceReaderGraph(nn.Module):
+    def __init__(self, network: EmotionNetwork):
+        super().__init__()
+        self.network = network
+
+    def forward(self, frames: torch.Tensor, boxes: torch.Tensor, keypoints: torch.Tensor) -> torch.Tensor:
+        return self.network.read_faces(frames, boxes, keypoints).float()
 
 
 class WindowGraph(nn.Module):
@@ -84,8 +110,18 @@ def _export(module: nn.Module, args: tuple, path, inputs: list[str], outputs: li
 
 def export_frame_encoder(network: EmotionNetwork, path) -> None:
     frames = torch.zeros(2, 96, 128, 3, dtype=torch.uint8)
-    _export(FrameEncoderGraph(network), (frames,), path, ["frames"], ["features"],
-            {"frames": {0: "frames", 1: "height", 2: "width"}, "features": {0: "frames"}})
+    outputs, dynamic = ["features"], {"frames": {0: "frames", 1: "height", 2: "width"}, "features": {0: "frames"}}
+    if reads_faces(network.config):
+        outputs.append("keypoints")
+        dynamic["keypoints"] = {0: "frames"}
+    _export(FrameEncoderGraph(network), (frames,), path, ["frames"], outputs, dynamic)
+
+
+def export_face_reader(network: EmotionNetwork, path) -> None:
+    args = (torch.zeros(1, 96, 128, 3, dtype=torch.uint8), torch.rand(1, 2, 4).sort(dim=2).values, torch.rand(1, 2, 6, 2))
+    _export(FaceReaderGraph(network), args, path, ["frames", "boxes", "keypoints"], ["expression"],
+            {"frames": {0: "frames", 1: "height", 2: "width"}, "boxes": {0: "frames", 1: "faces"},
+             "keypoints": {0: "frames", 1: "faces"}, "expression": {0: "frames", 1: "faces"}})
 
 
 def export_window(network: EmotionNetwork, path) -> None:
@@ -130,6 +166,7 @@ def export_llm_step(network: EmotionNetwork, path) -> None:
 
 GRAPHS = {
     "frame_encoder": export_frame_encoder,
+    "face_reader": export_face_reader,
     "window": export_window,
     "token_embedding": export_token_embedding,
     "llm_step": export_llm_step,

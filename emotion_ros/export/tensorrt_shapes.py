@@ -20,6 +20,11 @@ def optimisation_profiles(profile: ExportProfile, config: dict, frame_size: int)
     fixed = lambda shape: [list(shape)] * 3  # noqa: E731
     shapes = {
         "frame_encoder": {"frames": [[n, frame_size, frame_size, 3] for n in frames]},
+        "face_reader": {  # one frame, the faces followed in it
+            "frames": fixed((1, frame_size, frame_size, 3)),
+            "boxes": [[1, faces, 4] for faces in (1, 2, MAX_PEOPLE)],
+            "keypoints": [[1, faces, 6, 2] for faces in (1, 2, MAX_PEOPLE)],
+        },
         "window": {
             "frame_features": [[people, config.get("frames_read") or config["num_frames"], 4, temporal_dim]
                                for people in (1, 2, MAX_PEOPLE)],
@@ -37,4 +42,6 @@ def optimisation_profiles(profile: ExportProfile, config: dict, frame_size: int)
     for i in range(llm["layers"]):
         for kind in ("key", "value"):
             shapes["llm_step"][f"past_{kind}_{i}"] = [[1, llm["kv_heads"], p, head_dim] for p in past]
+    if config["video"]["temporal"]["type"] != "face_reader":
+        del shapes["face_reader"]
     return {name: value for name, value in shapes.items() if name in profile.graphs}

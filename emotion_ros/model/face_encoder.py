@@ -1,10 +1,13 @@
 """The face frame encoder: faces found by a trained detector, aligned, and read one by one.
 
 A FrameEncoder (see vision.py) for the default `tiny` model. Per frame, inside one graph:
-1. FaceLocaliser: MediaPipe's full-range BlazeFace on the letterboxed frame (up to 4 faces,
-   boxes and six keypoints);
+1. FaceLocaliser: MediaPipe's full-range BlazeFace on the letterboxed frame (up to SLOTS
+   faces, boxes and six keypoints);
 2. aligned crops: each face upright by its eye line, with a fixed margin (face_align.py);
 3. the FER2013 mini-Xception on each 64 x 64 grayscale crop, as it was trained.
+
+Between detections a runtime may follow faces and read them at given boxes and keypoints
+(``read``, runtime/face_follower.py), which costs a crop and the expression network only.
 
 Each face becomes a token of FACE_TOKEN_DIM values: the 7 expression logits, the detection
 logit, and the box (x0, y0, x1, y1) as fractions of the frame side. A frame gives SLOTS face
@@ -47,27 +50,41 @@ class FaceFrameEncoder(FrameEncoder):
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """images (N, 3, S, S) RGB in [0, 1] (mean 0, std 1) -> (cls (N, 12), faces (N, SLOTS, 12))."""
+        faces, _ = self.locate(images)
+        return faces[:, 0], faces
+
+    def locate(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Find and read every face: images (N, 3, H, W) -> (faces (N, SLOTS, 12) tokens, largest
+        first; keypoints (N, SLOTS, 6, 2) x, y as fractions of the frame's width and height)."""
         n, _, height, width = images.shape
         faces = self.localiser(images)
         present = faces.scores > 0  # (N, SLOTS)
         # Largest face first (the main person); empty slots last.
         area = (faces.boxes[..., 2] - faces.boxes[..., 0]) * (faces.boxes[..., 3] - faces.boxes[..., 1])
         order = torch.where(present, area, -1.0).argsort(dim=1, descending=True)
-        boxes = torch.gather(faces.boxes, 1, order[..., None].expand(-1, -1, 4))
-        keypoints = torch.gather(faces.keypoints, 1, order[..., None, None].expand(-1, -1, *faces.keypoints.shape[2:]))
+        side = torch.tensor([width, height], dtype=torch.float32, device=images.device)
+        boxes = torch.gather(faces.boxes, 1, order[..., None].expand(-1, -1, 4)) / side.repeat(2)
+        keypoints = torch.gather(faces.keypoints, 1, order[..., None, None].expand(-1, -1, *faces.keypoints.shape[2:])) / side
         scores = torch.gather(faces.scores, 1, order)
         present = scores > 0
-
-        crops = aligned_crops(images, boxes, keypoints, CROP_SIZE, self.config.crop_margin).flatten(0, 1)
-        gray = (crops * self.luma.to(crops.dtype)).sum(dim=1, keepdim=True) * 2.0 - 1.0
-        expression = self.network(gray).mean(dim=(2, 3)).reshape(n, SLOTS, -1)  # published: mean, then softmax
+        expression = self.read(images, boxes, keypoints)
         # Clamped short of 1: float16 would round 1 - 1e-7 up to 1 (logit inf).
         detection = torch.logit(scores.clamp(1e-4, 0.999))
-        side = torch.tensor([width, height, width, height], dtype=boxes.dtype, device=images.device)
         mask = present[..., None].to(images.dtype)
         tokens = torch.cat([expression * mask, torch.where(present, detection, EMPTY_LOGIT)[..., None].to(images.dtype),
-                            ((boxes / side).clamp(0.0, 1.0)).to(images.dtype) * mask], dim=2)  # (N, SLOTS, 12)
-        return tokens[:, 0], tokens
+                            boxes.clamp(0.0, 1.0).to(images.dtype) * mask], dim=2)  # (N, SLOTS, 12)
+        return tokens, keypoints * mask[..., None].float()
+
+    def read(self, images: torch.Tensor, boxes: torch.Tensor, keypoints: torch.Tensor) -> torch.Tensor:
+        """Read the expression of given faces: images (N, 3, H, W); boxes (N, M, 4) x0, y0, x1, y1 and
+        keypoints (N, M, 6, 2) as fractions of the frame's width and height -> (N, M, 7) FER logits."""
+        n, _, height, width = images.shape
+        m = boxes.shape[1]
+        side = torch.tensor([width, height], dtype=torch.float32, device=images.device)
+        crops = aligned_crops(images, boxes.float() * side.repeat(2), keypoints.float() * side, CROP_SIZE,
+                              self.config.crop_margin).flatten(0, 1)
+        gray = (crops * self.luma.to(crops.dtype)).sum(dim=1, keepdim=True) * 2.0 - 1.0
+        return self.network(gray).mean(dim=(2, 3)).reshape(n, m, -1)  # published: mean, then softmax
 
 
 def load_face_knowledge(encoder: FaceFrameEncoder) -> FaceFrameEncoder:
@@ -98,15 +115,17 @@ def person_tokens(frame_tokens: np.ndarray, slots: np.ndarray) -> np.ndarray:
     return view
 
 
-def pool_face_tokens(groups: torch.Tensor) -> torch.Tensor:
+def pool_face_tokens(groups: torch.Tensor, members: torch.Tensor | None = None) -> torch.Tensor:
     """(..., G, 4, 12) face tokens of G consecutive frames -> (..., 4, 12): expression and box
     averaged over the frames weighted by detection probability; the detection logit of the
     mean probability (a face seen in half the frames reads as a 0.5-probability face). A slot
-    empty in every frame stays exactly the empty token."""
+    empty in every frame stays exactly the empty token. members (..., G) bool: the frames that
+    belong to each group when groups are padded with empty tokens (default: all G)."""
     probability = torch.sigmoid(groups[..., DETECTION])  # (..., G, 4)
     total = probability.sum(dim=-2)  # (..., 4)
     pooled = (probability[..., None] * groups).sum(dim=-3) / total[..., None].clamp(min=1e-6)
-    mean = total / groups.shape[-3]
+    count = groups.shape[-3] if members is None else members.sum(dim=-1, keepdim=True).clamp(min=1)
+    mean = total / count
     detection = torch.logit(mean.float().clamp(1e-4, 0.999)).to(groups.dtype)
     pooled = torch.cat([pooled[..., :DETECTION], detection[..., None], pooled[..., DETECTION + 1:]], dim=-1)
     blank = torch.tensor(empty_token(), dtype=groups.dtype, device=groups.device)

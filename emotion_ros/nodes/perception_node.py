@@ -39,6 +39,7 @@ from emotion_ros.runtime.debounce import LabelDebouncer
 from emotion_ros.runtime.diagnostics import perception_status
 from emotion_ros.runtime.estimate import EmotionEstimate, Explanation
 from emotion_ros.runtime.estimator import EmotionEstimator
+from emotion_ros.runtime.face_follower import DEFAULT_DETECTION_RATE
 from emotion_ros.runtime.latency import LatencyStats
 from emotion_ros.runtime.latest_worker import LatestWorker
 from emotion_ros.runtime.messages import estimate_to_msg, explanation_to_msg
@@ -75,6 +76,9 @@ class PerceptionNode(ManagedNode):
         declare(self, "frame_id", "camera", "frame_id of the published states (the camera's frame).")
         declare_config(self, "window", WindowConfig)
         declare_sensor_parameters(self)
+        declare(self, "faces.detection_rate", DEFAULT_DETECTION_RATE,
+                "A face-reading model finds faces this often per second of sensor time and follows them on "
+                "the frames between, so every frame is read at a bounded cost [Hz].", 0.5, 120.0)
         declare(self, "event.hysteresis", 0.15, "A new label must beat the current one by this probability.", 0.0, 1.0)
         declare(self, "event.min_dwell", 1.0, "... and lead for this long before emotion/event reports it [s].", 0.0, 60.0)
         declare(self, "event.min_confidence", 0.4, "... with at least this probability.", 0.0, 1.0)
@@ -165,7 +169,7 @@ class PerceptionNode(ManagedNode):
         self.backend = backend
         self.input = SensorInput(window, report=self._throttled, frame_size=backend.frame_size, on_frame=self._on_frame)
         self._sensors = SensorSubscriptions(self, self.input, self._on_windows, self._throttled)
-        self._estimator = EmotionEstimator(backend)
+        self._estimator = EmotionEstimator(backend, detection_rate=self.param("faces.detection_rate"))
         self._debouncer = LabelDebouncer(
             backend.labels, self.param("event.hysteresis"), self.param("event.min_dwell"), self.param("event.min_confidence")
         )
@@ -336,6 +340,9 @@ class PerceptionNode(ManagedNode):
             "frame cache hits/misses": f"{self._estimator.cache.hits}/{self._estimator.cache.misses}",
             "frames encoded on arrival": str(self._estimator.cache.prefilled),
         }
+        follower = self._estimator.follower
+        if follower is not None:
+            values["frames with faces found/followed"] = f"{follower.detected}/{follower.followed}"
         pipeline = perception_status(
             f"{self.get_name()}: perception", self.get_fully_qualified_name(), values, self.latency.percentile_ms(99),
             self.input.config.stride, self.counts["backend_errors"] - self._reported["backend_errors"], self._last_error,

@@ -15,7 +15,7 @@ from emotion_ros.io.letterbox import letterbox
 from emotion_ros.runtime.estimate import EmotionEstimate, PersonEstimate
 from emotion_ros.runtime.estimator import EmotionEstimator
 from emotion_ros.window.config import WindowConfig
-from emotion_ros.window.media_windows import media_windows
+from emotion_ros.window.media_windows import iter_media_windows
 from emotion_ros.window.window import Window
 
 
@@ -114,10 +114,12 @@ def predict_file(backend: Backend, image: Path | None = None, video: Path | None
         results.append(estimator.estimate(image_window(_read_image(image), backend, sound)))
     else:
         config = WindowConfig(duration=backend.window, num_frames=backend.num_frames, sample_rate=backend.sample_rate)
-        windows = media_windows(video, config, backend.frame_size, audio)
-        if not windows:
-            raise MediaError(f"{video} is shorter than one {backend.window:g} s window")
+        # Every frame is encoded as it is read (faces found at the node's rate and followed in
+        # between), and each window as soon as it is cut, while its frames are still cached.
+        windows = iter_media_windows(video, config, backend.frame_size, audio, on_frame=estimator.prefill)
         results = [estimator.estimate(window) for window in windows]
+        if not results:
+            raise MediaError(f"{video} is shorter than one {backend.window:g} s window")
     visible = [pair for pair in results if pair[0].person_visible]
     averaged = visible or results
     scores = np.mean([estimate.scores for estimate, _ in averaged], axis=0)

@@ -46,6 +46,16 @@ class FrameFeatureCache:
             self._evict()
         return True
 
+    def between(self, t_start: float, t_end: float) -> tuple[np.ndarray, np.ndarray | None]:
+        """The cached frames stamped in [t_start, t_end]: (stamps (N,) [s], features (N, ...)),
+        in stamp order; features is None when there are none."""
+        low, high = self._key(t_start), self._key(t_end)
+        with self._lock:
+            found = sorted((key, feature) for key, feature in self._features.items() if low <= key <= high)
+        if not found:
+            return np.zeros(0), None
+        return np.array([key for key, _ in found]) / 1e6, np.stack([feature for _, feature in found])
+
     def _evict(self) -> None:
         while len(self._features) > self.capacity:
             self._features.popitem(last=False)

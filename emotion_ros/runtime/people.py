@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emotion_ros.model.face_encoder import BOX, DETECTION, person_tokens
+import torch
+
+from emotion_ros.model.face_encoder import BOX, DETECTION, empty_token, person_tokens, pool_face_tokens
 
 MATCH_IOU = 0.3  # a face in an earlier frame is the same person when its box overlaps this much
 
@@ -73,6 +75,36 @@ def people_in_window(features: np.ndarray, frame_mask: np.ndarray | None = None)
     views = [PersonView(slots, boxes[anchor, slots[anchor]].copy(), float((slots >= 0).sum()) / max(usable.sum(), 1))
              for slots in people]
     return sorted(views, key=lambda view: -view.area)
+
+
+def slice_members(stamps: np.ndarray, sampled: np.ndarray, frame_mask: np.ndarray, t_start: float,
+                  t_end: float) -> np.ndarray:
+    """Which frames make each of a window's T slices (T equal spans of [t_start, t_end]): stamps
+    (N,) of the frames read in the window [s], sampled (T,) the index into stamps of each slice's
+    picked frame, frame_mask (T,) whether it is usable -> (T, N) bool. A slice holds the frames
+    stamped inside it; a slice with none holds its picked frame if usable (the nearest one)."""
+    t = len(sampled)
+    edges = t_start + np.arange(1, t) * (t_end - t_start) / t
+    members = np.searchsorted(edges, stamps, side="right")[None, :] == np.arange(t)[:, None]
+    empty = ~members.any(axis=1) & np.asarray(frame_mask, bool)
+    members[np.flatnonzero(empty), sampled[empty]] = True
+    return members
+
+
+def slice_view(features: np.ndarray, slots: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """One person's view of a window read densely: features (N, SLOTS, 12) face tokens of the
+    window's frames, slots (N,) the person's slot in each (-1: not seen), members (T, N) from
+    slice_members -> (T, 4, 12): each slice's frames pooled as the model pools time steps
+    (weighted by detection probability); a slice without frames is empty."""
+    tokens = person_tokens(features, slots)  # (N, 4, 12)
+    t, width = members.shape[0], max(1, int(members.sum(axis=1).max()))
+    groups = np.broadcast_to(empty_token(), (t, width, *tokens.shape[1:])).copy()
+    inside = np.zeros((t, width), bool)
+    for s in range(t):
+        frames = np.flatnonzero(members[s])
+        groups[s, : len(frames)] = tokens[frames]
+        inside[s, : len(frames)] = True
+    return pool_face_tokens(torch.from_numpy(groups), torch.from_numpy(inside)).numpy()
 
 
 def main_person_view(features: np.ndarray, reads_faces: bool, frame_mask: np.ndarray | None = None) -> np.ndarray:

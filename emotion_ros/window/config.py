@@ -69,12 +69,16 @@ class WindowConfig:
         return cls(**values)
 
 
-def emotion_node_window() -> WindowConfig:
-    """The emotion node's window settings as shipped in config/emotion.yaml (what `emotion-ros
-    run` and `demo` use), for tools that replay the node's pipeline offline."""
+def emotion_node_parameters() -> dict:
+    """The emotion node's parameters as shipped in config/emotion.yaml (what `emotion-ros run` and
+    `demo` use), for tools that replay the node's pipeline offline."""
     import yaml
 
     from emotion_ros.paths import share_dir
 
-    values = yaml.safe_load((share_dir() / "config" / "emotion.yaml").read_text())
-    return WindowConfig.from_dict(values["emotion"]["ros__parameters"]["window"])
+    return yaml.safe_load((share_dir() / "config" / "emotion.yaml").read_text())["emotion"]["ros__parameters"]
+
+
+def emotion_node_window() -> WindowConfig:
+    """The emotion node's window settings (config/emotion.yaml)."""
+    return WindowConfig.from_dict(emotion_node_parameters()["window"])
