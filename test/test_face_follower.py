@@ -164,3 +164,17 @@ def test_a_window_reads_every_frame_encoded_on_arrival(backend):
     estimate, _ = estimator.estimate(window)
     [person] = estimate.people
     assert estimate.label == "happy" and estimate.confidence > 0.5 and person.seen > 0.95
+
+
+def test_a_slice_padded_with_empty_frames_pools_like_its_frames_alone():
+    import torch
+
+    from emotion_ros.model.face_encoder import empty_token, pool_face_tokens
+
+    rng = np.random.default_rng(0)
+    frames = torch.from_numpy(rng.normal(size=(3, 4, 12)).astype(np.float32))
+    frames[..., DETECTION] = torch.tensor([2.0, -1.0, 0.5])[:, None]
+    padded = torch.cat([frames, torch.from_numpy(np.tile(empty_token(), (2, 4, 1)))])
+    members = torch.tensor([True, True, True, False, False])
+    assert torch.allclose(pool_face_tokens(padded, members), pool_face_tokens(frames), atol=1e-5)
+    assert not torch.allclose(pool_face_tokens(padded), pool_face_tokens(frames), atol=1e-3)

@@ -3,8 +3,9 @@
 The face encoder gives up to eight faces per frame (face_encoder.py). The people of a window
 are the faces of its newest frame that shows any face; each is followed back through the
 earlier frames by box overlap (greedy, best IoU first), which is enough inside one 2 s window
-where faces move a few pixels between frames. Identities that last across windows are the
-tracker's job (issue: per-person tracks).
+where faces move a few pixels between frames. A window's frames are all the frames read in it
+(every camera frame when frames are encoded on arrival), pooled into its T slices per person.
+Identities that last across windows are the tracker's job (issue: per-person tracks).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
 import torch
 
 from emotion_ros.model.face_encoder import BOX, DETECTION, empty_token, person_tokens, pool_face_tokens
