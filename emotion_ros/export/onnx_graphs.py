@@ -118,7 +118,8 @@ def export_frame_encoder(network: EmotionNetwork, path) -> None:
 
 
 def export_face_reader(network: EmotionNetwork, path) -> None:
-    args = (torch.zeros(1, 96, 128, 3, dtype=torch.uint8), torch.rand(1, 2, 4).sort(dim=2).values, torch.rand(1, 2, 6, 2))
+    boxes = torch.tensor([[[0.2, 0.2, 0.5, 0.6], [0.5, 0.3, 0.8, 0.7]]])  # example values only: M is dynamic
+    args = (torch.zeros(1, 96, 128, 3, dtype=torch.uint8), boxes, boxes[..., None, :2].expand(1, 2, 6, 2) + 0.05)
     _export(FaceReaderGraph(network), args, path, ["frames", "boxes", "keypoints"], ["expression"],
             {"frames": {0: "frames", 1: "height", 2: "width"}, "boxes": {0: "frames", 1: "faces"},
              "keypoints": {0: "frames", 1: "faces"}, "expression": {0: "frames", 1: "faces"}})

@@ -54,9 +54,6 @@ class FaceFollower:
         self.detected = 0  # frames on which faces were found
         self.followed = 0  # frames on which followed faces were read
 
-    def reset(self) -> None:
-        self._last, self._previous_stamp = None, float("-inf")
-
     def encode(self, stamp: float, frame: np.ndarray) -> np.ndarray:
         """frame (H, W, 3) uint8 RGB (letterboxed), stamped ``stamp`` [s] -> (SLOTS, 12) face tokens."""
         last, previous = self._last, self._previous_stamp
@@ -70,7 +67,7 @@ class FaceFollower:
         centres = (boxes[:, :2] + boxes[:, 2:]) / 2
         if ((centres < 0) | (centres > 1)).any():  # walking out of view: find out who is still there
             return self._detect(stamp, frame)
-        tokens = np.broadcast_to(empty_token(), (SLOTS, empty_token().size)).copy()
+        tokens = np.tile(empty_token(), (SLOTS, 1))
         count = len(boxes)
         if count:
             tokens[:count, EXPRESSION] = self.backend.read_faces(frame, boxes, keypoints)
