@@ -41,7 +41,8 @@ def test_cpu_export_is_checked_optimised_and_quantised(cpu_export):
     assert set(manifest["variants"]) == {"optimized", "int8"} and manifest["precision"] == "fp32"
     assert set(manifest["variants"]["int8"]) == {"frame_encoder", "face_reader", "window"}
     parity = report["parity"]
-    assert {"keypoints", "face_reader"} <= set(parity)  # faces found, and faces read where they are followed
+    # faces found, and faces read where they are followed
+    assert {"keypoints", "embeddings", "face_reader", "face_reader_embeddings"} <= set(parity)
     assert parity["greedy_tokens_equal"] is True
     assert all(v <= 1e-4 for k, v in parity.items() if isinstance(v, float) and k != "tolerance")
     accuracy = report["int8_accuracy"]
@@ -82,7 +83,8 @@ def test_the_node_runs_on_exported_artefacts_and_refuses_corrupt_ones(ros, cpu_e
             result = node.backend.perceive(features, frames[-1], np.zeros(32000, np.float32), True, False)
             assert np.isclose(result.scores.sum(), 1.0, atol=1e-5)
             boxes, keypoints = np.array([[0.3, 0.3, 0.6, 0.6]], np.float32), np.full((1, 6, 2), 0.45, np.float32)
-            assert node.backend.read_faces(frames[-1], boxes, keypoints).shape == (1, 7)
+            expression, embeddings = node.backend.read_faces(frames[-1], boxes, keypoints)
+            assert expression.shape == (1, 7) and np.isclose(np.linalg.norm(embeddings), 1.0, atol=1e-3)
         finally:
             shut_down([node])
     broken = tmp_path / "broken"

@@ -67,20 +67,22 @@ def test_followed_reads_agree_with_reads_on_detected_boxes(backend):
     assert np.diag(box_iou(a[:, BOX], b[:, BOX])).min() > 0.7
 
 
-def test_a_face_that_leaves_is_dropped_at_the_next_detection_and_an_empty_room_costs_no_more(backend):
-    frames, _ = walk(6)
-    empty = [letterbox(scene("coffee", 480, 640), SIDE)] * 9
+def test_a_face_that_leaves_is_lost_at_once_and_an_empty_room_costs_no_more(backend):
+    """The face is gone from frame 4 on (between the detections of frames 3 and 6): its read there
+    no longer looks like it, so faces are found again on frame 4 itself; then every 3rd frame."""
+    frames, _ = walk(4)
+    empty = [letterbox(scene("coffee", 480, 640), SIDE)] * 11
     follower = FaceFollower(backend, detection_rate=10.0)
     tokens = np.stack([follower.encode(i / FPS, f) for i, f in enumerate(frames + empty)])
     seen = tokens[:, 0, DETECTION] > 0
-    # Detections at frames 0, 3, 6, 9, 12: the face is gone from frame 6 on, and found gone there.
-    assert seen[:6].all() and not seen[6:].any()
-    assert follower.detected == 5
+    assert seen[:4].all() and not seen[4:].any()
+    assert follower.lost == 1 and follower.detected == 6  # frames 0, 3, 4, 7, 10, 13
 
 
 class ScriptedFaces:
     """A face reader whose detector sees one face at a scripted place: frame i (its pixels all
-    equal i) shows the face with centre x = x_at(i) (fractions); logs what it was asked."""
+    equal i) shows the face with centre x = x_at(i) (fractions), and reads it with embedding
+    (1, 0, ...), or (0, 1, ...) where x_at(i) is None (gone); logs what it was asked."""
 
     reads_faces, model_id = True, "scripted"
 
@@ -93,20 +95,34 @@ class ScriptedFaces:
         i = int(frames[0, 0, 0, 0])
         self.located.append(i)
         tokens, keypoints = np.tile(empty_token(), (1, SLOTS, 1)), np.zeros((1, SLOTS, 6, 2), np.float32)
+        embeddings = np.zeros((1, SLOTS, 128), np.float32)
         x = self.x_at(i)
         if x is not None:
+            embeddings[0, 0, 0] = 1.0
             tokens[0, 0, DETECTION] = 3.0
             tokens[0, 0, BOX] = [x - self.width / 2, 0.4, x + self.width / 2, 0.6]
             keypoints[0, 0, :, 0], keypoints[0, 0, :, 1] = x, 0.5
-        return tokens, keypoints
+        return tokens, keypoints, embeddings
 
     def read_faces(self, frame, boxes, keypoints):
-        self.read.append((int(frame[0, 0, 0]), boxes.copy()))
-        return np.zeros((len(boxes), len(FER_LABELS)), np.float32)
+        i = int(frame[0, 0, 0])
+        self.read.append((i, boxes.copy()))
+        embeddings = np.zeros((len(boxes), 128), np.float32)
+        embeddings[:, 0 if self.x_at(i) is not None else 1] = 1.0
+        return np.zeros((len(boxes), len(FER_LABELS)), np.float32), embeddings
 
 
 def scripted_frame(i):
     return np.full((4, 4, 3), i, np.uint8)
+
+
+def test_a_face_lost_between_detections_is_looked_for_on_that_frame():
+    backend = ScriptedFaces(lambda i: 0.5 if i < 2 else None)
+    follower = FaceFollower(backend, detection_rate=10.0)
+    for i in range(4):
+        follower.encode(i / FPS, scripted_frame(i))
+    assert backend.located == [0, 2] and [frame for frame, _ in backend.read] == [1, 2]  # frame 3: nobody to follow
+    assert follower.lost == 1
 
 
 def test_followed_boxes_move_with_the_velocity_of_the_last_two_detections():

@@ -25,7 +25,7 @@ from emotion_ros.model.config import config_from_dict
 from emotion_ros.model.network import EmotionNetwork
 
 MANIFEST = "manifest.json"
-FORMAT = 2  # 2: face readers export face_reader and the frame encoder gives keypoints
+FORMAT = 3  # 3: face readers export face_reader; their frame encoder gives keypoints and embeddings
 _log = logging.getLogger(__name__)
 
 

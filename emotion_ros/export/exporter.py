@@ -90,18 +90,20 @@ def _main_person_views(reference, ref_features: np.ndarray, features: np.ndarray
 
 
 def _face_reader_parity(reference: TorchBackend, exported: OnnxRuntimeBackend, frames: np.ndarray) -> dict:
-    """The keypoints the frame encoder gives, and faces read where a runtime follows them (the
-    faces found in the first frame, read in the last), against PyTorch."""
-    tokens, keypoints = reference.locate_faces(frames[:1])
+    """The keypoints and embeddings the frame encoder gives, and faces read where a runtime follows
+    them (the faces found in the first frame, read in the last), against PyTorch."""
+    tokens, keypoints, embeddings = reference.locate_faces(frames[:1])
     found = tokens[0, :, DETECTION] > 0
     boxes, points = tokens[0, found, BOX], keypoints[0, found]
     if not found.any():  # no face in the parity frames: read the middle of the frame
         boxes, points = np.array([[0.3, 0.3, 0.7, 0.7]], np.float32), np.full((1, 6, 2), 0.5, np.float32)
         points[0, 1, 0] = 0.6  # eyes apart
-    ours = exported.read_faces(frames[-1], boxes, points)
-    theirs = reference.read_faces(frames[-1], boxes, points)
-    return {"keypoints": _max_diff(exported.locate_faces(frames[:1])[1], keypoints),
-            "face_reader": _max_diff(ours, theirs) / max(1.0, float(np.abs(theirs).max()))}
+    ours, our_embeddings = exported.read_faces(frames[-1], boxes, points)
+    theirs, their_embeddings = reference.read_faces(frames[-1], boxes, points)
+    _, exported_keypoints, exported_embeddings = exported.locate_faces(frames[:1])
+    return {"keypoints": _max_diff(exported_keypoints, keypoints), "embeddings": _max_diff(exported_embeddings, embeddings),
+            "face_reader": _max_diff(ours, theirs) / max(1.0, float(np.abs(theirs).max())),
+            "face_reader_embeddings": _max_diff(our_embeddings, their_embeddings)}
 
 
 def check_parity(reference: TorchBackend, exported: OnnxRuntimeBackend, tolerance: float, check_tokens: bool,

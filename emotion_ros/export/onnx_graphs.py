@@ -3,9 +3,11 @@
   frame_encoder    frames (N, H, W, 3) uint8 -> features (N, 4, D): per frame, so a runtime
                    caches features by frame stamp and encodes only new frames; a face
                    reader's are face tokens (N, SLOTS, 12), with their keypoints (N, SLOTS, 6, 2)
+                   and embeddings (N, SLOTS, 128)
   face_reader      (face readers only) frames (N, H, W, 3) uint8 + boxes (N, M, 4) + keypoints
-                   (N, M, 6, 2) -> expression logits (N, M, 7): faces read where a runtime
-                   follows them between detections, without the detector
+                   (N, M, 6, 2) -> expression logits (N, M, 7) and embeddings (N, M, 128):
+                   faces read where a runtime follows them between detections, without the
+                   detector
   window           cached features (one view per person) + global frame + audio + presence
                    flags -> label logits, valence/arousal, and the LLM prefix with its mask,
                    per person
@@ -53,8 +55,7 @@ class FrameEncoderGraph(nn.Module):
 
     def forward(self, frames: torch.Tensor):
         if reads_faces(self.network.config):
-            features, keypoints = self.network.locate_faces(frames)
-            return features.float(), keypoints.float()
+            return tuple(t.float() for t in self.network.locate_faces(frames))
         return self.network.encode_frames(frames).float()
 
 
@@ -63,8 +64,8 @@ class FaceReaderGraph(nn.Module):
         super().__init__()
         self.network = network
 
-    def forward(self, frames: torch.Tensor, boxes: torch.Tensor, keypoints: torch.Tensor) -> torch.Tensor:
-        return self.network.read_faces(frames, boxes, keypoints).float()
+    def forward(self, frames: torch.Tensor, boxes: torch.Tensor, keypoints: torch.Tensor):
+        return tuple(t.float() for t in self.network.read_faces(frames, boxes, keypoints))
 
 
 class WindowGraph(nn.Module):
@@ -112,17 +113,18 @@ def export_frame_encoder(network: EmotionNetwork, path) -> None:
     frames = torch.zeros(2, 96, 128, 3, dtype=torch.uint8)
     outputs, dynamic = ["features"], {"frames": {0: "frames", 1: "height", 2: "width"}, "features": {0: "frames"}}
     if reads_faces(network.config):
-        outputs.append("keypoints")
-        dynamic["keypoints"] = {0: "frames"}
+        outputs += ["keypoints", "embeddings"]
+        dynamic.update(keypoints={0: "frames"}, embeddings={0: "frames"})
     _export(FrameEncoderGraph(network), (frames,), path, ["frames"], outputs, dynamic)
 
 
 def export_face_reader(network: EmotionNetwork, path) -> None:
     boxes = torch.tensor([[[0.2, 0.2, 0.5, 0.6], [0.5, 0.3, 0.8, 0.7]]])  # example values only: M is dynamic
     args = (torch.zeros(1, 96, 128, 3, dtype=torch.uint8), boxes, boxes[..., None, :2].expand(1, 2, 6, 2) + 0.05)
-    _export(FaceReaderGraph(network), args, path, ["frames", "boxes", "keypoints"], ["expression"],
+    _export(FaceReaderGraph(network), args, path, ["frames", "boxes", "keypoints"], ["expression", "embeddings"],
             {"frames": {0: "frames", 1: "height", 2: "width"}, "boxes": {0: "frames", 1: "faces"},
-             "keypoints": {0: "frames", 1: "faces"}, "expression": {0: "frames", 1: "faces"}})
+             "keypoints": {0: "frames", 1: "faces"}, "expression": {0: "frames", 1: "faces"},
+             "embeddings": {0: "frames", 1: "faces"}})
 
 
 def export_window(network: EmotionNetwork, path) -> None:

@@ -7,7 +7,9 @@ A FrameEncoder (see vision.py) for the default `tiny` model. Per frame, inside o
 3. the FER2013 mini-Xception on each 64 x 64 grayscale crop, as it was trained.
 
 Between detections a runtime may follow faces and read them at given boxes and keypoints
-(``read``, runtime/face_follower.py), which costs a crop and the expression network only.
+(``read``, runtime/face_follower.py), which costs a crop and the expression network only. Each
+read also gives a face embedding, which tells the follower whether the face is still there.
+The perception head reads the tokens only: its teacher is fitted on the expression logits.
 
 Each face becomes a token of FACE_TOKEN_DIM values: the 7 expression logits, the detection
 logit, and the box (x0, y0, x1, y1) as fractions of the frame side. A frame gives SLOTS face
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from emotion_ros.model.config import FrameEncoderConfig
 from emotion_ros.model.face_align import aligned_crops
@@ -50,12 +53,13 @@ class FaceFrameEncoder(FrameEncoder):
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """images (N, 3, S, S) RGB in [0, 1] (mean 0, std 1) -> (cls (N, 12), faces (N, SLOTS, 12))."""
-        faces, _ = self.locate(images)
+        faces = self.locate(images)[0]
         return faces[:, 0], faces
 
-    def locate(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def locate(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Find and read every face: images (N, 3, H, W) -> (faces (N, SLOTS, 12) tokens, largest
-        first; keypoints (N, SLOTS, 6, 2) x, y as fractions of the frame's width and height)."""
+        first; keypoints (N, SLOTS, 6, 2) x, y as fractions of the frame's width and height;
+        embeddings (N, SLOTS, 128), see read). Empty slots have zero keypoints and embeddings."""
         n, _, height, width = images.shape
         faces = self.localiser(images)
         present = faces.scores > 0  # (N, SLOTS)
@@ -67,24 +71,33 @@ class FaceFrameEncoder(FrameEncoder):
         keypoints = torch.gather(faces.keypoints, 1, order[..., None, None].expand(-1, -1, *faces.keypoints.shape[2:])) / side
         scores = torch.gather(faces.scores, 1, order)
         present = scores > 0
-        expression = self.read(images, boxes, keypoints)
+        expression, embeddings = self.read(images, boxes, keypoints)
         # Clamped short of 1: float16 would round 1 - 1e-7 up to 1 (logit inf).
         detection = torch.logit(scores.clamp(1e-4, 0.999))
         mask = present[..., None].to(images.dtype)
         tokens = torch.cat([expression * mask, torch.where(present, detection, EMPTY_LOGIT)[..., None].to(images.dtype),
                             boxes.clamp(0.0, 1.0).to(images.dtype) * mask], dim=2)  # (N, SLOTS, 12)
-        return tokens, keypoints * mask[..., None].float()
+        return tokens, keypoints * mask[..., None].float(), embeddings * mask.float()
 
-    def read(self, images: torch.Tensor, boxes: torch.Tensor, keypoints: torch.Tensor) -> torch.Tensor:
-        """Read the expression of given faces: images (N, 3, H, W); boxes (N, M, 4) x0, y0, x1, y1 and
-        keypoints (N, M, 6, 2) as fractions of the frame's width and height -> (N, M, 7) FER logits."""
+    def read(self, images: torch.Tensor, boxes: torch.Tensor, keypoints: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Read given faces: images (N, 3, H, W); boxes (N, M, 4) x0, y0, x1, y1 and keypoints
+        (N, M, 6, 2) as fractions of the frame's width and height -> (FER logits (N, M, 7), face
+        embeddings (N, M, 128): the mini-Xception's last block, averaged over the crop and of unit
+        length; the same face a few frames on stays close, a crop without it does not)."""
         n, _, height, width = images.shape
         m = boxes.shape[1]
         side = torch.tensor([width, height], dtype=torch.float32, device=images.device)
         crops = aligned_crops(images, boxes.float() * side.repeat(2), keypoints.float() * side, CROP_SIZE,
                               self.config.crop_margin).flatten(0, 1)
         gray = (crops * self.luma.to(crops.dtype)).sum(dim=1, keepdim=True) * 2.0 - 1.0
-        return self.network(gray).mean(dim=(2, 3)).reshape(n, m, -1)  # published: mean, then softmax
+        expression, embedding = self.read_crops(gray)
+        return expression.reshape(n, m, -1), embedding.reshape(n, m, -1)
+
+    def read_crops(self, gray: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """gray (F, 1, 64, 64) face crops in [-1, 1] -> (F, 7) FER logits, (F, 128) embeddings."""
+        *_, last_block, expression = self.network.features(gray)
+        embedding = F.normalize(last_block.float().mean(dim=(2, 3)), dim=1).to(gray.dtype)
+        return expression.mean(dim=(2, 3)), embedding  # published: mean, then softmax
 
 
 def load_face_knowledge(encoder: FaceFrameEncoder) -> FaceFrameEncoder:

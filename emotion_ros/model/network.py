@@ -64,14 +64,14 @@ class EmotionNetwork(nn.Module):
         """frames (N, H, W, 3) uint8 RGB -> (N, 4, D_t) per-frame temporal features."""
         return self.temporal_view.encode_frames(frames)
 
-    def locate_faces(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """A face reader's frames (N, H, W, 3) uint8 -> (N, SLOTS, 12) face tokens and their
-        (N, SLOTS, 6, 2) keypoints (face_encoder.py)."""
+    def locate_faces(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """A face reader's frames (N, H, W, 3) uint8 -> (N, SLOTS, 12) face tokens, their
+        (N, SLOTS, 6, 2) keypoints and (N, SLOTS, 128) embeddings (face_encoder.py)."""
         return self.temporal_view.locate_faces(frames)
 
-    def read_faces(self, frames: torch.Tensor, boxes: torch.Tensor, keypoints: torch.Tensor) -> torch.Tensor:
+    def read_faces(self, frames: torch.Tensor, boxes: torch.Tensor, keypoints: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """A face reader's frames (N, H, W, 3) uint8 with faces at boxes (N, M, 4) and keypoints
-        (N, M, 6, 2) -> (N, M, 7) expression logits, without finding faces."""
+        (N, M, 6, 2) -> ((N, M, 7) expression logits, (N, M, 128) embeddings), without finding faces."""
         return self.temporal_view.read_faces(frames, boxes, keypoints)
 
     def forward(

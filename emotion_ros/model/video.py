@@ -50,14 +50,16 @@ class TemporalView(nn.Module):
         pooled = torch.einsum("hi,nijd,wj->nhwd", self.pool, patches, self.pool)  # (N, 2, 2, D)
         return pooled.reshape(frames.shape[0], TOKENS_PER_FRAME, self.dim)
 
-    def locate_faces(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def locate_faces(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """A face reader's frames (N, H, W, 3) uint8 -> (face tokens (N, SLOTS, 12), keypoints
-        (N, SLOTS, 6, 2) as fractions of the frame side), for a runtime that follows faces."""
+        (N, SLOTS, 6, 2) as fractions of the frame side, embeddings (N, SLOTS, 128)), for a
+        runtime that follows faces."""
         return self.encoder.locate(self.preprocess(frames))
 
-    def read_faces(self, frames: torch.Tensor, boxes: torch.Tensor, keypoints: torch.Tensor) -> torch.Tensor:
+    def read_faces(self, frames: torch.Tensor, boxes: torch.Tensor, keypoints: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """A face reader's frames (N, H, W, 3) uint8 and faces to read there (boxes (N, M, 4),
-        keypoints (N, M, 6, 2), fractions of the frame side) -> (N, M, 7) expression logits."""
+        keypoints (N, M, 6, 2), fractions of the frame side) -> (expression logits (N, M, 7),
+        embeddings (N, M, 128))."""
         return self.encoder.read(self.preprocess(frames), boxes, keypoints)
 
     def pool_in_time(self, frame_features: torch.Tensor, steps: int) -> torch.Tensor:

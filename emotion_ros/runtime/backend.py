@@ -44,13 +44,14 @@ class Backend(Protocol):
     def encode_frames(self, frames: np.ndarray) -> np.ndarray:
         """frames (N, H, W, 3) uint8 RGB -> (N, *feature_shape) float32 per-frame features."""
 
-    def locate_faces(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def locate_faces(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """A face reader's frames (N, H, W, 3) uint8 -> (face tokens (N, 8, 12), keypoints (N, 8, 6, 2)
-        x, y as fractions of the frame side)."""
+        x, y as fractions of the frame side, unit-length face embeddings (N, 8, 128))."""
 
-    def read_faces(self, frame: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
+    def read_faces(self, frame: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """A face reader's frame (H, W, 3) uint8 and the faces followed in it (boxes (M, 4), keypoints
-        (M, 6, 2), fractions of the frame side) -> (M, 7) float32 expression logits."""
+        (M, 6, 2), fractions of the frame side) -> ((M, 7) expression logits, (M, 128) embeddings),
+        float32."""
 
     def perceive(
         self, features: np.ndarray, global_frame: np.ndarray, audio: np.ndarray, video_present: bool, audio_present: bool

@@ -1,18 +1,20 @@
 """Every frame read at a bounded cost: faces found at a set rate and followed in between.
 
-Finding faces (the detector, then the expression network on all eight slots) costs about seven
+Finding faces (the detector, then the expression network on all eight slots) costs about five
 times as much as reading faces whose place is known (the face_reader graph: crop and expression
 network only). A FaceFollower runs the detector at most ``detection_rate`` times per second of
 sensor time and, on the frames in between, moves each face found last by its velocity (box and
 keypoints, from the last two detections) and reads its expression there. This is MediaPipe's
-detect-then-track scheme, without a landmark model to say whether a followed face is still there:
+detect-then-track scheme, with the face embedding of each read (face_encoder.py) instead of a
+landmark model's face score to say whether a followed face is still there:
 
-- it detects again early when a followed face would leave the frame, when the stream goes back
-  in time or skips more than ``max_gap`` (a bag loop, dropped frames);
+- it detects again at once when a followed face is lost: its read no longer looks like the face
+  found (the cosine of their embeddings falls below SAME_FACE), or it would leave the frame;
+  and when the stream goes back in time or skips more than ``max_gap`` (a bag loop, dropped
+  frames);
 - while nobody was found, the frames in between show nobody: a face that comes into view is
   found within 1 / detection_rate s, and an empty room costs no more than a full one;
-- a face that leaves between detections is noticed at the next one, at most 1 / detection_rate
-  later; until then its token keeps the last detection's probability.
+- the token of a followed face keeps the last detection's probability.
 """
 
 from __future__ import annotations
@@ -26,16 +28,23 @@ from emotion_ros.runtime.backend import Backend
 from emotion_ros.runtime.people import MATCH_IOU, box_iou
 
 DEFAULT_DETECTION_RATE = 10.0  # [Hz] detections per second of sensor time; frames between are followed
+# A followed read is the face found when its embedding's cosine with the detection's is at least
+# this. Chosen on scikit-image's lfw_subset (scripts/calibrate_same_face.py): halfway between the
+# 1st percentile of a face against itself shifted, scaled and turned a little (0.39) and the 99th
+# of a face against a non-face (0.27).
+SAME_FACE = 0.33
 
 
 @dataclass
 class _Detection:
-    """The faces of the last detection: tokens (F, 12) and keypoints (F, 6, 2) of the F faces
-    found, their velocities (F, 4) and (F, 6, 2) [fractions of the side per s], and its stamp [s]."""
+    """The faces of the last detection: tokens (F, 12), keypoints (F, 6, 2) and embeddings (F, 128)
+    of the F faces found, their velocities (F, 4) and (F, 6, 2) [fractions of the side per s], and
+    its stamp [s]."""
 
     stamp: float
     tokens: np.ndarray
     keypoints: np.ndarray
+    embeddings: np.ndarray
     box_velocity: np.ndarray
     keypoint_velocity: np.ndarray
 
@@ -53,6 +62,7 @@ class FaceFollower:
         self._previous_stamp = float("-inf")
         self.detected = 0  # frames on which faces were found
         self.followed = 0  # frames on which followed faces were read
+        self.lost = 0  # followed faces that were no longer there (each starts a detection)
 
     def encode(self, stamp: float, frame: np.ndarray) -> np.ndarray:
         """frame (H, W, 3) uint8 RGB (letterboxed), stamped ``stamp`` [s] -> (SLOTS, 12) face tokens."""
@@ -70,14 +80,18 @@ class FaceFollower:
         tokens = np.tile(empty_token(), (SLOTS, 1))
         count = len(boxes)
         if count:
-            tokens[:count, EXPRESSION] = self.backend.read_faces(frame, boxes, keypoints)
+            tokens[:count, EXPRESSION], embeddings = self.backend.read_faces(frame, boxes, keypoints)
+            lost = int(((embeddings * last.embeddings).sum(axis=1) < SAME_FACE).sum())
+            if lost:  # turned away, covered, or gone: find out who is there now
+                self.lost += lost
+                return self._detect(stamp, frame)
         tokens[:count, DETECTION] = last.tokens[:, DETECTION]
         tokens[:count, BOX] = np.clip(boxes, 0.0, 1.0)
         self.followed += 1
         return tokens
 
     def _detect(self, stamp: float, frame: np.ndarray) -> np.ndarray:
-        tokens, keypoints = (a[0] for a in self.backend.locate_faces(frame[None]))
+        tokens, keypoints, embeddings = (a[0] for a in self.backend.locate_faces(frame[None]))
         found = tokens[:, DETECTION] > 0  # empty slots come last
         faces, points = tokens[found], keypoints[found]
         box_velocity, keypoint_velocity = np.zeros((len(faces), 4), np.float32), np.zeros_like(points)
@@ -91,6 +105,6 @@ class FaceFollower:
                 box_velocity[new] = (faces[new, BOX] - last.tokens[old, BOX]) / dt
                 keypoint_velocity[new] = (points[new] - last.keypoints[old]) / dt
                 overlaps[new, :] = overlaps[:, old] = -1
-        self._last = _Detection(stamp, faces, points, box_velocity, keypoint_velocity)
+        self._last = _Detection(stamp, faces, points, embeddings[found], box_velocity, keypoint_velocity)
         self.detected += 1
         return tokens

@@ -128,16 +128,17 @@ class OnnxRuntimeBackend:
     def encode_frames(self, frames: np.ndarray) -> np.ndarray:
         return self.sessions["frame_encoder"].run(None, {"frames": np.ascontiguousarray(frames, dtype=np.uint8)})[0]
 
-    def locate_faces(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        features, keypoints = self.sessions["frame_encoder"].run(None, {"frames": np.ascontiguousarray(frames, dtype=np.uint8)})
-        return features, keypoints
+    def locate_faces(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return tuple(self.sessions["frame_encoder"].run(["features", "keypoints", "embeddings"],
+                                                        {"frames": np.ascontiguousarray(frames, dtype=np.uint8)}))
 
-    def read_faces(self, frame: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
-        return self.sessions["face_reader"].run(None, {
+    def read_faces(self, frame: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        expression, embeddings = self.sessions["face_reader"].run(["expression", "embeddings"], {
             "frames": np.ascontiguousarray(frame, dtype=np.uint8)[None],
             "boxes": np.ascontiguousarray(boxes, dtype=np.float32)[None],
             "keypoints": np.ascontiguousarray(keypoints, dtype=np.float32)[None],
-        })[0][0]
+        })
+        return expression[0], embeddings[0]
 
     def perceive(self, features, global_frame, audio, video_present, audio_present) -> Perception:
         return self.perceive_people(features[None], global_frame, audio, video_present, audio_present)[0]

@@ -121,17 +121,17 @@ class TensorRTBackend:
         out = self.runners["frame_encoder"].run({"frames": torch.from_numpy(np.ascontiguousarray(frames))})
         return out["features"].float().cpu().numpy()
 
-    def locate_faces(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def locate_faces(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         out = self.runners["frame_encoder"].run({"frames": torch.from_numpy(np.ascontiguousarray(frames))})
-        return out["features"].float().cpu().numpy(), out["keypoints"].float().cpu().numpy()
+        return tuple(out[name].float().cpu().numpy() for name in ("features", "keypoints", "embeddings"))
 
-    def read_faces(self, frame: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
+    def read_faces(self, frame: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         out = self.runners["face_reader"].run({
             "frames": torch.from_numpy(np.ascontiguousarray(frame))[None],
             "boxes": torch.from_numpy(np.ascontiguousarray(boxes, np.float32))[None],
             "keypoints": torch.from_numpy(np.ascontiguousarray(keypoints, np.float32))[None],
         })
-        return out["expression"][0].float().cpu().numpy()
+        return out["expression"][0].float().cpu().numpy(), out["embeddings"][0].float().cpu().numpy()
 
     def perceive(self, features, global_frame, audio, video_present, audio_present) -> Perception:
         return self.perceive_people(features[None], global_frame, audio, video_present, audio_present)[0]

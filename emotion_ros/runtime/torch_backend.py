@@ -69,14 +69,15 @@ class TorchBackend:
         return self.network.encode_frames(tensor).float().cpu().numpy()
 
     @torch.inference_mode()
-    def locate_faces(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        tokens, keypoints = self.network.locate_faces(torch.from_numpy(np.ascontiguousarray(frames)).to(self.device))
-        return tokens.float().cpu().numpy(), keypoints.float().cpu().numpy()
+    def locate_faces(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        found = self.network.locate_faces(torch.from_numpy(np.ascontiguousarray(frames)).to(self.device))
+        return tuple(t.float().cpu().numpy() for t in found)
 
     @torch.inference_mode()
-    def read_faces(self, frame: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
+    def read_faces(self, frame: np.ndarray, boxes: np.ndarray, keypoints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         to = lambda array: torch.from_numpy(np.ascontiguousarray(array))[None].to(self.device)  # noqa: E731
-        return self.network.read_faces(to(frame), to(boxes.astype(np.float32)), to(keypoints.astype(np.float32)))[0].float().cpu().numpy()
+        read = self.network.read_faces(to(frame), to(boxes.astype(np.float32)), to(keypoints.astype(np.float32)))
+        return tuple(t[0].float().cpu().numpy() for t in read)
 
     def perceive(self, features, global_frame, audio, video_present, audio_present) -> Perception:
         return self.perceive_people(features[None], global_frame, audio, video_present, audio_present)[0]
