@@ -139,6 +139,7 @@ def run_backend(name: str, model: str, clip: Path, threads: int) -> dict:
         "frame_path_load": round(per_stride / config.stride, 3),
         "frames_encoded_on_arrival": estimator.cache.prefilled,
         "frames_with_faces_found_followed": [len(found), len(followed)] if estimator.follower else None,
+        "followed_faces_lost": estimator.follower.lost if estimator.follower else None,
         "incremental_encoding_speedup": (round(statistics.median(encode_all) / per_stride, 2)
                                          if encode_all and per_stride else None),
         "real_time_factor": round(media_seconds / wall, 2),

@@ -343,6 +343,7 @@ class PerceptionNode(ManagedNode):
         follower = self._estimator.follower
         if follower is not None:
             values["frames with faces found/followed"] = f"{follower.detected}/{follower.followed}"
+            values["followed faces lost"] = str(follower.lost)
         pipeline = perception_status(
             f"{self.get_name()}: perception", self.get_fully_qualified_name(), values, self.latency.percentile_ms(99),
             self.input.config.stride, self.counts["backend_errors"] - self._reported["backend_errors"], self._last_error,
