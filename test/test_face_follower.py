@@ -174,7 +174,7 @@ def test_a_window_reads_every_frame_encoded_on_arrival(backend):
     assert windows and estimator.follower.detected + estimator.follower.followed == 90
     assert 0.3 < estimator.follower.detected / 90 < 0.4
     window = windows[-1]
-    tokens, members = estimator._frames_read(window, estimator.cache.features(window.frame_stamps, window.frames,
+    _, tokens, members = estimator._frames_read(window, estimator.cache.features(window.frame_stamps, window.frames,
                                                                                   backend.encode_frames))
     assert members.sum() >= 58 and (members.sum(axis=0) <= 1).all()
     estimate, _ = estimator.estimate(window)

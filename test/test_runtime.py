@@ -80,7 +80,9 @@ def test_estimator_gives_valid_estimates_and_encodes_only_new_frames(backend):
         assert estimate.confidence < 0.3
         msg = estimate_to_msg(estimate, "camera", backend.model_id)
         assert msg.label == "" and msg.confidence == 0.0 and not msg.person_visible and msg.faces == 0
-    assert estimator.cache.misses == 16 + 4 + 4  # 8 frames per second read: 4 new frames per 0.5 s stride
+    # 8 frames per second read: 4 new frames per 0.5 s stride, each given to the face follower once
+    assert estimator.cache.prefilled == 16 + 4 + 4 and estimator.cache.misses == 0
+    assert estimator.follower.detected + estimator.follower.followed == 16 + 4 + 4
 
 
 def test_estimator_reports_every_person_with_the_largest_face_first(backend):

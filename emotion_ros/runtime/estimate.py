@@ -7,11 +7,21 @@ from dataclasses import dataclass
 import numpy as np
 
 
+def person_id(track: int) -> str:
+    """Track id -> the string id used in messages and in REP-155 topic names (which cannot
+    start with a digit): 7 -> "f7"; -1 (no track) -> ""."""
+    return f"f{track}" if track >= 0 else ""
+
+
 @dataclass(frozen=True)
 class PersonEstimate:
-    """One person in a window. index: 0 is the main person (the largest face), then by size;
-    box (4,) x0, y0, x1, y1 [px] in the camera frame; seen: share of the window's frames that
-    show the face; scores (L,), valence and arousal as in EmotionEstimate."""
+    """One person in a window. index: 0 is the main person (see EmotionEstimator), then by face
+    size; box (4,) x0, y0, x1, y1 [px] in the camera frame (in the newest frame that shows the
+    face); seen: share of the window's frames that show the face; scores (L,), valence and arousal
+    as in EmotionEstimate; track: the face's track id, stable while it is tracked and never reused
+    in a run (-1 without tracking); tracked_for [s] at the window's end; detection: mean face
+    detection probability; speaking_probability: the voice's when it is theirs (they are the only
+    person in view), else 0."""
 
     index: int
     box: np.ndarray
@@ -19,6 +29,15 @@ class PersonEstimate:
     scores: np.ndarray
     valence: float
     arousal: float
+    track: int = -1
+    tracked_for: float = 0.0
+    detection: float = 0.0
+    speaking_probability: float = 0.0
+
+    @property
+    def id(self) -> str:
+        """The person's id in messages and topic names ("" without tracking)."""
+        return person_id(self.track)
 
 
 @dataclass(frozen=True)
@@ -28,8 +47,10 @@ class EmotionEstimate:
     scores: (L,) float32 probabilities over ``labels`` (sum 1); valence and arousal in
     [-1, 1]; speaking_probability in [0, 1]; latency: wall seconds from the window's
     completion to this estimate. With a model that finds faces (reads_faces), the scores,
-    valence and arousal are the main person's, ``people`` holds everyone, and a window with
-    nobody in it has no label (person_visible False, uniform scores).
+    valence and arousal are the main person's, ``people`` holds everyone (the main person
+    first), and a window with nobody in it has no label (person_visible False, uniform scores).
+    voice_attributed: whether the voice can be given to a person (nobody or one person in view;
+    with several, the face keypoints this model has cannot tell whose mouth moves).
     """
 
     t_start: float
@@ -44,6 +65,20 @@ class EmotionEstimate:
     latency: float = 0.0
     reads_faces: bool = False
     people: tuple[PersonEstimate, ...] = ()
+
+    @property
+    def voice_attributed(self) -> bool:
+        return len(self.people) <= 1
+
+    @property
+    def person_id(self) -> str:
+        """The main person's id ("" when nobody is visible or without tracking)."""
+        return self.people[0].id if self.people else ""
+
+    @property
+    def speaker_id(self) -> str:
+        """Who is speaking: the only person in view while the voice is active, else ""."""
+        return self.people[0].id if self.speaking and len(self.people) == 1 else ""
 
     @property
     def person_visible(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -12,21 +13,39 @@ from emotion_ros.runtime.backend import Backend, BackendError, Perception
 from emotion_ros.runtime.estimate import EmotionEstimate, PersonEstimate
 from emotion_ros.runtime.frame_cache import FrameFeatureCache
 from emotion_ros.runtime.face_follower import DEFAULT_DETECTION_RATE, FaceFollower
-from emotion_ros.runtime.people import people_in_window, slice_members, slice_view
+from emotion_ros.runtime.people import PersonView, people_in_window, slice_members, slice_view
+from emotion_ros.runtime.person_tracker import DEFAULT_TRACK_TIMEOUT
 from emotion_ros.runtime.voice_activity import speaking_probability
 from emotion_ros.window.window import Window
 
 
+MAIN_PERSON_POLICIES = ("largest", "longest", "speaking")
+# The main person stays the main person while their face is at least this share of the largest
+# one's area, so two people of about the same size do not swap at every window.
+MAIN_PERSON_STICKINESS = 0.7
+
+
 class EmotionEstimator:
     """Runs one backend over windows. estimate() is for one worker; prefill() may run on
-    another thread at the same time (the frame cache is thread-safe)."""
+    another thread at the same time (the frame cache and the follower are thread-safe).
 
-    def __init__(self, backend: Backend, cache_capacity: int = 256, detection_rate: float | None = DEFAULT_DETECTION_RATE):
-        """detection_rate [Hz]: how often a face reader finds faces in frames encoded on arrival
-        (it follows them in between); None finds them in every frame."""
+    With a face reader, each window gives one estimate per tracked person; the main person, whose
+    estimate is the window's, is chosen by ``main_person``: "largest" face, "longest" tracked, or
+    the one "speaking" (the voice's person when it can be told, else the largest face).
+    """
+
+    def __init__(self, backend: Backend, cache_capacity: int = 256, detection_rate: float = DEFAULT_DETECTION_RATE,
+                 track_timeout: float = DEFAULT_TRACK_TIMEOUT, main_person: str = "largest"):
+        """detection_rate [Hz]: how often a face reader finds faces in frames (it follows them in
+        between); track_timeout [s]: how long a face not found keeps its track."""
+        if main_person not in MAIN_PERSON_POLICIES:
+            raise ValueError(f"main_person must be one of {', '.join(MAIN_PERSON_POLICIES)}, not {main_person!r}")
         self.backend = backend
         self.cache = FrameFeatureCache(cache_capacity)
-        self.follower = FaceFollower(backend, detection_rate) if backend.reads_faces and detection_rate else None
+        self.follower = FaceFollower(backend, detection_rate, track_timeout=track_timeout) if backend.reads_faces else None
+        self.main_person = main_person
+        self._follow_lock = threading.Lock()  # the follower takes frames in stamp order, one at a time
+        self._main_track = -1
 
     def estimate(self, window: Window, completed_at: float | None = None) -> tuple[EmotionEstimate, object]:
         """The estimate for ``window`` and the backend context to explain it later.
@@ -41,6 +60,7 @@ class EmotionEstimator:
             raise BackendError(f"window has {window.audio.shape[0]} audio samples, the model takes "
                                f"{round(backend.window * backend.sample_rate)}")
         if window.video_present:
+            self._follow(window)
             features = self.cache.features(window.frame_stamps, window.frames, backend.encode_frames)
             newest = int(np.flatnonzero(window.frame_mask)[-1])
             global_frame = window.frames[newest]
@@ -54,17 +74,22 @@ class EmotionEstimator:
             # window; the first is the main person.
             views, inputs = [], [person_tokens(features, np.full(len(features), -1))]
             if window.video_present:
-                tokens, members = self._frames_read(window, features)
-                views = people_in_window(tokens, members.any(axis=0))
+                stamps, tokens, members = self._frames_read(window, features)
+                views = self._main_first(people_in_window(tokens, members.any(axis=0), self.follower.track_ids(stamps)),
+                                         window.t_end)
                 inputs = [slice_view(tokens, view.slots, members) for view in views] or inputs
             perceptions = self._perceive(np.stack(inputs), global_frame, window)
-            people = tuple(
-                PersonEstimate(i, self._frame_box(view.box, window), round(view.seen, 3), p.scores, p.valence, p.arousal)
-                for i, (view, p) in enumerate(zip(views, perceptions)))
-            perception = perceptions[0]
         else:
-            perception = self._perceive(features[None], global_frame, window)[0]
+            perceptions = self._perceive(features[None], global_frame, window)
+        perception = perceptions[0]
         speaking = speaking_probability(window.audio, window.audio_mask, window.sample_rate) if window.audio_present else 0.0
+        if backend.reads_faces:
+            tracker = self.follower.tracker
+            people = tuple(
+                PersonEstimate(i, self._frame_box(view.box, window), round(view.seen, 3), p.scores, p.valence, p.arousal,
+                               view.track, round(tracker.tracked_for(view.track, window.t_end), 3),
+                               round(view.detection, 3), speaking if len(views) == 1 else 0.0)
+                for i, (view, p) in enumerate(zip(views, perceptions)))
         latency = time.monotonic() - completed_at if completed_at is not None else 0.0
         estimate = EmotionEstimate(
             t_start=window.t_start, t_end=window.t_end, labels=backend.labels, scores=perception.scores,
@@ -81,11 +106,39 @@ class EmotionEstimator:
         reader finds faces at the follower's rate and follows them in between (face_follower.py)."""
         if self.follower is None:
             return self.cache.prefill(stamp, frame, self.backend.encode_frames)
-        return self.cache.prefill(stamp, frame, lambda frames: self.follower.encode(stamp, frames[0])[None])
+        with self._follow_lock:
+            return self.cache.prefill(stamp, frame, lambda frames: self.follower.encode(stamp, frames[0])[None])
 
-    def _frames_read(self, window: Window, sampled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _follow(self, window: Window) -> None:
+        """Give the follower the window's picked frames newer than any it has seen (when frames
+        are not encoded on arrival, or that fell behind), so they have faces followed and ids."""
+        if self.follower is None:
+            return
+        for stamp, frame in zip(window.frame_stamps[window.frame_mask], window.frames[window.frame_mask]):
+            if stamp > self.follower.newest_stamp:
+                self.prefill(float(stamp), frame)
+
+    def _main_first(self, views: list[PersonView], t_end: float) -> list[PersonView]:
+        """The people, main person first (by ``main_person``), then by face size."""
+        if not views:
+            self._main_track = -1
+            return views
+        largest = views[0].area
+        candidates = views
+        if self.main_person == "longest":
+            tracker = self.follower.tracker
+            longest = max(tracker.tracked_for(view.track, t_end) for view in views)
+            candidates = [view for view in views if tracker.tracked_for(view.track, t_end) >= longest]
+        previous = [view for view in candidates if view.track >= 0 and view.track == self._main_track
+                    and view.area >= MAIN_PERSON_STICKINESS * largest]
+        main = (previous or candidates)[0]
+        self._main_track = main.track
+        return [main, *(view for view in views if view is not main)]
+
+    def _frames_read(self, window: Window, sampled: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every frame of the window with a cached feature (encoded on arrival), and the window's
-        picked frames: (face tokens (N, SLOTS, 12) in stamp order, members (T, N) of each slice)."""
+        picked frames: (stamps (N,) [s], face tokens (N, SLOTS, 12) in stamp order, members (T, N)
+        of each slice)."""
         stamps, features = self.cache.between(window.t_start, window.t_end)
         if features is not None:
             stamps, features = np.concatenate([window.frame_stamps, stamps]), np.concatenate([sampled, features])
@@ -93,7 +146,7 @@ class EmotionEstimator:
             stamps, features = window.frame_stamps, sampled
         _, first, index = np.unique(np.round(stamps * 1e6).astype(np.int64), return_index=True, return_inverse=True)
         members = slice_members(stamps[first], index[: len(sampled)], window.frame_mask, window.t_start, window.t_end)
-        return features[first], members
+        return stamps[first], features[first], members
 
     def _perceive(self, views: np.ndarray, global_frame: np.ndarray, window: Window) -> list[Perception]:
         """views (P, T, 4, D) -> one Perception per view, in one backend call."""

@@ -15,10 +15,16 @@ landmark model's face score to say whether a followed face is still there:
 - while nobody was found, the frames in between show nobody: a face that comes into view is
   found within 1 / detection_rate s, and an empty room costs no more than a full one;
 - the token of a followed face keeps the last detection's probability.
+
+Each detection also goes to a PersonTracker, which gives the faces stable ids; a followed face
+keeps the id of the face it follows. The ids of the last ``history`` frames can be looked up by
+stamp (track_ids), for the windows that pool those frames.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +32,7 @@ import numpy as np
 from emotion_ros.model.face_encoder import BOX, DETECTION, EXPRESSION, SLOTS, empty_token
 from emotion_ros.runtime.backend import Backend
 from emotion_ros.runtime.people import MATCH_IOU, box_iou
+from emotion_ros.runtime.person_tracker import DEFAULT_TRACK_TIMEOUT, PersonTracker
 
 DEFAULT_DETECTION_RATE = 10.0  # [Hz] detections per second of sensor time; frames between are followed
 # A followed read is the face found when its embedding's cosine with the detection's is at least
@@ -38,11 +45,12 @@ SAME_FACE = 0.33
 @dataclass
 class _Detection:
     """The faces of the last detection: tokens (F, 12), keypoints (F, 6, 2) and embeddings (F, 128)
-    of the F faces found, their velocities (F, 4) and (F, 6, 2) [fractions of the side per s], and
-    its stamp [s]."""
+    of the F faces found, their track ids (F,) (-1: not confirmed yet), their velocities (F, 4)
+    and (F, 6, 2) [fractions of the side per s], and its stamp [s]."""
 
     stamp: float
     tokens: np.ndarray
+    ids: np.ndarray
     keypoints: np.ndarray
     embeddings: np.ndarray
     box_velocity: np.ndarray
@@ -50,22 +58,52 @@ class _Detection:
 
 
 class FaceFollower:
-    """Face tokens (SLOTS, 12) for each frame of one stream, in stamp order (one thread)."""
+    """Face tokens (SLOTS, 12) and track ids (SLOTS,) for each frame of one stream: encode() in
+    stamp order from one thread; track_ids() from any thread."""
 
-    def __init__(self, backend: Backend, detection_rate: float = DEFAULT_DETECTION_RATE, max_gap: float = 0.5):
+    def __init__(self, backend: Backend, detection_rate: float = DEFAULT_DETECTION_RATE, max_gap: float = 0.5,
+                 track_timeout: float = DEFAULT_TRACK_TIMEOUT, history: int = 512):
         if not backend.reads_faces:
             raise ValueError(f"{backend.model_id} does not read faces: nothing to follow")
         self.backend = backend
         self.detection_period = 1.0 / detection_rate
         self.max_gap = max_gap
+        self.tracker = PersonTracker(detection_rate, track_timeout)
         self._last: _Detection | None = None
         self._previous_stamp = float("-inf")
+        self._ids: OrderedDict[int, np.ndarray] = OrderedDict()  # stamp [us] -> (SLOTS,) track ids
+        self._history = history
+        self._lock = threading.Lock()
         self.detected = 0  # frames on which faces were found
         self.followed = 0  # frames on which followed faces were read
         self.lost = 0  # followed faces that were no longer there (each starts a detection)
 
+    @property
+    def newest_stamp(self) -> float:
+        """Stamp of the newest frame encoded [s] (-inf before the first)."""
+        return self._previous_stamp
+
     def encode(self, stamp: float, frame: np.ndarray) -> np.ndarray:
-        """frame (H, W, 3) uint8 RGB (letterboxed), stamped ``stamp`` [s] -> (SLOTS, 12) face tokens."""
+        """frame (H, W, 3) uint8 RGB (letterboxed), stamped ``stamp`` [s] -> (SLOTS, 12) face
+        tokens; the faces' track ids are then track_ids([stamp])[0]."""
+        tokens = self._encode(stamp, frame)
+        ids = np.full(SLOTS, -1)
+        ids[: len(self._last.ids)] = self._last.ids
+        ids[tokens[:, DETECTION] <= 0] = -1
+        with self._lock:
+            self._ids[_key(stamp)] = ids
+            while len(self._ids) > self._history:
+                self._ids.popitem(last=False)
+        return tokens
+
+    def track_ids(self, stamps: np.ndarray) -> np.ndarray:
+        """stamps (N,) [s] of encoded frames -> (N, SLOTS) track ids of their face slots (-1: empty,
+        not confirmed yet, or a frame this follower did not encode)."""
+        with self._lock:
+            return np.stack([self._ids.get(_key(s), np.full(SLOTS, -1)) for s in stamps]) if len(stamps) \
+                else np.zeros((0, SLOTS), int)
+
+    def _encode(self, stamp: float, frame: np.ndarray) -> np.ndarray:
         last, previous = self._last, self._previous_stamp
         self._previous_stamp = stamp
         if last is None or not previous < stamp <= previous + self.max_gap \
@@ -105,6 +143,11 @@ class FaceFollower:
                 box_velocity[new] = (faces[new, BOX] - last.tokens[old, BOX]) / dt
                 keypoint_velocity[new] = (points[new] - last.keypoints[old]) / dt
                 overlaps[new, :] = overlaps[:, old] = -1
-        self._last = _Detection(stamp, faces, points, embeddings[found], box_velocity, keypoint_velocity)
+        ids = self.tracker.update(stamp, faces[:, BOX], 1 / (1 + np.exp(-faces[:, DETECTION])))
+        self._last = _Detection(stamp, faces, ids, points, embeddings[found], box_velocity, keypoint_velocity)
         self.detected += 1
         return tokens
+
+
+def _key(stamp: float) -> int:
+    return int(round(float(stamp) * 1e6))

@@ -1,11 +1,13 @@
 """Who is in a window: face tokens of its frames grouped into people.
 
-The face encoder gives up to eight faces per frame (face_encoder.py). The people of a window
-are the faces of its newest frame that shows any face; each is followed back through the
-earlier frames by box overlap (greedy, best IoU first), which is enough inside one 2 s window
-where faces move a few pixels between frames. A window's frames are all the frames read in it
-(every camera frame when frames are encoded on arrival), pooled into its T slices per person.
-Identities that last across windows are the tracker's job (issue: per-person tracks).
+The face encoder gives up to eight faces per frame (face_encoder.py). With track ids (from the
+FaceFollower's PersonTracker), a window's people are its tracks: everyone confirmed in any of its
+frames, with a face not confirmed yet (found once) joined to the track whose box it overlaps in
+the nearest frame. Without ids (frames encoded outside the follower), the people are the faces of
+the newest frame that shows any face, each followed back through the earlier frames by box
+overlap (greedy, best IoU first), which is enough inside one 2 s window where faces move a few
+pixels between frames. A window's frames are all the frames read in it (every camera frame when
+frames are encoded on arrival), pooled into its T slices per person.
 """
 
 from __future__ import annotations
@@ -24,11 +26,14 @@ MATCH_IOU = 0.3  # a face in an earlier frame is the same person when its box ov
 class PersonView:
     """slots (T,) int: the person's face slot in each frame (-1: not seen); box (4,) x0, y0, x1, y1
     in the newest frame that shows them, as fractions of the square frame's side; seen: the
-    share of the window's frames that show them."""
+    share of the window's frames that show them; track: their track id (-1 without tracking);
+    detection: their mean face detection probability over the frames that show them."""
 
     slots: np.ndarray
     box: np.ndarray
     seen: float
+    track: int = -1
+    detection: float = 0.0
 
     @property
     def area(self) -> float:
@@ -44,37 +49,66 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area(a)[:, None] + area(b)[None] - inter, 1e-9)
 
 
-def people_in_window(features: np.ndarray, frame_mask: np.ndarray | None = None) -> list[PersonView]:
+def people_in_window(features: np.ndarray, frame_mask: np.ndarray | None = None,
+                     ids: np.ndarray | None = None) -> list[PersonView]:
     """features (T, SLOTS, 12) face tokens; frame_mask (T,) bool, frames that really belong to the
-    window (others are ignored) -> the people, largest face first (the main person)."""
+    window (others are ignored); ids (T, SLOTS) their track ids (-1: none) -> the people, largest
+    face first."""
     t = features.shape[0]
     usable = np.ones(t, bool) if frame_mask is None else np.asarray(frame_mask, bool)
     present = (features[..., DETECTION] > 0) & usable[:, None]  # (T, SLOTS): detection probability > 0.5
-    frames_with_faces = np.flatnonzero(present.any(axis=1))
-    if frames_with_faces.size == 0:
-        return []
-    anchor = int(frames_with_faces[-1])
-    people = []
-    for slot in np.flatnonzero(present[anchor]):
-        slots = np.full(t, -1)
-        slots[anchor] = slot
-        people.append(slots)
-    boxes = features[..., BOX]
-    last_box = [boxes[anchor, slots[anchor]] for slots in people]
-    for frame in range(anchor - 1, -1, -1):
-        candidates = np.flatnonzero(present[frame])
-        if candidates.size == 0:
+    ids = np.where(present, ids, -1) if ids is not None else np.full(present.shape, -1)
+    tracks = np.unique(ids[ids >= 0])
+    if tracks.size:
+        people = [np.array([_slot_of(row, track) for row in ids]) for track in tracks]
+    else:
+        frames_with_faces = np.flatnonzero(present.any(axis=1))
+        if frames_with_faces.size == 0:
+            return []
+        anchor = int(frames_with_faces[-1])
+        people = [np.where(np.arange(t) == anchor, slot, -1) for slot in np.flatnonzero(present[anchor])]
+        tracks = np.full(len(people), -1)
+    _join_unidentified(features[..., BOX], present & (ids < 0), people)
+    boxes, probability = features[..., BOX], 1 / (1 + np.exp(-features[..., DETECTION]))
+    views = []
+    for slots, track in zip(people, tracks):
+        shown = np.flatnonzero(slots >= 0)
+        views.append(PersonView(slots, boxes[shown[-1], slots[shown[-1]]].copy(), float(shown.size) / max(usable.sum(), 1),
+                                int(track), float(probability[shown, slots[shown]].mean())))
+    return sorted(views, key=lambda view: -view.area)
+
+
+def _slot_of(row: np.ndarray, track: int) -> int:
+    slots = np.flatnonzero(row == track)
+    return int(slots[0]) if slots.size else -1
+
+
+def _join_unidentified(boxes: np.ndarray, unidentified: np.ndarray, people: list[np.ndarray]) -> None:
+    """Give each face without a person (unidentified (T, SLOTS) bool) to the person whose box it
+    overlaps most (at least MATCH_IOU) in the nearest frame showing them, greedily, in place.
+    Frames are visited newest first, then oldest first, so each face is matched to the person's
+    box in a neighbouring frame as a chain (faces move between frames)."""
+    unidentified = unidentified.copy()
+    frames = np.flatnonzero(unidentified.any(axis=1))
+    for frame in [*frames[::-1], *frames]:
+        candidates = np.flatnonzero(unidentified[frame])
+        if not candidates.size:
             continue
-        overlaps = box_iou(np.stack(last_box), boxes[frame, candidates])  # (P, C)
+        free = [p for p, slots in enumerate(people) if slots[frame] < 0 and (slots >= 0).any()]
+        if not free:
+            continue
+        reference = []
+        for p in free:
+            shown = np.flatnonzero(people[p] >= 0)
+            nearest = shown[np.argmin(np.abs(shown - frame))]
+            reference.append(boxes[nearest, people[p][nearest]])
+        overlaps = box_iou(np.stack(reference), boxes[frame, candidates])  # (P, C)
         while overlaps.size and overlaps.max() >= MATCH_IOU:
             person, candidate = np.unravel_index(int(overlaps.argmax()), overlaps.shape)
-            people[person][frame] = candidates[candidate]
-            last_box[person] = boxes[frame, candidates[candidate]]
+            people[free[person]][frame] = candidates[candidate]
+            unidentified[frame, candidates[candidate]] = False
             overlaps[person, :] = -1
             overlaps[:, candidate] = -1
-    views = [PersonView(slots, boxes[anchor, slots[anchor]].copy(), float((slots >= 0).sum()) / max(usable.sum(), 1))
-             for slots in people]
-    return sorted(views, key=lambda view: -view.area)
 
 
 def slice_members(stamps: np.ndarray, sampled: np.ndarray, frame_mask: np.ndarray, t_start: float,

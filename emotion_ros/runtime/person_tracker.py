@@ -1,0 +1,108 @@
+"""Stable ids for the faces of one camera stream: norfair's tracker, driven in sensor time.
+
+norfair (the maintained, numpy-2 fork `norfair-enough`) associates boxes across detections with
+a Kalman filter on their corners and IoU distance, and ends a track whose hit counter runs out;
+it counts in calls, not seconds. A PersonTracker makes that a time: it is called once per
+detection (FaceFollower finds faces ``rate`` times per second of sensor time), and a gap between
+detections longer than one period first steps the tracker once per missed period. So a face
+survives ``timeout`` seconds of not being found (a blink of the detector, a head turn), and a
+person who comes back later gets a new id. Ids count up from 1 and are never reused within a run:
+when the clock jumps (it goes backwards, as in a bag loop or a simulator reset, or skips past the
+timeout) every track ends and the next ids continue the count.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+from norfair import Detection, Tracker
+
+DEFAULT_TRACK_TIMEOUT = 1.0  # [s] a face not found for this long ends its track
+FIRST_SEEN_KEPT = 1024  # tracks whose start is remembered after they end (for windows still pooling them)
+MAX_DISTANCE = 0.8  # 1 - IoU: a face is matched to a track whose predicted box it overlaps by > 0.2
+
+
+@dataclass
+class _Track:
+    """first_seen, last_seen [s] sensor time; detection: the face's detection probability in its
+    last frame."""
+
+    first_seen: float
+    last_seen: float
+    detection: float
+
+
+class PersonTracker:
+    """Track ids for the faces of each detection, in stamp order (one thread)."""
+
+    def __init__(self, rate: float, timeout: float = DEFAULT_TRACK_TIMEOUT):
+        """rate [Hz]: how often update() is called (the detection rate); timeout [s]."""
+        if rate <= 0 or timeout <= 0:
+            raise ValueError(f"rate and timeout must be positive, got {rate} Hz and {timeout} s")
+        self.period = 1.0 / rate
+        self.timeout = timeout
+        self.tracks: dict[int, _Track] = {}  # live tracks
+        self._first_seen: OrderedDict[int, float] = OrderedDict()  # also of the last ended ones
+        self.ended = 0  # tracks ended by timeout or a clock jump
+        self._next_base = 0  # ids of earlier trackers (before clock jumps) come below this
+        self._base = 0
+        self._last_stamp: float | None = None
+        self._steps = 0
+        self._tracker = self._new_tracker()
+
+    def _new_tracker(self) -> Tracker:
+        # A new face is confirmed by its second detection; a confirmed one survives `timeout`
+        # of missed periods (norfair drops a track when its counter falls below zero).
+        misses = max(1, math.ceil(self.timeout / self.period))
+        return Tracker(distance_function="iou", distance_threshold=MAX_DISTANCE,
+                       hit_counter_max=misses - 1, initialization_delay=min(1, misses - 2))
+
+    def reset(self) -> None:
+        """End every track; the next ids continue after the highest one given so far."""
+        self.ended += len(self.tracks)
+        self.tracks.clear()
+        self._next_base = self._base = self._next_base + self._tracker.total_object_count
+        self._tracker = self._new_tracker()
+        self._last_stamp = None
+
+    def update(self, stamp: float, boxes: np.ndarray, detections: np.ndarray) -> np.ndarray:
+        """One detection's faces: boxes (F, 4) x0, y0, x1, y1 (any consistent unit; IoU is scale
+        free), detections (F,) their detection probabilities, at ``stamp`` [s] -> ids (F,) int,
+        -1 for a face not yet confirmed (found once)."""
+        last = self._last_stamp
+        if last is not None and not last < stamp <= last + self.timeout:
+            self.reset()
+        elif last is not None:
+            for _ in range(round((stamp - last) / self.period) - 1):  # detections that did not happen
+                self._step([])
+        self._last_stamp = stamp
+        self._steps += 1
+        faces = [Detection(np.asarray(box, float).reshape(2, 2), data=(self._steps, i)) for i, box in enumerate(boxes)]
+        ids = np.full(len(faces), -1)
+        for obj in self._step(faces):
+            step, face = obj.last_detection.data
+            if step == self._steps:  # matched (or confirmed) by this detection
+                ids[face] = track = self._base + obj.id
+                seen = self.tracks.setdefault(track, _Track(stamp, stamp, 0.0))
+                seen.last_seen, seen.detection = stamp, float(detections[face])
+                if track not in self._first_seen:
+                    self._first_seen[track] = stamp
+                    while len(self._first_seen) > FIRST_SEEN_KEPT:
+                        self._first_seen.popitem(last=False)
+        return ids
+
+    def _step(self, faces: list[Detection]):
+        alive = self._tracker.update(faces)  # confirmed tracks only
+        live = {self._base + obj.id for obj in alive if obj.id is not None}
+        for track in [t for t in self.tracks if t not in live]:
+            del self.tracks[track]
+            self.ended += 1
+        return alive
+
+    def tracked_for(self, track: int, stamp: float) -> float:
+        """How long ``track`` has been followed at ``stamp`` [s] (0 for an unknown track)."""
+        first = self._first_seen.get(track)
+        return max(0.0, stamp - first) if first is not None else 0.0

@@ -1,0 +1,143 @@
+"""Per-person tracks: stable ids across frames and windows, a timeout, ids never reused, and one
+estimate per person, on boxes and on a generated clip of real faces (people_clip.py)."""
+
+import numpy as np
+import pytest
+
+from emotion_ros.eval.people_clip import PEOPLE_SCRIPT, people_clip
+from emotion_ros.io.letterbox import Letterbox
+from emotion_ros.model.face_encoder import BOX, DETECTION
+from emotion_ros.runtime.estimator import EmotionEstimator
+from emotion_ros.runtime.people import box_iou
+from emotion_ros.runtime.person_tracker import PersonTracker
+from emotion_ros.window.config import WindowConfig
+from emotion_ros.window.sensor_input import SensorInput
+
+RATE = 10.0  # detections per second
+ONE = np.array([0.9])
+
+
+def box_at(x: float, y: float = 0.3, size: float = 0.1) -> np.ndarray:
+    return np.array([[x, y, x + size, y + size]])
+
+
+def run(tracker: PersonTracker, stamps, boxes_at) -> list[np.ndarray]:
+    return [tracker.update(t, boxes_at(t), np.full(len(boxes_at(t)), 0.9)) for t in stamps]
+
+
+def test_a_new_face_is_confirmed_by_its_second_detection_and_keeps_its_id_while_it_moves():
+    tracker = PersonTracker(RATE)
+    ids = run(tracker, np.arange(30) / RATE, lambda t: box_at(0.1 + 0.02 * t * RATE))  # 0.02 of the frame per detection
+    assert ids[0][0] == -1 and {int(i[0]) for i in ids[1:]} == {1}
+    assert tracker.tracked_for(1, 2.9) == pytest.approx(2.8)
+
+
+@pytest.mark.parametrize("timeout", [0.5, 1.0, 2.0])
+def test_a_track_survives_misses_for_its_timeout_and_a_later_face_gets_a_new_id(timeout):
+    for away, same in ((timeout, True), (timeout + 0.2, False)):
+        tracker = PersonTracker(RATE, timeout)
+        seen = run(tracker, np.arange(10) / RATE, lambda t: box_at(0.4))[-1][0]
+        back = 0.9 + away
+        # nothing found in between (the detector still runs at its rate)
+        run(tracker, np.arange(1, round(away * RATE)) / RATE + 0.9, lambda t: np.zeros((0, 4)))
+        ids = run(tracker, [back, back + 0.1], lambda t: box_at(0.4))
+        assert (ids[-1][0] == seen) == same, (timeout, away, ids)
+
+
+def test_a_gap_in_the_stream_counts_as_missed_detections():
+    tracker = PersonTracker(RATE, timeout=1.0)
+    first = run(tracker, np.arange(5) / RATE, lambda t: box_at(0.4))[-1][0]
+    assert run(tracker, [0.4 + 0.8], lambda t: box_at(0.4))[0][0] == first  # 0.8 s without frames
+    assert run(tracker, [1.2 + 1.5, 2.8], lambda t: box_at(0.4))[-1][0] != first  # 1.5 s: ended
+
+
+def test_ids_are_never_reused_after_a_clock_jump():
+    tracker = PersonTracker(RATE)
+    before = {int(i) for ids in run(tracker, np.arange(10) / RATE, lambda t: np.vstack([box_at(0.1), box_at(0.6)]))
+              for i in ids if i >= 0}
+    # a bag loop: time goes back to 0, the same people are there
+    after = {int(i) for ids in run(tracker, np.arange(10) / RATE, lambda t: np.vstack([box_at(0.1), box_at(0.6)]))
+             for i in ids if i >= 0}
+    assert before == {1, 2} and after == {3, 4} and tracker.ended == 2
+
+
+def test_two_faces_passing_each_other_keep_their_ids():
+    tracker = PersonTracker(RATE)
+    stamps = np.arange(40) / RATE
+    # one walks right along y = 0.2, the other left along y = 0.45: they pass at t = 2 s
+    ids = run(tracker, stamps, lambda t: np.vstack([box_at(0.1 + 0.15 * t, 0.2, 0.15), box_at(0.7 - 0.15 * t, 0.45, 0.15)]))
+    assert all(list(i) == [1, 2] for i in ids[1:])
+
+
+def frame_faces(estimator, stamp):
+    """The follower's faces in the frame stamped ``stamp``: (boxes (F, 4) letterbox fractions, ids (F,))."""
+    stamps, tokens = estimator.cache.between(stamp - 1e-6, stamp + 1e-6)
+    assert tokens is not None, f"frame {stamp} was not encoded"
+    found = tokens[0, :, DETECTION] > 0
+    return tokens[0, found][:, BOX], estimator.follower.track_ids(stamps)[0][found]
+
+
+@pytest.fixture(scope="module")
+def clip_run(tiny_checkpoint):
+    """The people clip (4:3, 15 fps) through the node's window and estimator, faces found at 10 Hz."""
+    from emotion_ros.runtime.torch_backend import TorchBackend
+
+    backend = TorchBackend(str(tiny_checkpoint))
+    config = WindowConfig(duration=backend.window, stride=0.5, num_frames=backend.num_frames, max_frame_rate=40.0)
+    estimator = EmotionEstimator(backend, cache_capacity=1024, detection_rate=RATE, track_timeout=1.0)
+    sensor_input = SensorInput(config, frame_size=backend.frame_size, on_frame=estimator.prefill)
+    frames, estimates = [], []
+    for frame in people_clip(fps=15.0):
+        frames.append(frame)
+        estimates += [estimator.estimate(window)[0] for window in sensor_input.frame(frame.stamp, frame.rgb)]
+    sensor_input.close()
+    return backend, estimator, frames, estimates
+
+
+def test_people_in_the_clip_keep_one_id_each_and_a_returning_person_gets_a_new_one(clip_run):
+    backend, estimator, frames, _ = clip_run
+    height, width = frames[0].rgb.shape[:2]
+    letterbox = Letterbox(height, width, backend.frame_size)
+    segments: dict[tuple[int, int], list[int]] = {}  # (person, span) -> the id matched in each frame
+    for frame in frames:
+        boxes, ids = frame_faces(estimator, frame.stamp)
+        pixels = np.array([letterbox.to_frame(b) for b in boxes]).reshape(-1, 4)
+        for person, truth in frame.boxes.items():
+            span = next(i for i, (a, b) in enumerate(PEOPLE_SCRIPT[person].spans) if a <= frame.stamp < b)
+            if frame.stamp - PEOPLE_SCRIPT[person].spans[span][0] < 0.3:
+                continue  # found, then confirmed by the next detection
+            overlap = box_iou(truth[None], pixels)[0] if len(pixels) else np.zeros(0)
+            segments.setdefault((person, span), []).append(int(ids[overlap.argmax()]) if overlap.size and overlap.max() > 0.4 else -2)
+    assert set(segments) == {(0, 0), (1, 0), (2, 0), (2, 1)}
+    chosen = {}
+    for segment, ids in segments.items():
+        values, counts = np.unique(ids, return_counts=True)
+        chosen[segment] = int(values[counts.argmax()])
+        # one id through the segment, crossing included: every frame found and given that id
+        assert counts.max() == len(ids) and chosen[segment] >= 1, (segment, dict(zip(values, counts)))
+    assert len(set(chosen.values())) == 4, chosen  # the returning person has a new id
+
+
+def test_each_window_reports_every_person_with_their_id_box_and_label(clip_run):
+    backend, estimator, frames, estimates = clip_run
+    by_stamp = {round(f.stamp, 3): f for f in frames}
+    assert len(estimates) >= 14
+    main_ids = []
+    for estimate in estimates:
+        newest = by_stamp[max(s for s in by_stamp if s <= estimate.t_end)]
+        visible = set(newest.boxes)
+        assert len(estimate.people) >= len(visible)  # plus anyone who left inside the window
+        for person in estimate.people:
+            assert person.track >= 1 and person.id == f"f{person.track}" and 0 < person.seen <= 1
+            assert backend.labels[int(np.argmax(person.scores))] == "happy"  # every copy is the smiling astronaut
+            assert 0.5 < person.detection <= 1 and 0 <= person.tracked_for <= estimate.t_end
+        # the people still in view at the window's end are where their faces are [px]
+        ended = [p for p in estimate.people if p.seen == max(q.seen for q in estimate.people)]
+        for truth in newest.boxes.values():
+            assert max(box_iou(truth[None], np.stack([p.box for p in estimate.people]))[0]) > 0.5
+        assert ended and estimate.person_id == estimate.people[0].id
+        main_ids.append(estimate.person_id)
+        # several people in view: the voice is not given to any of them
+        assert estimate.voice_attributed == (len(estimate.people) <= 1)
+    # the main person (largest face, kept while about as large) does not switch
+    assert len(set(main_ids)) == 1, main_ids
