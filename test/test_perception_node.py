@@ -281,3 +281,54 @@ def test_shutdown_while_explaining_is_prompt(ros):
         elapsed = time.monotonic() - started
         sensors.node.destroy_node()
     assert elapsed < 5.0
+
+
+def test_people_and_the_main_person_reach_another_process_with_their_faces_rois(ros, tmp_path):
+    """The generated people clip (two people, then three) as a 640 x 480 camera: emotion/people
+    lists everyone with a stable id and an ROI on their face; emotion/state is the main person."""
+    from emotion_ros.eval.people_clip import people_clip
+    from emotion_ros.runtime.people import box_iou
+
+    out, t0 = tmp_path / "people.json", 1000.0
+    listener = subprocess.Popen([sys.executable, str(Path(__file__).with_name("people_subscriber.py")), str(out), "16"])
+    emotion = PerceptionNode(parameter_overrides=FAST + [Parameter("explanation.rate", value=0.0)])
+    camera = rclpy.create_node("people_camera")
+    image = camera.create_publisher(Image, "image", qos_profile_sensor_data)
+    audio = camera.create_publisher(AudioFrame, "audio", qos_profile_sensor_data)
+    frames = list(people_clip(fps=15.0, duration=5.0))
+    truth = {round(t0 + f.stamp, 3): f.boxes for f in frames}
+
+    def play():
+        for i, frame in enumerate(frames):
+            stamp = Header(stamp=to_stamp(t0 + frame.stamp), frame_id="camera")
+            image.publish(rgb_to_image(frame.rgb, "rgb8", stamp))
+            audio.publish(pcm_to_audio_frame(np.zeros(16000 // 15, np.float32), 16000, "S16LE", stamp))
+            yield
+
+    try:
+        bring_up(emotion)
+        time.sleep(2.0)  # let the other process discover the node
+        drive([emotion, camera], play(), pace=1 / 15)
+        spin_until([emotion], lambda: listener.poll() is not None, timeout=30)
+    finally:
+        shut_down([emotion])
+        camera.destroy_node()
+        listener.wait(timeout=30)
+    received = json.loads(out.read_text())
+    people, states = received["people"], received["states"]
+    assert len(people) >= 5 and [m["stamp"] for m in people] == [s["stamp"] for s in states]
+    ids = {}
+    for message, state in zip(people, states):
+        assert message["main_id"] == state["person_id"] == message["people"][0]["id"] and state["faces"] == len(message["people"])
+        assert not message["voice_attributed"] and state["speaker_id"] == ""  # several people in view
+        newest = truth[max(t for t in truth if t <= message["stamp"] + 1e-6)]
+        rois = np.array([[x, y, x + w, y + h] for x, y, w, h in (p["roi"] for p in message["people"])], float)
+        for person, box in newest.items():
+            overlap = box_iou(box[None], rois)[0]
+            assert overlap.max() > 0.5, (message["stamp"], person, overlap)
+            ids.setdefault(person, set()).add(message["people"][int(overlap.argmax())]["id"])
+        assert all(p["label"] == "happy" and 0.5 < p["detection_confidence"] <= 1 for p in message["people"])
+    # the two people in view from the start keep one id each; the third has their own
+    assert all(len(found) == 1 for found in ids.values()) and len(set.union(*ids.values())) == 3, ids
+    assert received["explain"]["success"] and received["explain"]["person_id"] == received["explain"]["asked"]
+    assert received["explain"]["text"].startswith(f"About {received['explain']['asked']}, the person ")

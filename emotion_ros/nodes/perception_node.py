@@ -1,13 +1,16 @@
 """The emotion node: windows of camera and microphone data in, emotion states and explanations out.
 
 Publishes
-  emotion/state        EmotionState, one per window (every `stride` seconds of sensor time)
-  emotion/event        EmotionState when the debounced label changes (transient local: a late
-                       subscriber gets the current state at once)
+  emotion/state        EmotionState of the main person (`people.main_person`), one per window
+                       (every `stride` seconds of sensor time)
+  emotion/people       PersonEmotionArray: every tracked person, one per window
+  emotion/event        EmotionState when the main person's debounced label changes (transient
+                       local: a late subscriber gets the current state at once)
   emotion/explanation  Explanation, about the newest window at `explanation.rate`
   /diagnostics         sensor input and pipeline health
 Serves
-  ~/explain            emotion_msgs/Explain: on-demand questions about the newest window
+  ~/explain            emotion_msgs/Explain: on-demand questions about the newest window (about
+                       the main person, or the person the request names)
 
 Perception runs on its own worker thread and the LLaMA head on another; both take only the
 newest work item, so a slow explanation never delays perception and nothing queues up.
@@ -23,6 +26,7 @@ from typing import Any, Callable
 from diagnostic_msgs.msg import DiagnosticArray
 from emotion_msgs.msg import EmotionState
 from emotion_msgs.msg import Explanation as ExplanationMsg
+from emotion_msgs.msg import PersonEmotionArray
 from emotion_msgs.srv import Explain
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
@@ -37,12 +41,14 @@ from emotion_ros.nodes.throttled_log import ThrottledLog
 from emotion_ros.runtime.backends import BACKENDS, create_backend
 from emotion_ros.runtime.debounce import LabelDebouncer
 from emotion_ros.runtime.diagnostics import perception_status
-from emotion_ros.runtime.estimate import EmotionEstimate, Explanation
-from emotion_ros.runtime.estimator import EmotionEstimator
+from emotion_ros.runtime.estimate import EmotionEstimate, Explanation, ExplanationContexts
+from emotion_ros.runtime.estimator import MAIN_PERSON_POLICIES, EmotionEstimator
 from emotion_ros.runtime.face_follower import DEFAULT_DETECTION_RATE
+from emotion_ros.runtime.person_description import about
+from emotion_ros.runtime.person_tracker import DEFAULT_TRACK_TIMEOUT
 from emotion_ros.runtime.latency import LatencyStats
 from emotion_ros.runtime.latest_worker import LatestWorker
-from emotion_ros.runtime.messages import estimate_to_msg, explanation_to_msg
+from emotion_ros.runtime.messages import estimate_to_msg, explanation_to_msg, people_to_msg
 from emotion_ros.window.config import WindowConfig
 from emotion_ros.window.diagnostics import input_status
 from emotion_ros.window.sensor_input import SensorInput
@@ -56,6 +62,7 @@ LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability
 class ExplainRequest:
     estimate: EmotionEstimate
     context: Any
+    person_id: str  # who it is about ("" without tracking)
     question: str
     max_new_tokens: int
     reply: Future | None  # set for ~/explain calls; None for the periodic explanation
@@ -79,6 +86,13 @@ class PerceptionNode(ManagedNode):
         declare(self, "faces.detection_rate", DEFAULT_DETECTION_RATE,
                 "A face-reading model finds faces this often per second of sensor time and follows them on "
                 "the frames between, so every frame is read at a bounded cost [Hz].", 0.5, 120.0)
+        declare(self, "people.track_timeout", DEFAULT_TRACK_TIMEOUT,
+                "A tracked face not found for this long ends its track; if it comes back it gets a new id [s].",
+                0.1, 60.0)
+        declare(self, "people.main_person", "largest",
+                f"Whom emotion/state and emotion/event report: one of {', '.join(MAIN_PERSON_POLICIES)} (the largest "
+                "face, the longest tracked, or the one speaking: the voice's person while one person is in view, "
+                "else the largest face).")
         declare(self, "event.hysteresis", 0.15, "A new label must beat the current one by this probability.", 0.0, 1.0)
         declare(self, "event.min_dwell", 1.0, "... and lead for this long before emotion/event reports it [s].", 0.0, 60.0)
         declare(self, "event.min_confidence", 0.4, "... with at least this probability.", 0.0, 1.0)
@@ -99,7 +113,7 @@ class PerceptionNode(ManagedNode):
         self._perception_worker: LatestWorker | None = None
         self._frame_worker: LatestWorker | None = None
         self._explanation_worker: LatestWorker | None = None
-        self._latest: tuple[EmotionEstimate, Any] | None = None
+        self._latest: tuple[EmotionEstimate, ExplanationContexts] | None = None
         self._latest_lock = threading.Lock()
         self._explained_until = float("-inf")
         self.latency = LatencyStats()
@@ -169,13 +183,19 @@ class PerceptionNode(ManagedNode):
         self.backend = backend
         self.input = SensorInput(window, report=self._throttled, frame_size=backend.frame_size, on_frame=self._on_frame)
         self._sensors = SensorSubscriptions(self, self.input, self._on_windows, self._throttled)
-        self._estimator = EmotionEstimator(backend, detection_rate=self.param("faces.detection_rate"))
+        try:
+            self._estimator = EmotionEstimator(backend, detection_rate=self.param("faces.detection_rate"),
+                                               track_timeout=self.param("people.track_timeout"),
+                                               main_person=self.param("people.main_person"))
+        except ValueError as exc:
+            return self.fail(str(exc))
         self._debouncer = LabelDebouncer(
             backend.labels, self.param("event.hysteresis"), self.param("event.min_dwell"), self.param("event.min_confidence")
         )
         self._pubs = {
             "state": self.create_lifecycle_publisher(EmotionState, "emotion/state", RELIABLE),
             "event": self.create_lifecycle_publisher(EmotionState, "emotion/event", LATCHED),
+            "people": self.create_lifecycle_publisher(PersonEmotionArray, "emotion/people", RELIABLE),
             "explanation": self.create_lifecycle_publisher(ExplanationMsg, "emotion/explanation", RELIABLE),
             "diagnostics": self.create_lifecycle_publisher(DiagnosticArray, "/diagnostics", 10),
         }
@@ -260,6 +280,8 @@ class PerceptionNode(ManagedNode):
         frame_id, model_id = self.param("frame_id"), self.backend.model_id
         msg = estimate_to_msg(estimate, frame_id, model_id)
         self._pubs["state"].publish(msg)
+        if estimate.reads_faces:
+            self._pubs["people"].publish(people_to_msg(estimate, frame_id, model_id))
         self.counts["states"] += 1
         self.latency.add(estimate.latency)
         with self._latest_lock:
@@ -282,16 +304,23 @@ class PerceptionNode(ManagedNode):
         if newest is None or worker is None or newest[0].t_end <= self._explained_until or not worker.idle():
             return  # nothing new, or still busy: skip this tick rather than queue
         self._explained_until = newest[0].t_end
-        worker.submit(ExplainRequest(newest[0], newest[1], "", self.param("explanation.max_new_tokens"), None))
+        worker.submit(ExplainRequest(newest[0], newest[1].main, newest[0].person_id, "",
+                                     self.param("explanation.max_new_tokens"), None))
 
     async def _on_explain(self, request: Explain.Request, response: Explain.Response) -> Explain.Response:
         newest, worker = self._newest(), self._explanation_worker
         if newest is None or worker is None:
             response.success, response.message = False, "no window has been perceived yet"
             return response
+        estimate, contexts = newest
+        context = contexts.of(request.person_id)
+        if context is None:
+            in_view = ", ".join(p.id for p in estimate.people) or "nobody"
+            response.success, response.message = False, f"no person {request.person_id!r} in the newest window (in view: {in_view})"
+            return response
         budget = request.max_new_tokens or self.param("explanation.max_new_tokens")
         reply = Future()
-        worker.submit(ExplainRequest(newest[0], newest[1], request.question, budget, reply))
+        worker.submit(ExplainRequest(estimate, context, request.person_id or estimate.person_id, request.question, budget, reply))
         success, message, explanation = await reply
         response.success, response.message = success, message
         if explanation is not None:
@@ -306,9 +335,11 @@ class PerceptionNode(ManagedNode):
         started = time.monotonic()
         generated = self.backend.explain(request.context, request.question, request.max_new_tokens)
         estimate = request.estimate
+        person = estimate.person(request.person_id) if request.person_id else None
+        text = about(person, estimate.image_size[1] if estimate.image_size else 0, len(estimate.people) <= 1, generated.text)
         explanation = Explanation(
-            estimate.t_start, estimate.t_end, generated.text, parse_label(generated.text, estimate.labels),
-            request.question, generated.tokens, time.monotonic() - started,
+            estimate.t_start, estimate.t_end, text, parse_label(generated.text, estimate.labels),
+            request.question, generated.tokens, time.monotonic() - started, request.person_id,
         )
         self.explanation_latency.add(explanation.latency)
         msg = explanation_to_msg(explanation, self.param("frame_id"), self.backend.model_id)

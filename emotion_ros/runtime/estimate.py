@@ -65,6 +65,13 @@ class EmotionEstimate:
     latency: float = 0.0
     reads_faces: bool = False
     people: tuple[PersonEstimate, ...] = ()
+    image_size: tuple[int, int] | None = None  # (height, width) [px] of the camera frame, when video was present
+
+    def person(self, person_id: str) -> PersonEstimate | None:
+        """The person with this id in the window; "" is the main person (None when nobody)."""
+        if not person_id:
+            return self.people[0] if self.people else None
+        return next((p for p in self.people if p.id == person_id), None)
 
     @property
     def voice_attributed(self) -> bool:
@@ -98,8 +105,22 @@ class EmotionEstimate:
 
 
 @dataclass(frozen=True)
+class ExplanationContexts:
+    """What the backend needs to explain a window: main: the main person's context (the window's
+    with a model that does not find faces); by_person: person id -> that person's."""
+
+    main: object
+    by_person: dict[str, object]
+
+    def of(self, person_id: str) -> object | None:
+        """The context for ``person_id`` ("" is the main person); None for an unknown id."""
+        return self.by_person.get(person_id) if person_id else self.main
+
+
+@dataclass(frozen=True)
 class Explanation:
-    """Generated text about one window; label is what the text names (None if no label)."""
+    """Generated text about one window; label is what the text names (None if no label);
+    person_id: who it is about ("" when nobody, or without tracking)."""
 
     t_start: float
     t_end: float
@@ -108,3 +129,4 @@ class Explanation:
     question: str
     tokens: int
     latency: float
+    person_id: str = ""

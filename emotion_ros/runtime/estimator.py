@@ -10,7 +10,7 @@ import numpy as np
 from emotion_ros.io.letterbox import Letterbox
 from emotion_ros.model.face_encoder import person_tokens
 from emotion_ros.runtime.backend import Backend, BackendError, Perception
-from emotion_ros.runtime.estimate import EmotionEstimate, PersonEstimate
+from emotion_ros.runtime.estimate import EmotionEstimate, ExplanationContexts, PersonEstimate
 from emotion_ros.runtime.frame_cache import FrameFeatureCache
 from emotion_ros.runtime.face_follower import DEFAULT_DETECTION_RATE, FaceFollower
 from emotion_ros.runtime.people import PersonView, people_in_window, slice_members, slice_view
@@ -47,8 +47,8 @@ class EmotionEstimator:
         self._follow_lock = threading.Lock()  # the follower takes frames in stamp order, one at a time
         self._main_track = -1
 
-    def estimate(self, window: Window, completed_at: float | None = None) -> tuple[EmotionEstimate, object]:
-        """The estimate for ``window`` and the backend context to explain it later.
+    def estimate(self, window: Window, completed_at: float | None = None) -> tuple[EmotionEstimate, ExplanationContexts]:
+        """The estimate for ``window`` and the backend contexts to explain it (per person) later.
 
         completed_at: time.monotonic() when the window was cut (for the latency).
         Raises BackendError when the backend fails or returns non-finite values.
@@ -96,8 +96,10 @@ class EmotionEstimator:
             valence=perception.valence, arousal=perception.arousal, speaking_probability=speaking,
             video_present=window.video_present, audio_present=window.audio_present, latency=latency,
             reads_faces=backend.reads_faces, people=people,
+            image_size=(window.source_size or window.frames.shape[1:3]) if window.video_present else None,
         )
-        return estimate, perception.context
+        contexts = ExplanationContexts(perception.context, {p.id: c.context for p, c in zip(people, perceptions) if p.id})
+        return estimate, contexts
 
     def prefill(self, stamp: float, frame: np.ndarray) -> bool:
         """Encode a frame as it arrives (frame (H, W, 3) uint8, letterboxed; in stamp order, from
@@ -164,7 +166,7 @@ class EmotionEstimator:
 
     @staticmethod
     def _frame_box(box: np.ndarray, window: Window) -> np.ndarray:
-        """A box in fractions of the square frame -> pixels of the camera frame."""
+        """A box in fractions of the square frame -> pixels of the camera frame (the part inside it)."""
         side = window.frames.shape[1]
         height, width = window.source_size or window.frames.shape[1:3]
-        return np.round(Letterbox(height, width, side).to_frame(box), 1)
+        return np.round(np.clip(Letterbox(height, width, side).to_frame(box), 0, [width, height] * 2), 1)

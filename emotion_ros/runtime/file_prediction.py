@@ -12,7 +12,7 @@ from emotion_ros.io.audio import MonoResampler
 from emotion_ros.io.media import MediaError, read_audio
 from emotion_ros.runtime.backend import Backend
 from emotion_ros.io.letterbox import letterbox
-from emotion_ros.runtime.estimate import EmotionEstimate, PersonEstimate
+from emotion_ros.runtime.estimate import EmotionEstimate, ExplanationContexts, PersonEstimate
 from emotion_ros.runtime.estimator import EmotionEstimator
 from emotion_ros.window.config import WindowConfig
 from emotion_ros.window.media_windows import iter_media_windows
@@ -108,7 +108,7 @@ def predict_file(backend: Backend, image: Path | None = None, video: Path | None
     explanation is about the label reported, not about an outlier window).
     """
     estimator = EmotionEstimator(backend)
-    results: list[tuple[EmotionEstimate, object]] = []
+    results: list[tuple[EmotionEstimate, ExplanationContexts]] = []
     if image is not None:
         sound = _audio_track(audio, backend.sample_rate) if audio is not None else None
         results.append(estimator.estimate(image_window(_read_image(image), backend, sound)))
@@ -125,7 +125,7 @@ def predict_file(backend: Backend, image: Path | None = None, video: Path | None
     scores = np.mean([estimate.scores for estimate, _ in averaged], axis=0)
     top = int(np.argmax(scores))
     best, best_context = max(averaged, key=lambda pair: pair[0].scores[top])
-    text = backend.explain(best_context, "", max_new_tokens).text if explain and backend.can_explain else ""
+    text = backend.explain(best_context.main, "", max_new_tokens).text if explain and backend.can_explain else ""
     timeline = None
     if video is not None:
         timeline = [{"t": round(e.t_end, 3), "label": e.label if e.person_visible else None,
