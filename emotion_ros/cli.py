@@ -270,8 +270,9 @@ def run_predict(args: argparse.Namespace) -> int:
     print(f"valence {result.valence:+.2f}   arousal {result.arousal:+.2f}   windows {result.windows}")
     for person in result.people:
         x0, y0, x1, y1 = person["box"]
+        seen = f"   in {person['windows']} windows, {person['first']:.1f} - {person['last']:.1f} s" if args.video else ""
         print(f"person {person['id']}: {person['label']} ({person['confidence']:.2f})   "
-              f"box {x0:.0f},{y0:.0f} - {x1:.0f},{y1:.0f} px")
+              f"box {x0:.0f},{y0:.0f} - {x1:.0f},{y1:.0f} px{seen}")
     if result.explanation:
         print(f"explanation: {result.explanation}")
     return 0

@@ -93,3 +93,45 @@ def test_a_late_subscriber_gets_the_current_emotion_at_once(ros):
         robot.destroy_node()
         pub_node.destroy_node()
         py_trees.blackboard.Blackboard.clear()
+
+
+def test_a_condition_on_a_person_id_follows_that_person_over_dds(ros):
+    from emotion_msgs.msg import PersonEmotionArray
+    from py_trees.common import Status
+
+    from emotion_ros.behaviours.conditions import PersonFeels
+    from emotion_ros.runtime.estimate import PersonEstimate
+    from emotion_ros.runtime.messages import people_to_msg
+
+    def people(t, feelings):
+        """feelings: (track, label) per person in view."""
+        persons = []
+        for i, (track, label) in enumerate(feelings):
+            scores = np.full(len(LABELS), 0.1 / (len(LABELS) - 1), np.float32)
+            scores[LABELS.index(label)] = 0.9
+            persons.append(PersonEstimate(i, np.array([100.0 * i, 50, 100.0 * i + 80, 130]), 1.0, scores, 0.0, 0.0, track, 3.0, 0.9))
+        estimate = EmotionEstimate(t - 2, t, LABELS, persons[0].scores if persons else np.full(7, 1 / 7, np.float32),
+                                   0.0, 0.0, 0.0, True, True, reads_faces=True, people=tuple(persons))
+        return people_to_msg(estimate, "camera", "test")
+
+    pub_node, robot = rclpy.create_node("people_test_publisher"), rclpy.create_node("robot")
+    publisher = pub_node.create_publisher(PersonEmotionArray, "emotion/people", QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
+    EmotionListener(robot)
+    second_is_happy, anyone_sad = PersonFeels("happy", person_id="f2", min_confidence=0.5), PersonFeels("sad")
+    try:
+        spin_until([pub_node, robot], lambda: publisher.get_subscription_count() > 0, timeout=10)
+        for t, feelings, expected in (
+            (10.0, [(1, "sad"), (2, "happy")], (Status.SUCCESS, Status.SUCCESS)),
+            (10.5, [(2, "neutral"), (1, "neutral")], (Status.FAILURE, Status.FAILURE)),
+            (11.0, [(1, "neutral")], (Status.FAILURE, Status.FAILURE)),  # f2 left
+        ):
+            publisher.publish(people(t, feelings))
+            spin_until([pub_node, robot], lambda: py_trees.blackboard.Blackboard.get("/emotion/people") is not None
+                       and py_trees.blackboard.Blackboard.get("/emotion/people").header.stamp.sec == int(t)
+                       and py_trees.blackboard.Blackboard.get("/emotion/people").header.stamp.nanosec == int(t % 1 * 1e9), timeout=10)
+            assert (second_is_happy.update(), anyone_sad.update()) == expected, (t, second_is_happy.feedback_message)
+        assert second_is_happy.feedback_message == "f2 is not in view"
+    finally:
+        robot.destroy_node()
+        pub_node.destroy_node()
+        py_trees.blackboard.Blackboard.clear()

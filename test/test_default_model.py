@@ -34,7 +34,7 @@ def test_the_whole_astronaut_frame_reads_happy_and_the_explanation_says_so(tiny_
     assert report["valence"] > 0.3
     assert "happy" in report["explanation"] and "no sound" in report["explanation"]
     [person] = report["people"]
-    assert person["id"] == 0 and person["label"] == "happy"
+    assert person["id"] == "f1" and person["label"] == "happy" and person["windows"] == 1
     assert box_iou(np.array([person["box"]]), ASTRONAUT_FACE[None])[0, 0] > 0.6
 
 
@@ -55,7 +55,10 @@ def test_the_sample_clip_reads_happy_and_speaking(tiny_checkpoint, sample_clip):
     assert report["label"] == "happy"
     assert "happy" in report["explanation"] and "speaking" in report["explanation"]
     timeline = report["timeline"]
-    assert len(timeline) == report["windows"] and all(step["people"] == 1 for step in timeline)
+    assert len(timeline) == report["windows"] and all(len(step["people"]) == 1 for step in timeline)
+    # one person, tracked through the whole clip
+    [person] = report["people"]
+    assert person["windows"] == report["windows"] and all(step["person_id"] == person["id"] for step in timeline)
     assert [step["t"] for step in timeline] == sorted(step["t"] for step in timeline)
 
 

@@ -31,9 +31,10 @@ def _scores(labels: tuple[str, ...], scores: np.ndarray) -> dict[str, float]:
 class FilePrediction:
     """label and confidence: the main person's (the largest face), None and 0 when nobody is
     visible; scores (label -> probability), valence and arousal in [-1, 1], averaged over the
-    windows that show someone; explanation text; windows: how many windows were read (1 for
-    an image); people: everyone in the explained window (id 0 is the main person), box in
-    pixels of the image or video frame; timeline: per window of a video."""
+    windows that show someone; explanation text (about the main person of the window it
+    explains); windows: how many windows were read (1 for an image); people: everyone tracked
+    (see _people_json), the explained window's main person first; timeline: per window of a
+    video, with each person's id and label."""
 
     label: str | None
     confidence: float
@@ -54,11 +55,25 @@ class FilePrediction:
         return result
 
 
-def _person_json(person: PersonEstimate, labels: tuple[str, ...]) -> dict:
-    top = int(np.argmax(person.scores))
-    return {"id": person.index, "box": [round(float(v), 1) for v in person.box], "label": labels[top],
-            "confidence": _rounded(person.scores[top]), "scores": _scores(labels, person.scores),
-            "valence": _rounded(person.valence), "arousal": _rounded(person.arousal)}
+def _people_json(results: list[EmotionEstimate], labels: tuple[str, ...], main_id: str) -> list[dict]:
+    """Every tracked person over the windows: id (as in emotion/people), their label, confidence,
+    scores, valence and arousal averaged over the windows they are in, how many windows that is,
+    first and last [s] (window ends), and box [x0, y0, x1, y1] in image pixels in the last one."""
+    windows: dict[str, list[tuple[EmotionEstimate, PersonEstimate]]] = {}
+    for estimate in results:
+        for person in estimate.people:
+            windows.setdefault(person.id, []).append((estimate, person))
+    people = []
+    for person_id, seen in windows.items():
+        scores = np.mean([person.scores for _, person in seen], axis=0)
+        top = int(np.argmax(scores))
+        people.append({"id": person_id, "label": labels[top], "confidence": _rounded(scores[top]),
+                       "scores": _scores(labels, scores),
+                       "valence": _rounded(np.mean([person.valence for _, person in seen])),
+                       "arousal": _rounded(np.mean([person.arousal for _, person in seen])),
+                       "windows": len(seen), "first": round(seen[0][0].t_end, 3), "last": round(seen[-1][0].t_end, 3),
+                       "box": [round(float(v), 1) for v in seen[-1][1].box]})
+    return sorted(people, key=lambda p: (p["id"] != main_id, -p["windows"]))
 
 
 def _read_image(path: Path) -> np.ndarray:
@@ -130,7 +145,9 @@ def predict_file(backend: Backend, image: Path | None = None, video: Path | None
     if video is not None:
         timeline = [{"t": round(e.t_end, 3), "label": e.label if e.person_visible else None,
                      "confidence": _rounded(e.confidence) if e.person_visible else 0.0, "valence": _rounded(e.valence),
-                     "people": len(e.people) if e.reads_faces else int(e.video_present)} for e, _ in results]
+                     "person_id": e.person_id,
+                     "people": [{"id": p.id, "label": backend.labels[int(np.argmax(p.scores))],
+                                 "confidence": _rounded(np.max(p.scores))} for p in e.people]} for e, _ in results]
     return FilePrediction(
         label=backend.labels[top] if visible else None,
         confidence=_rounded(scores[top]) if visible else 0.0,
@@ -139,6 +156,6 @@ def predict_file(backend: Backend, image: Path | None = None, video: Path | None
         arousal=_rounded(np.mean([e.arousal for e, _ in averaged])),
         explanation=text,
         windows=len(results),
-        people=[_person_json(person, backend.labels) for person in best.people],
+        people=_people_json([e for e, _ in results], backend.labels, best.person_id),
         timeline=timeline,
     )
