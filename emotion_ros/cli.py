@@ -15,6 +15,7 @@
   emotion-ros build-engines DIR    TensorRT engines of an export, on the GPU machine
   emotion-ros bench [--duration 600]   runtime latency, real-time factor, drops, RSS (JSON)
   emotion-ros bench-faces [--peer-python PY]   visual path fps beside the fer package (JSON)
+  emotion-ros bench-people [--duration 10]   cost per frame with 1, 2 and 4 people, tracking share (JSON)
   emotion-ros bench-model [--preset tiny]
                                    parameter counts and forward times (JSON)
 
@@ -189,6 +190,16 @@ def run_bench_faces(args: argparse.Namespace) -> int:
 
     peer = Path(args.peer_python) if args.peer_python else None
     print(json.dumps(benchmark_faces(args.model, args.backend, peer, args.repeats, args.threads), indent=2))
+    return 0
+
+
+def run_bench_people(args: argparse.Namespace) -> int:
+    import json
+
+    from emotion_ros.eval.people_benchmark import benchmark_people
+
+    counts = tuple(int(c) for c in args.people.split(","))
+    print(json.dumps(benchmark_people(args.model, args.backend, counts, args.duration, threads=args.threads), indent=2))
     return 0
 
 
@@ -427,6 +438,12 @@ def build_parser() -> argparse.ArgumentParser:
                              help="a Python with fer, TensorFlow and OpenCV < 5 (scripts/make_fer_peer.sh)")
     faces_bench.add_argument("--repeats", type=int, default=30)
     faces_bench.add_argument("--threads", type=int, default=0, help="intra-op threads (0: the backend's choice)")
+    people_bench = sub.add_parser("bench-people", help="cost per frame and per stride with 1, 2 and 4 people in view (JSON)")
+    people_bench.add_argument("--model", default="tiny", help="checkpoint directory or preset")
+    people_bench.add_argument("--backend", default="onnxruntime", help="onnxruntime, torch or tensorrt")
+    people_bench.add_argument("--people", default="1,2,4", help="comma-separated people counts")
+    people_bench.add_argument("--duration", type=float, default=10.0, help="seconds of 30 fps video per count")
+    people_bench.add_argument("--threads", type=int, default=0, help="intra-op threads (0: the backend's choice)")
     bench = sub.add_parser("bench-model", help="parameter counts and forward times of a preset (JSON)")
     bench.add_argument("--preset", default="tiny")
     bench.add_argument("--repeats", type=int, default=10)
@@ -498,6 +515,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_build_engines(args)
         if args.command == "bench-faces":
             return run_bench_faces(args)
+        if args.command == "bench-people":
+            return run_bench_people(args)
         if args.command == "bench":
             return run_bench(args)
         if args.command == "bench-model":

@@ -39,3 +39,16 @@ def test_face_benchmark_reads_every_face_and_skips_a_missing_peer_with_the_reaso
         assert ours["faces"] == ours["faces_matched"] == ours["faces_true"] == faces and ours["fps"] > 0
         assert ours["labels"] == ["happy"] * faces
     assert "no peer Python" in report["fer_peer"]["skipped"] and "speedup" not in report
+
+
+def test_people_benchmark_reads_each_person_and_times_the_tracker(tiny_checkpoint):
+    from emotion_ros.eval.people_benchmark import benchmark_people
+
+    report = benchmark_people(str(tiny_checkpoint), "torch", counts=(1, 2), duration=3.0, threads=2)
+    for count in (1, 2):
+        result = report["people"][str(count)]
+        assert result["windows"] == 2 and result["people_per_window"] == {"min": count, "max": count}
+        assert result["ids_given"] == count  # one track each, through the whole stream
+        assert 0 < result["tracking_share_of_frame_cost"] < 1 and result["frame_ms"]["faces_found_p50"] > 0
+    assert set(report["targets"]) == {"tracking_under_5_percent_1_people", "tracking_under_5_percent_2_people",
+                                      "keeps_up_with_2_people", "no_dropped_windows_2_people"}

@@ -47,8 +47,7 @@ class PersonTracker:
         self.tracks: dict[int, _Track] = {}  # live tracks
         self._first_seen: OrderedDict[int, float] = OrderedDict()  # also of the last ended ones
         self.ended = 0  # tracks ended by timeout or a clock jump
-        self._next_base = 0  # ids of earlier trackers (before clock jumps) come below this
-        self._base = 0
+        self._base = 0  # ids of earlier trackers (before clock jumps) are at most this
         self._last_stamp: float | None = None
         self._steps = 0
         self._tracker = self._new_tracker()
@@ -60,11 +59,16 @@ class PersonTracker:
         return Tracker(distance_function="iou", distance_threshold=MAX_DISTANCE,
                        hit_counter_max=misses - 1, initialization_delay=min(1, misses - 2))
 
+    @property
+    def total_ids(self) -> int:
+        """How many ids were given in this run."""
+        return self._base + self._tracker.total_object_count
+
     def reset(self) -> None:
         """End every track; the next ids continue after the highest one given so far."""
         self.ended += len(self.tracks)
         self.tracks.clear()
-        self._next_base = self._base = self._next_base + self._tracker.total_object_count
+        self._base = self.total_ids
         self._tracker = self._new_tracker()
         self._last_stamp = None
 
