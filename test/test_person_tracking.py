@@ -14,7 +14,6 @@ from emotion_ros.window.config import WindowConfig
 from emotion_ros.window.sensor_input import SensorInput
 
 RATE = 10.0  # detections per second
-ONE = np.array([0.9])
 
 
 def box_at(x: float, y: float = 0.3, size: float = 0.1) -> np.ndarray:
@@ -22,7 +21,7 @@ def box_at(x: float, y: float = 0.3, size: float = 0.1) -> np.ndarray:
 
 
 def run(tracker: PersonTracker, stamps, boxes_at) -> list[np.ndarray]:
-    return [tracker.update(t, boxes_at(t), np.full(len(boxes_at(t)), 0.9)) for t in stamps]
+    return [tracker.update(t, boxes_at(t)) for t in stamps]
 
 
 def test_a_new_face_is_confirmed_by_its_second_detection_and_keeps_its_id_while_it_moves():

@@ -31,6 +31,7 @@ import numpy as np
 
 from emotion_ros.model.face_encoder import BOX, DETECTION, EXPRESSION, SLOTS, empty_token
 from emotion_ros.runtime.backend import Backend
+from emotion_ros.runtime.frame_cache import stamp_key
 from emotion_ros.runtime.people import MATCH_IOU, box_iou
 from emotion_ros.runtime.person_tracker import DEFAULT_TRACK_TIMEOUT, PersonTracker
 
@@ -91,7 +92,7 @@ class FaceFollower:
         ids[: len(self._last.ids)] = self._last.ids
         ids[tokens[:, DETECTION] <= 0] = -1
         with self._lock:
-            self._ids[_key(stamp)] = ids
+            self._ids[stamp_key(stamp)] = ids
             while len(self._ids) > self._history:
                 self._ids.popitem(last=False)
         return tokens
@@ -100,7 +101,7 @@ class FaceFollower:
         """stamps (N,) [s] of encoded frames -> (N, SLOTS) track ids of their face slots (-1: empty,
         not confirmed yet, or a frame this follower did not encode)."""
         with self._lock:
-            return np.stack([self._ids.get(_key(s), np.full(SLOTS, -1)) for s in stamps]) if len(stamps) \
+            return np.stack([self._ids.get(stamp_key(s), np.full(SLOTS, -1)) for s in stamps]) if len(stamps) \
                 else np.zeros((0, SLOTS), int)
 
     def _encode(self, stamp: float, frame: np.ndarray) -> np.ndarray:
@@ -143,11 +144,7 @@ class FaceFollower:
                 box_velocity[new] = (faces[new, BOX] - last.tokens[old, BOX]) / dt
                 keypoint_velocity[new] = (points[new] - last.keypoints[old]) / dt
                 overlaps[new, :] = overlaps[:, old] = -1
-        ids = self.tracker.update(stamp, faces[:, BOX], 1 / (1 + np.exp(-faces[:, DETECTION])))
+        ids = self.tracker.update(stamp, faces[:, BOX])
         self._last = _Detection(stamp, faces, ids, points, embeddings[found], box_velocity, keypoint_velocity)
         self.detected += 1
         return tokens
-
-
-def _key(stamp: float) -> int:
-    return int(round(float(stamp) * 1e6))

@@ -9,6 +9,11 @@ from typing import Callable
 import numpy as np
 
 
+def stamp_key(stamp: float) -> int:
+    """A frame's stamp [s] as a key: whole microseconds."""
+    return int(round(float(stamp) * 1e6))
+
+
 class FrameFeatureCache:
     """Bounded LRU map: frame stamp (rounded to the microsecond) -> (4, D) feature.
 
@@ -25,17 +30,13 @@ class FrameFeatureCache:
         self.misses = 0
         self.prefilled = 0
 
-    @staticmethod
-    def _key(stamp: float) -> int:
-        return int(round(float(stamp) * 1e6))
-
     def clear(self) -> None:
         with self._lock:
             self._features.clear()
 
     def prefill(self, stamp: float, frame: np.ndarray, encode: Callable[[np.ndarray], np.ndarray]) -> bool:
         """Encode one frame ahead of its window (frame (H, W, 3)); False if it was cached already."""
-        key = self._key(stamp)
+        key = stamp_key(stamp)
         with self._lock:
             if key in self._features:
                 return False
@@ -49,7 +50,7 @@ class FrameFeatureCache:
     def between(self, t_start: float, t_end: float) -> tuple[np.ndarray, np.ndarray | None]:
         """The cached frames stamped in [t_start, t_end]: (stamps (N,) [s], features (N, ...)),
         in stamp order; features is None when there are none."""
-        low, high = self._key(t_start), self._key(t_end)
+        low, high = stamp_key(t_start), stamp_key(t_end)
         with self._lock:
             found = sorted((key, feature) for key, feature in self._features.items() if low <= key <= high)
         if not found:
@@ -64,7 +65,7 @@ class FrameFeatureCache:
         self, stamps: np.ndarray, frames: np.ndarray, encode: Callable[[np.ndarray], np.ndarray]
     ) -> np.ndarray:
         """(T, 4, D) for frames (T, H, W, 3) stamped ``stamps`` (T,); encodes the unseen ones in one batch."""
-        keys = [self._key(s) for s in stamps]
+        keys = [stamp_key(s) for s in stamps]
         with self._lock:
             todo = sorted({i for i, key in enumerate(keys) if key not in self._features}, key=lambda i: keys[i])
         first_of = {}

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from dataclasses import dataclass
 
 import numpy as np
 from norfair import Detection, Tracker
@@ -23,16 +22,6 @@ from norfair import Detection, Tracker
 DEFAULT_TRACK_TIMEOUT = 1.0  # [s] a face not found for this long ends its track
 FIRST_SEEN_KEPT = 1024  # tracks whose start is remembered after they end (for windows still pooling them)
 MAX_DISTANCE = 0.8  # 1 - IoU: a face is matched to a track whose predicted box it overlaps by > 0.2
-
-
-@dataclass
-class _Track:
-    """first_seen, last_seen [s] sensor time; detection: the face's detection probability in its
-    last frame."""
-
-    first_seen: float
-    last_seen: float
-    detection: float
 
 
 class PersonTracker:
@@ -44,7 +33,7 @@ class PersonTracker:
             raise ValueError(f"rate and timeout must be positive, got {rate} Hz and {timeout} s")
         self.period = 1.0 / rate
         self.timeout = timeout
-        self.tracks: dict[int, _Track] = {}  # live tracks
+        self.tracks: dict[int, float] = {}  # live tracks -> when their face was last found [s]
         self._first_seen: OrderedDict[int, float] = OrderedDict()  # also of the last ended ones
         self.ended = 0  # tracks ended by timeout or a clock jump
         self._base = 0  # ids of earlier trackers (before clock jumps) are at most this
@@ -72,10 +61,9 @@ class PersonTracker:
         self._tracker = self._new_tracker()
         self._last_stamp = None
 
-    def update(self, stamp: float, boxes: np.ndarray, detections: np.ndarray) -> np.ndarray:
+    def update(self, stamp: float, boxes: np.ndarray) -> np.ndarray:
         """One detection's faces: boxes (F, 4) x0, y0, x1, y1 (any consistent unit; IoU is scale
-        free), detections (F,) their detection probabilities, at ``stamp`` [s] -> ids (F,) int,
-        -1 for a face not yet confirmed (found once)."""
+        free), at ``stamp`` [s] -> ids (F,) int, -1 for a face not yet confirmed (found once)."""
         last = self._last_stamp
         if last is not None and not last < stamp <= last + self.timeout:
             self.reset()
@@ -90,8 +78,7 @@ class PersonTracker:
             step, face = obj.last_detection.data
             if step == self._steps:  # matched (or confirmed) by this detection
                 ids[face] = track = self._base + obj.id
-                seen = self.tracks.setdefault(track, _Track(stamp, stamp, 0.0))
-                seen.last_seen, seen.detection = stamp, float(detections[face])
+                self.tracks[track] = stamp
                 if track not in self._first_seen:
                     self._first_seen[track] = stamp
                     while len(self._first_seen) > FIRST_SEEN_KEPT:
