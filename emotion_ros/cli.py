@@ -110,6 +110,7 @@ def run_pipeline(args: argparse.Namespace, clip: Path | None, plot: Path | None 
         emotion = PerceptionNode(parameter_overrides=overrides)
         view = LiveView()
         emotion.state_listeners.append(view.state)
+        emotion.people_listeners.append(view.people)
         emotion.explanation_listeners.append(view.explanation)
         if clip is not None:
             source = FileSourceNode(parameter_overrides=[

@@ -1,4 +1,5 @@
-"""The terminal view of `emotion-ros run` and `demo`: one line per state, explanations inline."""
+"""The terminal view of `emotion-ros run` and `demo`: one line per state (the main person, by
+id), a line with the others when several people are in view, explanations inline."""
 
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ class LiveView:
             bar = "#" * round(estimate.confidence * 10)
             line = Text(f"{t:7.2f} s  ")
             if msg.person_visible:
+                if msg.person_id:
+                    line.append(f"{msg.person_id:<4}", style="magenta")
                 line.append(f"{estimate.label:<9}", style="bold")
                 line.append(f" {estimate.confidence:4.2f} {bar:<10}")
             else:
@@ -47,6 +50,18 @@ class LiveView:
             if msg.faces:
                 line.append(f"  {msg.faces} face{'s' if msg.faces > 1 else ''}")
             line.append(f" {estimate.latency * 1000:4.0f} ms", style="dim")
+            self.console.print(line)
+
+    def people(self, msg) -> None:
+        """A PersonEmotionArray: with several people in view, one line naming the others."""
+        if len(msg.people) < 2:
+            return
+        with self._lock:
+            line = Text(f"{'':11}also  ", style="dim")
+            for i, person in enumerate(msg.people[1:]):
+                line.append(" · " if i else "")
+                line.append(f"{person.id} ", style="magenta")
+                line.append(f"{person.label} {person.confidence:.2f}")
             self.console.print(line)
 
     def explanation(self, msg) -> None:

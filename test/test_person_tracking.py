@@ -140,3 +140,57 @@ def test_each_window_reports_every_person_with_their_id_box_and_label(clip_run):
         assert estimate.voice_attributed == (len(estimate.people) <= 1)
     # the main person (largest face, kept while about as large) does not switch
     assert len(set(main_ids)) == 1, main_ids
+
+
+def estimate_with(people_count: int, speaking: float):
+    from emotion_ros.runtime.estimate import EmotionEstimate, PersonEstimate
+
+    labels = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+    scores = np.eye(len(labels), dtype=np.float32)[3] * 0.9 + 0.1 / len(labels)
+    people = tuple(PersonEstimate(i, np.array([10.0 + 100 * i, 20.4, 90.6 + 100 * i, 120.0]), 1.0, scores, 0.5, 0.1,
+                                  track=i + 1, tracked_for=2.25, detection=0.9,
+                                  speaking_probability=speaking if people_count == 1 else 0.0)
+                   for i in range(people_count))
+    return EmotionEstimate(8.0, 10.0, labels, scores, 0.5, 0.1, speaking, True, True, reads_faces=True, people=people)
+
+
+def test_the_voice_is_the_only_persons_and_nobody_s_with_several_in_view():
+    from emotion_ros.runtime.messages import estimate_to_msg, people_to_msg
+
+    alone = people_to_msg(estimate_with(1, 0.9), "camera", "m")
+    assert alone.voice_attributed and alone.people[0].speaking and alone.main_id == "f1"
+    assert estimate_to_msg(estimate_with(1, 0.9), "camera", "m").speaker_id == "f1"
+    group = people_to_msg(estimate_with(2, 0.9), "camera", "m")
+    assert not group.voice_attributed and group.voice_speaking and not any(p.speaking for p in group.people)
+    state = estimate_to_msg(estimate_with(2, 0.9), "camera", "m")
+    assert state.speaking and state.speaker_id == "" and state.person_id == "f1" and state.faces == 2
+    person = group.people[1]
+    assert (person.roi.x_offset, person.roi.y_offset, person.roi.width, person.roi.height) == (110, 20, 81, 100)
+    assert (person.tracked_for.sec, person.tracked_for.nanosec) == (2, 250_000_000) and person.id == "f2"
+    nobody = estimate_to_msg(estimate_with(0, 0.9), "camera", "m")
+    assert not nobody.person_visible and nobody.label == "" and nobody.confidence == 0 and nobody.person_id == ""
+
+
+def test_the_live_view_names_the_main_person_and_the_others():
+    from rich.console import Console
+
+    from emotion_ros.live_view import LiveView
+    from emotion_ros.runtime.messages import estimate_to_msg, people_to_msg
+
+    view = LiveView(Console(record=True, width=120))
+    estimate = estimate_with(3, 0.0)
+    view.state(estimate_to_msg(estimate, "camera", "m"))
+    view.people(people_to_msg(estimate, "camera", "m"))
+    text = view.console.export_text()
+    assert "f1  happy" in text and "3 faces" in text and "also  f2 happy 0.91 · f3 happy 0.91" in text
+
+
+def test_explanations_say_whom_they_are_about():
+    from emotion_ros.runtime.person_description import about
+
+    estimate = estimate_with(2, 0.0)
+    assert about(estimate.person("f1"), 640, False, "The face shows a clear happy expression.") == \
+        "About f1, the person on the left, tracked for 2 s: The face shows a clear happy expression."
+    assert about(estimate.person("f2"), 640, True, "x") == "About f2, tracked for 2 s: x"
+    assert about(None, 640, True, "No face is visible.") == "No face is visible."
+    assert estimate.person("f9") is None and estimate.person("") is estimate.people[0]

@@ -103,6 +103,7 @@ class PerceptionNode(ManagedNode):
         self.add_on_set_parameters_callback(self._check_parameter_change)
         self.add_post_set_parameters_callback(self._apply_parameter_change)
         self.state_listeners: list[Callable[[EmotionState], None]] = []
+        self.people_listeners: list[Callable[[PersonEmotionArray], None]] = []
         self.explanation_listeners: list[Callable[[ExplanationMsg], None]] = []
         self.input: SensorInput | None = None
         self.backend = None
@@ -281,7 +282,10 @@ class PerceptionNode(ManagedNode):
         msg = estimate_to_msg(estimate, frame_id, model_id)
         self._pubs["state"].publish(msg)
         if estimate.reads_faces:
-            self._pubs["people"].publish(people_to_msg(estimate, frame_id, model_id))
+            people = people_to_msg(estimate, frame_id, model_id)
+            self._pubs["people"].publish(people)
+            for listener in self.people_listeners:
+                listener(people)
         self.counts["states"] += 1
         self.latency.add(estimate.latency)
         with self._latest_lock:
