@@ -143,7 +143,8 @@ def run_pipeline(args: argparse.Namespace, clip: Path | None, plot: Path | None 
     print(f"done: {counts['states']} states, {counts['events']} label changes, {counts['explanations']} explanations, "
           f"{counts['dropped_windows']} dropped windows, {counts['backend_errors']} backend errors", flush=True)
     if plot is not None and view.estimates:
-        print(f"timeline: {plot_timeline(view.estimates, view.explanations, plot, title=f'emotion-ros on {clip.name if clip else args.camera}')}")
+        title = f"emotion-ros on {clip.name if clip else args.camera}"
+        print(f"timeline: {plot_timeline(view.estimates, view.explanations, plot, title=title, people=view.people_steps)}")
     return 0
 
 

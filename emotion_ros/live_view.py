@@ -20,6 +20,7 @@ class LiveView:
         self.console = console or Console(highlight=False)
         self.estimates = []
         self.explanations = []
+        self.people_steps: dict[str, list[tuple[float, str, float]]] = {}  # person id -> (t_end, label, confidence)
         self._origin: float | None = None
         self._lock = threading.Lock()
 
@@ -53,10 +54,13 @@ class LiveView:
             self.console.print(line)
 
     def people(self, msg) -> None:
-        """A PersonEmotionArray: with several people in view, one line naming the others."""
-        if len(msg.people) < 2:
-            return
+        """A PersonEmotionArray: kept per person for the timeline; with several people in view, one
+        line naming the others."""
         with self._lock:
+            for person in msg.people:
+                self.people_steps.setdefault(person.id, []).append((to_seconds(msg.header.stamp), person.label, person.confidence))
+            if len(msg.people) < 2:
+                return
             line = Text(f"{'':11}also  ", style="dim")
             for i, person in enumerate(msg.people[1:]):
                 line.append(" · " if i else "")

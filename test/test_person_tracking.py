@@ -194,3 +194,15 @@ def test_explanations_say_whom_they_are_about():
     assert about(estimate.person("f2"), 640, True, "x") == "About f2, tracked for 2 s: x"
     assert about(None, 640, True, "No face is visible.") == "No face is visible."
     assert estimate.person("f9") is None and estimate.person("") is estimate.people[0]
+
+
+def test_the_timeline_has_a_lane_per_person(tmp_path):
+    import matplotlib.image
+
+    from emotion_ros.eval.timeline import plot_timeline
+
+    estimates = [estimate_with(2, 0.0) for _ in range(3)]
+    people = {"f1": [(10.0, "happy", 0.9), (10.5, "sad", 0.6)], "f2": [(10.5, "neutral", 0.8)], "f3": [(11.0, "happy", 1.0)]}
+    without = matplotlib.image.imread(plot_timeline(estimates, [], tmp_path / "main.png"))
+    lanes = matplotlib.image.imread(plot_timeline(estimates, [], tmp_path / "people.png", people=people))
+    assert lanes.shape[0] > without.shape[0] and lanes.shape[1] == without.shape[1]

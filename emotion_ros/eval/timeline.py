@@ -14,10 +14,16 @@ import numpy as np  # noqa: E402
 from emotion_ros.runtime.estimate import EmotionEstimate, Explanation  # noqa: E402
 
 
+PersonSteps = dict[str, list[tuple[float, str, float]]]  # person id -> (window end [s], label, confidence) each
+
+
 def plot_timeline(
-    estimates: list[EmotionEstimate], explanations: list[Explanation], path: str | Path, title: str = ""
+    estimates: list[EmotionEstimate], explanations: list[Explanation], path: str | Path, title: str = "",
+    people: PersonSteps | None = None,
 ) -> Path:
-    """Label probabilities (stacked), valence/arousal/speaking, and explanation texts over time.
+    """Label probabilities of the main person (stacked), valence/arousal/speaking, a lane per
+    tracked person with their label (colour) and confidence (opacity) when ``people`` is given,
+    and explanation texts over time.
 
     Time is seconds from the first window's end. Returns the written path.
     """
@@ -29,12 +35,18 @@ def plot_timeline(
     t = np.array([e.t_end - origin for e in estimates])
     labels = estimates[0].labels
     scores = np.stack([e.scores for e in estimates], axis=1)  # (L, N)
-    figure, (probs, affect, notes) = plt.subplots(
-        3, 1, figsize=(11, 8), sharex=True, gridspec_kw={"height_ratios": [3, 2, 2]}, constrained_layout=True
+    colours = [plt.rcParams["axes.prop_cycle"].by_key()["color"][i % 10] for i in range(len(labels))]
+    panels = 4 if people else 3
+    figure, axes = plt.subplots(
+        panels, 1, figsize=(11, 8 + (1 + 0.4 * len(people) if people else 0)), sharex=True, constrained_layout=True,
+        gridspec_kw={"height_ratios": [3, 2, *([1 + 0.4 * len(people)] if people else []), 2]},
     )
-    probs.stackplot(t, scores, labels=labels, step="post", alpha=0.85)
+    probs, affect, notes = axes[0], axes[1], axes[-1]
+    if people:
+        _person_lanes(axes[2], people, labels, colours, origin, float(np.median(np.diff(t))) if len(t) > 1 else 0.5)
+    probs.stackplot(t, scores, labels=labels, colors=colours, step="post", alpha=0.85)
     probs.set_ylim(0, 1)
-    probs.set_ylabel("probability")
+    probs.set_ylabel("probability (main person)" if people else "probability")
     probs.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     probs.set_title(title or "emotion timeline")
     affect.plot(t, [e.valence for e in estimates], drawstyle="steps-post", label="valence")
@@ -57,3 +69,15 @@ def plot_timeline(
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return path
+
+
+def _person_lanes(axis, people: PersonSteps, labels: tuple[str, ...], colours: list[str], origin: float, stride: float) -> None:
+    """One lane per person id: each window a bar from its end for one stride (as the steps above)."""
+    for lane, (person_id, steps) in enumerate(people.items()):
+        for t_end, label, confidence in steps:
+            colour = colours[labels.index(label)] if label in labels else "0.5"
+            axis.broken_barh([(t_end - origin, stride)], (lane - 0.4, 0.8), color=colour, alpha=0.25 + 0.75 * confidence)
+        axis.text(steps[0][0] - origin, lane, f" {person_id}", va="center", fontsize=8, fontweight="bold")
+    axis.set_yticks(range(len(people)), list(people))
+    axis.set_ylim(len(people) - 0.5, -0.5)
+    axis.set_ylabel("people")
