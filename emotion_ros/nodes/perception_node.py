@@ -8,6 +8,8 @@ Publishes
                        local: a late subscriber gets the current state at once)
   emotion/explanation  Explanation, about the newest window at `explanation.rate`
   /diagnostics         sensor input and pipeline health
+  /humans/faces/...    REP-155 faces (expression; roi and tracked unless another node publishes
+                       faces), when hri_msgs is importable (rep155_faces.py)
 Serves
   ~/explain            emotion_msgs/Explain: on-demand questions about the newest window (about
                        the main person, or the person the request names)
@@ -35,6 +37,7 @@ from rclpy.task import Future
 from emotion_ros.model.labels import parse_label
 from emotion_ros.nodes.managed_node import SUCCESS, ManagedNode
 from emotion_ros.nodes.parameters import declare, declare_config, read_config
+from emotion_ros.nodes.rep155_faces import Rep155Faces, faces_published_elsewhere, hri_msgs_available
 from emotion_ros.nodes.runner import main_for
 from emotion_ros.nodes.sensor_subscriptions import SensorSubscriptions, check_sensor_parameters, declare_sensor_parameters
 from emotion_ros.nodes.throttled_log import ThrottledLog
@@ -54,6 +57,7 @@ from emotion_ros.window.diagnostics import input_status
 from emotion_ros.window.sensor_input import SensorInput
 from emotion_ros.window.window import Window
 
+PUBLISH_FACES = ("auto", "always", "never")
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
@@ -93,6 +97,10 @@ class PerceptionNode(ManagedNode):
                 f"Whom emotion/state and emotion/event report: one of {', '.join(MAIN_PERSON_POLICIES)} (the largest "
                 "face, the longest tracked, or the one speaking: the voice's person while one person is in view, "
                 "else the largest face).")
+        declare(self, "hri.enabled", True, "Publish REP-155 (ROS4HRI) face topics when hri_msgs is importable.")
+        declare(self, "hri.publish_faces", "auto",
+                "Also publish /humans/faces/tracked and /humans/faces/<id>/roi: always, never, or auto (unless another "
+                "node publishes /humans/faces/tracked when this one activates).")
         declare(self, "event.hysteresis", 0.15, "A new label must beat the current one by this probability.", 0.0, 1.0)
         declare(self, "event.min_dwell", 1.0, "... and lead for this long before emotion/event reports it [s].", 0.0, 60.0)
         declare(self, "event.min_confidence", 0.4, "... with at least this probability.", 0.0, 1.0)
@@ -123,6 +131,7 @@ class PerceptionNode(ManagedNode):
         self._reported = {"rejected": 0, "backend_errors": 0}
         self._last_error = ""
         self._pubs: dict[str, Any] = {}
+        self._rep155: Rep155Faces | None = None
         self._service = None
         self._diagnostics_timer = None
         self._explanation_timer = None
@@ -165,6 +174,8 @@ class PerceptionNode(ManagedNode):
         problem = check_sensor_parameters(self)
         if problem:
             return self.fail(problem)
+        if self.param("hri.publish_faces") not in PUBLISH_FACES:
+            return self.fail(f"hri.publish_faces must be one of {', '.join(PUBLISH_FACES)}, not {self.param('hri.publish_faces')!r}")
         try:
             backend = create_backend(self.param("backend"), self.param("model"), self.param("threads"),
                                      self.param("force_engine_update"), self.param("int8"))
@@ -218,6 +229,11 @@ class PerceptionNode(ManagedNode):
             self._service = self.create_service(Explain, "~/explain", self._on_explain)
             if self.param("explanation.rate") > 0:
                 self._explanation_timer = self.create_timer(1.0 / self.param("explanation.rate"), self._periodic_explanation)
+        if self.param("hri.enabled") and self.backend.reads_faces and hri_msgs_available():
+            mode = self.param("hri.publish_faces")
+            publish_faces = mode == "always" or (mode == "auto" and not faces_published_elsewhere(self))
+            self._rep155 = Rep155Faces(self, publish_faces)
+            self.get_logger().info("REP-155: publishing face expressions" + (", regions and ids" if publish_faces else ""))
         self._diagnostics_timer = self.create_timer(self.param("diagnostics_period"), self._publish_diagnostics)
         self._sensors.start()
         return SUCCESS
@@ -236,6 +252,9 @@ class PerceptionNode(ManagedNode):
             if worker is not None:
                 worker.stop()
         self._frame_worker = self._perception_worker = self._explanation_worker = None
+        if self._rep155 is not None:
+            self._rep155.close()
+            self._rep155 = None
 
     def release(self) -> None:
         for publisher in self._pubs.values():
@@ -286,6 +305,8 @@ class PerceptionNode(ManagedNode):
             self._pubs["people"].publish(people)
             for listener in self.people_listeners:
                 listener(people)
+            if self._rep155 is not None:
+                self._rep155.publish(estimate, frame_id)
         self.counts["states"] += 1
         self.latency.add(estimate.latency)
         with self._latest_lock:

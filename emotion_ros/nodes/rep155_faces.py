@@ -1,0 +1,81 @@
+"""The emotion node's REP-155 (ROS4HRI) output, when hri_msgs is importable.
+
+Per tracked face: hri_msgs/Expression on /humans/faces/<id>/expression (the label as REP-155's
+expression constant, valence, arousal, confidence). Unless another node already publishes faces
+(an hri_face_detect in front of a robot's camera), also the face region on
+/humans/faces/<id>/roi (hri_msgs/NormalizedRegionOfInterest2D) and the ids on
+/humans/faces/tracked (hri_msgs/IdsList). A face's topics are removed when its track ends, as
+ROS4HRI nodes do.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from std_msgs.msg import Header
+
+from emotion_ros.io.stamps import to_stamp
+from emotion_ros.runtime.estimate import EmotionEstimate
+from emotion_ros.runtime.rep155 import TRACKED_FACES, expression_for, face_topic, normalized_roi
+
+QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+
+
+def hri_msgs_available() -> bool:
+    return importlib.util.find_spec("hri_msgs") is not None
+
+
+def faces_published_elsewhere(node: Node) -> bool:
+    """Whether another node publishes /humans/faces/tracked (as far as discovery knows now)."""
+    return node.count_publishers(TRACKED_FACES) > 0
+
+
+class Rep155Faces:
+    """Publishes one window's people as REP-155 faces. publish_faces: also their regions and
+    the id list (False when another node publishes faces)."""
+
+    def __init__(self, node: Node, publish_faces: bool):
+        from hri_msgs.msg import Expression, IdsList, NormalizedRegionOfInterest2D
+
+        self._types = Expression, IdsList, NormalizedRegionOfInterest2D
+        self._node = node
+        self.publish_faces = publish_faces
+        self._tracked = node.create_publisher(IdsList, TRACKED_FACES, QOS) if publish_faces else None
+        self._faces: dict[str, dict] = {}  # face id -> its publishers
+
+    def publish(self, estimate: EmotionEstimate, frame_id: str) -> None:
+        expression_type, ids_type, roi_type = self._types
+        header = Header(stamp=to_stamp(estimate.t_end), frame_id=frame_id)
+        people = [p for p in estimate.people if p.id]
+        for gone in set(self._faces) - {p.id for p in people}:
+            self._destroy(gone)
+        for person in people:
+            publishers = self._faces.get(person.id)
+            if publishers is None:
+                publishers = self._faces[person.id] = {
+                    "expression": self._node.create_publisher(expression_type, face_topic(person.id, "expression"), QOS)}
+                if self.publish_faces:
+                    publishers["roi"] = self._node.create_publisher(roi_type, face_topic(person.id, "roi"), QOS)
+            top = int(person.scores.argmax())
+            publishers["expression"].publish(expression_type(
+                header=header, expression=expression_for(estimate.labels[top]), valence=float(person.valence),
+                arousal=float(person.arousal), confidence=float(person.scores[top])))
+            if self.publish_faces and estimate.image_size is not None:
+                xmin, ymin, xmax, ymax = normalized_roi(person.box, estimate.image_size)
+                publishers["roi"].publish(roi_type(header=header, xmin=xmin, ymin=ymin, xmax=xmax, ymax=ymax,
+                                                   c=float(person.detection)))
+        if self._tracked is not None:
+            self._tracked.publish(ids_type(header=header, ids=[p.id for p in people]))
+
+    def _destroy(self, face_id: str) -> None:
+        for publisher in self._faces.pop(face_id).values():
+            self._node.destroy_publisher(publisher)
+
+    def close(self) -> None:
+        for face_id in list(self._faces):
+            self._destroy(face_id)
+        if self._tracked is not None:
+            self._node.destroy_publisher(self._tracked)
+            self._tracked = None

@@ -1,0 +1,107 @@
+"""REP-155 output: the label mapping, topic names and regions; and, with an hri_msgs-shaped
+interface package built from REP-155's field list in a test workspace, the topics over DDS."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emotion_ros.runtime.rep155 import TRACKED_FACES, expression_for, face_topic, normalized_roi
+
+# The three hri_msgs messages the node uses, field for field as REP-155's hri_msgs defines them.
+HRI_MSGS = {
+    "Expression.msg": "\n".join([
+        "std_msgs/Header header",
+        *(f'string {name.upper()}="{name}"' for name in (
+            "neutral", "angry", "sad", "happy", "surprised", "disgusted", "scared", "pleading", "vulnerable", "despaired",
+            "guilty", "disappointed", "embarrassed", "horrified", "skeptical", "annoyed", "furious", "suspicious",
+            "rejected", "bored", "tired", "asleep", "confused", "amazed", "excited")),
+        "string expression", "float32 valence", "float32 arousal", "float32 confidence", ""]),
+    "IdsList.msg": "std_msgs/Header header\nstring[] ids\n",
+    "NormalizedRegionOfInterest2D.msg": "std_msgs/Header header\nfloat32 xmin\nfloat32 ymin\nfloat32 xmax\nfloat32 ymax\nfloat32 c\n",
+}
+REP155_EXPRESSIONS = {"neutral", "angry", "sad", "happy", "surprised", "disgusted", "scared"}
+
+
+def test_every_label_of_every_preset_maps_onto_a_rep155_expression():
+    from emotion_ros.model.config import load_preset
+
+    for preset in ("tiny", "edge", "v2"):
+        labels = load_preset(preset).labels
+        assert {expression_for(label) for label in labels} <= REP155_EXPRESSIONS, preset
+    assert [expression_for(l) for l in ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")] == \
+        ["angry", "disgusted", "scared", "happy", "sad", "surprised", "neutral"]
+    assert expression_for("worried") == "scared" and expression_for("Joy") == "happy" and expression_for("contempt") == ""
+
+
+def test_face_topics_and_regions_follow_rep155():
+    assert TRACKED_FACES == "/humans/faces/tracked"
+    assert face_topic("f12", "expression") == "/humans/faces/f12/expression"
+    for bad in ("", "12", "f 1", "f/1"):
+        with pytest.raises(ValueError, match="not a REP-155 face id"):
+            face_topic(bad, "roi")
+    assert normalized_roi(np.array([64.0, 48.0, 192.0, 240.0]), (480, 640)) == pytest.approx((0.1, 0.1, 0.3, 0.5))
+    assert normalized_roi(np.array([-5.0, 0.0, 700.0, 500.0]), (480, 640)) == (0.0, 0.0, 1.0, 1.0)
+
+
+@pytest.fixture(scope="session")
+def hri_workspace(tmp_path_factory) -> Path:
+    """An hri_msgs interface package, built with colcon as make builds emotion_msgs; its install prefix."""
+    colcon = Path(sys.executable).with_name("colcon")
+    if not colcon.is_file():
+        pytest.skip(f"colcon is not installed next to {sys.executable} (make installs it)")
+    root = tmp_path_factory.mktemp("hri_ws")
+    package = root / "src" / "hri_msgs"
+    (package / "msg").mkdir(parents=True)
+    for name, text in HRI_MSGS.items():
+        (package / "msg" / name).write_text(text)
+    (package / "package.xml").write_text(
+        '<?xml version="1.0"?>\n<package format="3">\n  <name>hri_msgs</name>\n  <version>2.0.0</version>\n'
+        "  <description>REP-155 messages (test copy)</description>\n  <maintainer email=\"t@example.com\">t</maintainer>\n"
+        "  <license>Apache-2.0</license>\n  <buildtool_depend>ament_cmake</buildtool_depend>\n"
+        "  <buildtool_depend>rosidl_default_generators</buildtool_depend>\n  <depend>std_msgs</depend>\n"
+        "  <exec_depend>rosidl_default_runtime</exec_depend>\n  <member_of_group>rosidl_interface_packages</member_of_group>\n"
+        "  <export><build_type>ament_cmake</build_type></export>\n</package>\n")
+    (package / "CMakeLists.txt").write_text(
+        "cmake_minimum_required(VERSION 3.8)\nproject(hri_msgs)\nfind_package(ament_cmake REQUIRED)\n"
+        "find_package(rosidl_default_generators REQUIRED)\nfind_package(std_msgs REQUIRED)\n"
+        f"rosidl_generate_interfaces(${{PROJECT_NAME}} {' '.join(f'msg/{n}' for n in HRI_MSGS)} DEPENDENCIES std_msgs)\n"
+        "ament_export_dependencies(rosidl_default_runtime)\nament_package()\n")
+    prefix = Path(sys.prefix)
+    env = {**os.environ, "AMENT_PREFIX_PATH": str(prefix), "CMAKE_PREFIX_PATH": str(prefix),
+           "PATH": f"{colcon.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    build = subprocess.run(
+        [str(colcon), "--log-base", str(root / "log"), "build", "--base-paths", str(root / "src"), "--build-base",
+         str(root / "build"), "--install-base", str(root / "install"), "--merge-install",
+         "--event-handlers", "console_cohesion-", "status-",
+         "--cmake-args", f"-DPython3_EXECUTABLE={sys.executable}", "-DBUILD_TESTING=OFF"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+    return root / "install"
+
+
+def test_faces_expressions_regions_and_ids_cross_dds_with_an_hri_msgs_package(hri_workspace, tmp_path):
+    site = next(hri_workspace.glob("lib/python*/site-packages"))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
+           "LD_LIBRARY_PATH": os.pathsep.join([str(hri_workspace / "lib"), os.environ.get("LD_LIBRARY_PATH", "")]),
+           "AMENT_PREFIX_PATH": os.pathsep.join([str(hri_workspace), os.environ.get("AMENT_PREFIX_PATH", sys.prefix)])}
+    out = tmp_path / "heard.json"
+    run = subprocess.run([sys.executable, str(Path(__file__).with_name("hri_roundtrip.py")), str(out)], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    heard = json.loads(out.read_text())
+    assert not heard["elsewhere_before"] and heard["elsewhere_seen_by_listener"]
+    assert ["f1", "f2"] in heard["tracked"] and heard["tracked"][-1] == ["f1"]
+    first = {(e["face"], e["expression"]) for e in heard["expression"]}
+    assert {("f1", "sad"), ("f2", "surprised"), ("f1", "scared")} <= first
+    assert all(e["valence"] == pytest.approx(-0.4) and e["arousal"] == pytest.approx(0.3) and e["confidence"] == pytest.approx(0.7)
+               for e in heard["expression"])
+    f2 = next(r for r in heard["roi"] if r["face"] == "f2")
+    assert f2["box"] == pytest.approx([0.5, 0.25, 0.75, 0.75]) and f2["c"] == pytest.approx(0.95)
+    # a face's topics go when its track ends
+    assert heard["publishers_of_f2_with_two"] == 1 and heard["publishers_of_f2_after"] == 0
