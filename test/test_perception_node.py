@@ -244,6 +244,21 @@ def test_missing_or_corrupt_model_fails_configuration_with_the_reason(ros, tmp_p
         shut_down([emotion])
 
 
+@pytest.mark.parametrize("name, value, reason", [
+    ("faces.source", "ros4hri", "faces.source ros4hri needs ROS4HRI's hri_msgs, which is not installed"),
+    ("faces.source", "kinect", "faces.source must be one of camera, ros4hri, not 'kinect'"),
+    ("people.main_person", "loudest", "main_person must be one of largest, longest, speaking, not 'loudest'"),
+    ("hri.publish_faces", "sometimes", "hri.publish_faces must be one of auto, always, never"),
+])
+def test_people_parameters_that_cannot_work_fail_configuration_with_the_reason(ros, name, value, reason):
+    emotion = PerceptionNode(parameter_overrides=[Parameter(name, value=value)])
+    try:
+        assert emotion.trigger_configure() == TransitionCallbackReturn.FAILURE
+        assert reason in emotion.failure_reason
+    finally:
+        shut_down([emotion])
+
+
 def test_window_must_match_the_model(ros):
     emotion = PerceptionNode(parameter_overrides=[Parameter("window.num_frames", value=8)])
     try:

@@ -85,13 +85,17 @@ def hri_workspace(tmp_path_factory) -> Path:
     return root / "install"
 
 
+def hri_env(install: Path) -> dict:
+    """The environment of a process that imports the hri_msgs built in ``install``."""
+    site = next(install.glob("lib/python*/site-packages"))
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
+            "LD_LIBRARY_PATH": os.pathsep.join([str(install / "lib"), os.environ.get("LD_LIBRARY_PATH", "")]),
+            "AMENT_PREFIX_PATH": os.pathsep.join([str(install), os.environ.get("AMENT_PREFIX_PATH", sys.prefix)])}
+
+
 def test_faces_expressions_regions_and_ids_cross_dds_with_an_hri_msgs_package(hri_workspace, tmp_path):
-    site = next(hri_workspace.glob("lib/python*/site-packages"))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
-           "LD_LIBRARY_PATH": os.pathsep.join([str(hri_workspace / "lib"), os.environ.get("LD_LIBRARY_PATH", "")]),
-           "AMENT_PREFIX_PATH": os.pathsep.join([str(hri_workspace), os.environ.get("AMENT_PREFIX_PATH", sys.prefix)])}
     out = tmp_path / "heard.json"
-    run = subprocess.run([sys.executable, str(Path(__file__).with_name("hri_roundtrip.py")), str(out)], env=env,
+    run = subprocess.run([sys.executable, str(Path(__file__).with_name("hri_roundtrip.py")), str(out)], env=hri_env(hri_workspace),
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-3000:]
     heard = json.loads(out.read_text())
@@ -105,3 +109,23 @@ def test_faces_expressions_regions_and_ids_cross_dds_with_an_hri_msgs_package(hr
     assert f2["box"] == pytest.approx([0.5, 0.25, 0.75, 0.75]) and f2["c"] == pytest.approx(0.95)
     # a face's topics go when its track ends
     assert heard["publishers_of_f2_with_two"] == 1 and heard["publishers_of_f2_after"] == 0
+
+
+def test_behind_a_ros4hri_face_pipeline_the_node_reads_its_faces_by_their_ids(hri_workspace, tmp_path):
+    out = tmp_path / "heard.json"
+    run = subprocess.run([sys.executable, str(Path(__file__).with_name("hri_face_source.py")), str(out)],
+                         env=hri_env(hri_workspace), capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stderr[-3000:]
+    heard = json.loads(out.read_text())
+    people = heard["people"]
+    assert len(people) >= 3 and heard["crops_read"] >= 100
+    for message in people:
+        by_id = {p["id"]: p for p in message["people"]}
+        assert set(by_id) == {"abcde", "fghij"}, message  # the other node's ids, not ours
+        assert all(p["label"] == "happy" and p["confidence"] > 0.5 for p in by_id.values())  # the astronaut, and mirrored
+        assert all(p["detection"] == pytest.approx(0.9, abs=0.01) for p in by_id.values())
+        # the regions the other node gave, in pixels of the 640 x 480 camera image
+        assert by_id["abcde"]["roi"] == pytest.approx([64, 96, 128, 144], abs=2)
+        assert by_id["fghij"]["roi"] == pytest.approx([384, 144, 96, 144], abs=2)
+    assert {face for face, expression in heard["expressions"] if expression == "happy"} == {"abcde", "fghij"}
+    assert heard["tracked_publishers"] == 1  # the other node's: faces are not published twice

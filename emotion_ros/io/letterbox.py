@@ -41,6 +41,12 @@ class Letterbox:
         pixels = pixels * [self.width / w, self.height / h, self.width / w, self.height / h]
         return np.clip(pixels, 0, [self.width, self.height, self.width, self.height])
 
+    def from_frame(self, box: np.ndarray) -> np.ndarray:
+        """box (..., 4) x0, y0, x1, y1 in frame pixels -> fractions of the square's side (to_frame's inverse)."""
+        (w, h), (ox, oy) = self.size, self.offset
+        pixels = np.asarray(box, np.float64) * [w / self.width, h / self.height, w / self.width, h / self.height]
+        return (pixels + [ox, oy, ox, oy]) / self.side
+
 
 def letterbox(rgb: np.ndarray, side: int) -> np.ndarray:
     """(H, W, 3) uint8 -> (side, side, 3) uint8, aspect ratio kept, centred on black."""

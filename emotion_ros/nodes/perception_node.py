@@ -37,15 +37,18 @@ from rclpy.task import Future
 from emotion_ros.model.labels import parse_label
 from emotion_ros.nodes.managed_node import SUCCESS, ManagedNode
 from emotion_ros.nodes.parameters import declare, declare_config, read_config
+from emotion_ros.nodes.rep155_face_input import Rep155FaceInput
 from emotion_ros.nodes.rep155_faces import Rep155Faces, faces_published_elsewhere, hri_msgs_available
 from emotion_ros.nodes.runner import main_for
-from emotion_ros.nodes.sensor_subscriptions import SensorSubscriptions, check_sensor_parameters, declare_sensor_parameters
+from emotion_ros.nodes.sensor_subscriptions import (SensorSubscriptions, check_sensor_parameters, declare_sensor_parameters,
+                                                    sensor_qos)
 from emotion_ros.nodes.throttled_log import ThrottledLog
 from emotion_ros.runtime.backends import BACKENDS, create_backend
 from emotion_ros.runtime.debounce import LabelDebouncer
 from emotion_ros.runtime.diagnostics import perception_status
 from emotion_ros.runtime.estimate import EmotionEstimate, Explanation, ExplanationContexts
 from emotion_ros.runtime.estimator import MAIN_PERSON_POLICIES, EmotionEstimator
+from emotion_ros.runtime.external_faces import ExternalFaces
 from emotion_ros.runtime.face_follower import DEFAULT_DETECTION_RATE
 from emotion_ros.runtime.person_description import about
 from emotion_ros.runtime.person_tracker import DEFAULT_TRACK_TIMEOUT
@@ -58,6 +61,7 @@ from emotion_ros.window.sensor_input import SensorInput
 from emotion_ros.window.window import Window
 
 PUBLISH_FACES = ("auto", "always", "never")
+FACE_SOURCES = ("camera", "ros4hri")
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
@@ -87,6 +91,9 @@ class PerceptionNode(ManagedNode):
         declare(self, "frame_id", "camera", "frame_id of the published states (the camera's frame).")
         declare_config(self, "window", WindowConfig)
         declare_sensor_parameters(self)
+        declare(self, "faces.source", "camera",
+                "Where faces come from: camera (found in the image by the model) or ros4hri (another node's REP-155 "
+                "faces: /humans/faces/tracked and /humans/faces/<id>/cropped and roi, e.g. hri_face_detect).")
         declare(self, "faces.detection_rate", DEFAULT_DETECTION_RATE,
                 "A face-reading model finds faces this often per second of sensor time and follows them on "
                 "the frames between, so every frame is read at a bounded cost [Hz].", 0.5, 120.0)
@@ -132,6 +139,8 @@ class PerceptionNode(ManagedNode):
         self._last_error = ""
         self._pubs: dict[str, Any] = {}
         self._rep155: Rep155Faces | None = None
+        self._external_faces: ExternalFaces | None = None
+        self._face_input: Rep155FaceInput | None = None
         self._service = None
         self._diagnostics_timer = None
         self._explanation_timer = None
@@ -174,6 +183,11 @@ class PerceptionNode(ManagedNode):
         problem = check_sensor_parameters(self)
         if problem:
             return self.fail(problem)
+        if self.param("faces.source") not in FACE_SOURCES:
+            return self.fail(f"faces.source must be one of {', '.join(FACE_SOURCES)}, not {self.param('faces.source')!r}")
+        if self.param("faces.source") == "ros4hri" and not hri_msgs_available():
+            return self.fail("faces.source ros4hri needs ROS4HRI's hri_msgs, which is not installed "
+                             "(apt install ros-$ROS_DISTRO-hri-msgs)")
         if self.param("hri.publish_faces") not in PUBLISH_FACES:
             return self.fail(f"hri.publish_faces must be one of {', '.join(PUBLISH_FACES)}, not {self.param('hri.publish_faces')!r}")
         try:
@@ -196,9 +210,12 @@ class PerceptionNode(ManagedNode):
         self.input = SensorInput(window, report=self._throttled, frame_size=backend.frame_size, on_frame=self._on_frame)
         self._sensors = SensorSubscriptions(self, self.input, self._on_windows, self._throttled)
         try:
+            outside = self.param("faces.source") == "ros4hri" and backend.reads_faces
+            self._external_faces = ExternalFaces(backend, lambda: self.input.source_size if self.input else None) \
+                if outside else None
             self._estimator = EmotionEstimator(backend, detection_rate=self.param("faces.detection_rate"),
                                                track_timeout=self.param("people.track_timeout"),
-                                               main_person=self.param("people.main_person"))
+                                               main_person=self.param("people.main_person"), faces=self._external_faces)
         except ValueError as exc:
             return self.fail(str(exc))
         self._debouncer = LabelDebouncer(
@@ -229,6 +246,8 @@ class PerceptionNode(ManagedNode):
             self._service = self.create_service(Explain, "~/explain", self._on_explain)
             if self.param("explanation.rate") > 0:
                 self._explanation_timer = self.create_timer(1.0 / self.param("explanation.rate"), self._periodic_explanation)
+        if self._external_faces is not None:
+            self._face_input = Rep155FaceInput(self, self._external_faces, sensor_qos(self), self._reject_face)
         if self.param("hri.enabled") and self.backend.reads_faces and hri_msgs_available():
             mode = self.param("hri.publish_faces")
             publish_faces = mode == "always" or (mode == "auto" and not faces_published_elsewhere(self))
@@ -255,6 +274,9 @@ class PerceptionNode(ManagedNode):
         if self._rep155 is not None:
             self._rep155.close()
             self._rep155 = None
+        if self._face_input is not None:
+            self._face_input.close()
+            self._face_input = None
 
     def release(self) -> None:
         for publisher in self._pubs.values():
@@ -262,7 +284,7 @@ class PerceptionNode(ManagedNode):
         self._pubs = {}
         if self.input is not None:
             self.input.close()
-        self.input = self._sensors = self._estimator = self.backend = None
+        self.input = self._sensors = self._estimator = self._external_faces = self.backend = None
         with self._latest_lock:
             self._latest = None
 
@@ -282,6 +304,10 @@ class PerceptionNode(ManagedNode):
         estimator = self._estimator
         if estimator is not None:
             estimator.prefill(*item)
+
+    def _reject_face(self, topic: str, reason: str) -> None:
+        self.input.rejected[(topic, "invalid")] += 1
+        self._throttled(topic, "invalid", f"rejected a message: {reason}")
 
     def _window_dropped(self, item) -> None:
         self.counts["dropped_windows"] += 1
@@ -400,6 +426,8 @@ class PerceptionNode(ManagedNode):
         if follower is not None:
             values["frames with faces found/followed"] = f"{follower.detected}/{follower.followed}"
             values["followed faces lost"] = str(follower.lost)
+        if self._external_faces is not None:
+            values["ROS4HRI face crops read"] = str(self._external_faces.crops_read)
         pipeline = perception_status(
             f"{self.get_name()}: perception", self.get_fully_qualified_name(), values, self.latency.percentile_ms(99),
             self.input.config.stride, self.counts["backend_errors"] - self._reported["backend_errors"], self._last_error,

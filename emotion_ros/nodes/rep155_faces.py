@@ -18,7 +18,7 @@ from std_msgs.msg import Header
 
 from emotion_ros.io.stamps import to_stamp
 from emotion_ros.runtime.estimate import EmotionEstimate
-from emotion_ros.runtime.rep155 import TRACKED_FACES, expression_for, face_topic, normalized_roi
+from emotion_ros.runtime.rep155 import TRACKED_FACES, expression_for, face_topic, normalized_roi, valid_face_id
 
 QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 
@@ -48,7 +48,7 @@ class Rep155Faces:
     def publish(self, estimate: EmotionEstimate, frame_id: str) -> None:
         expression_type, ids_type, roi_type = self._types
         header = Header(stamp=to_stamp(estimate.t_end), frame_id=frame_id)
-        people = [p for p in estimate.people if p.id]
+        people = [p for p in estimate.people if valid_face_id(p.id)]
         for gone in set(self._faces) - {p.id for p in people}:
             self._destroy(gone)
         for person in people:

@@ -21,7 +21,8 @@ class PersonEstimate:
     as in EmotionEstimate; track: the face's track id, stable while it is tracked and never reused
     in a run (-1 without tracking); tracked_for [s] at the window's end; detection: mean face
     detection probability; speaking_probability: the voice's when it is theirs (they are the only
-    person in view), else 0."""
+    person in view), else 0; name: the face's id from another node's face pipeline (ROS4HRI), if
+    faces come from one."""
 
     index: int
     box: np.ndarray
@@ -33,11 +34,12 @@ class PersonEstimate:
     tracked_for: float = 0.0
     detection: float = 0.0
     speaking_probability: float = 0.0
+    name: str = ""
 
     @property
     def id(self) -> str:
         """The person's id in messages and topic names ("" without tracking)."""
-        return person_id(self.track)
+        return self.name or person_id(self.track)
 
 
 @dataclass(frozen=True)

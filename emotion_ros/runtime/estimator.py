@@ -12,6 +12,7 @@ from emotion_ros.model.face_encoder import person_tokens
 from emotion_ros.runtime.backend import Backend, BackendError, Perception
 from emotion_ros.runtime.estimate import EmotionEstimate, ExplanationContexts, PersonEstimate
 from emotion_ros.runtime.frame_cache import FrameFeatureCache
+from emotion_ros.runtime.external_faces import ExternalFaces
 from emotion_ros.runtime.face_follower import DEFAULT_DETECTION_RATE, FaceFollower
 from emotion_ros.runtime.people import PersonView, people_in_window, slice_members, slice_view
 from emotion_ros.runtime.person_tracker import DEFAULT_TRACK_TIMEOUT
@@ -35,14 +36,19 @@ class EmotionEstimator:
     """
 
     def __init__(self, backend: Backend, cache_capacity: int = 256, detection_rate: float = DEFAULT_DETECTION_RATE,
-                 track_timeout: float = DEFAULT_TRACK_TIMEOUT, main_person: str = "largest"):
+                 track_timeout: float = DEFAULT_TRACK_TIMEOUT, main_person: str = "largest",
+                 faces: ExternalFaces | None = None):
         """detection_rate [Hz]: how often a face reader finds faces in frames (it follows them in
-        between); track_timeout [s]: how long a face not found keeps its track."""
+        between); track_timeout [s]: how long a face not found keeps its track; faces: take the
+        faces another node finds (external_faces.py) instead of finding them."""
         if main_person not in MAIN_PERSON_POLICIES:
             raise ValueError(f"main_person must be one of {', '.join(MAIN_PERSON_POLICIES)}, not {main_person!r}")
         self.backend = backend
         self.cache = FrameFeatureCache(cache_capacity)
-        self.follower = FaceFollower(backend, detection_rate, track_timeout=track_timeout) if backend.reads_faces else None
+        self.follower = FaceFollower(backend, detection_rate, track_timeout=track_timeout) \
+            if backend.reads_faces and faces is None else None
+        # Where each frame's faces and their ids come from: FaceFollower or ExternalFaces.
+        self.faces: FaceFollower | ExternalFaces | None = faces if faces is not None else self.follower
         self.main_person = main_person
         self._follow_lock = threading.Lock()  # the follower takes frames in stamp order, one at a time
         self._main_track = -1
@@ -75,7 +81,7 @@ class EmotionEstimator:
             views, inputs = [], [person_tokens(features, np.full(len(features), -1))]
             if window.video_present:
                 stamps, tokens, members = self._frames_read(window, features)
-                views = self._main_first(people_in_window(tokens, members.any(axis=0), self.follower.track_ids(stamps)),
+                views = self._main_first(people_in_window(tokens, members.any(axis=0), self.faces.track_ids(stamps)),
                                          window.t_end)
                 inputs = [slice_view(tokens, view.slots, members) for view in views] or inputs
             perceptions = self._perceive(np.stack(inputs), global_frame, window)
@@ -84,11 +90,12 @@ class EmotionEstimator:
         perception = perceptions[0]
         speaking = speaking_probability(window.audio, window.audio_mask, window.sample_rate) if window.audio_present else 0.0
         if backend.reads_faces:
-            tracker = self.follower.tracker
+            tracker = self.faces.tracker
             people = tuple(
                 PersonEstimate(i, self._frame_box(view.box, window), round(view.seen, 3), p.scores, p.valence, p.arousal,
                                view.track, round(tracker.tracked_for(view.track, window.t_end), 3),
-                               round(view.detection, 3), speaking if len(views) == 1 else 0.0)
+                               round(view.detection, 3), speaking if len(views) == 1 else 0.0,
+                               self.faces.face_id(view.track))
                 for i, (view, p) in enumerate(zip(views, perceptions)))
         latency = time.monotonic() - completed_at if completed_at is not None else 0.0
         estimate = EmotionEstimate(
@@ -106,18 +113,18 @@ class EmotionEstimator:
         one thread), so the window that picks it finds its feature cached, and a face reader's
         window reads every such frame; a frame never prefilled is encoded with its window. A face
         reader finds faces at the follower's rate and follows them in between (face_follower.py)."""
-        if self.follower is None:
+        if self.faces is None:
             return self.cache.prefill(stamp, frame, self.backend.encode_frames)
         with self._follow_lock:
-            return self.cache.prefill(stamp, frame, lambda frames: self.follower.encode(stamp, frames[0])[None])
+            return self.cache.prefill(stamp, frame, lambda frames: self.faces.encode(stamp, frames[0])[None])
 
     def _follow(self, window: Window) -> None:
         """Give the follower the window's picked frames newer than any it has seen (when frames
         are not encoded on arrival, or that fell behind), so they have faces followed and ids."""
-        if self.follower is None:
+        if self.faces is None:
             return
         for stamp, frame in zip(window.frame_stamps[window.frame_mask], window.frames[window.frame_mask]):
-            if stamp > self.follower.newest_stamp:
+            if stamp > self.faces.newest_stamp:
                 self.prefill(float(stamp), frame)
 
     def _main_first(self, views: list[PersonView], t_end: float) -> list[PersonView]:
@@ -128,7 +135,7 @@ class EmotionEstimator:
         largest = views[0].area
         candidates = views
         if self.main_person == "longest":
-            tracker = self.follower.tracker
+            tracker = self.faces.tracker
             longest = max(tracker.tracked_for(view.track, t_end) for view in views)
             candidates = [view for view in views if tracker.tracked_for(view.track, t_end) >= longest]
         previous = [view for view in candidates if view.track >= 0 and view.track == self._main_track

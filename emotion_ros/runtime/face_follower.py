@@ -31,6 +31,7 @@ import numpy as np
 
 from emotion_ros.model.face_encoder import BOX, DETECTION, EXPRESSION, SLOTS, empty_token
 from emotion_ros.runtime.backend import Backend
+from emotion_ros.runtime.estimate import person_id
 from emotion_ros.runtime.frame_cache import stamp_key
 from emotion_ros.runtime.people import MATCH_IOU, box_iou
 from emotion_ros.runtime.person_tracker import DEFAULT_TRACK_TIMEOUT, PersonTracker
@@ -103,6 +104,11 @@ class FaceFollower:
         with self._lock:
             return np.stack([self._ids.get(stamp_key(s), np.full(SLOTS, -1)) for s in stamps]) if len(stamps) \
                 else np.zeros((0, SLOTS), int)
+
+    @staticmethod
+    def face_id(track: int) -> str:
+        """A track's id in messages and topic names."""
+        return person_id(track)
 
     def _encode(self, stamp: float, frame: np.ndarray) -> np.ndarray:
         last, previous = self._last, self._previous_stamp

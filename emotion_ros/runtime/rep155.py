@@ -30,9 +30,14 @@ def expression_for(label: str) -> str:
     return ""
 
 
+def valid_face_id(face_id: str) -> bool:
+    """Whether ``face_id`` can name REP-155 topics (a topic-name token: a letter, then letters, digits or _)."""
+    return bool(_ID.match(face_id))
+
+
 def face_topic(face_id: str, name: str) -> str:
     """/humans/faces/<id>/<name>, e.g. ("f3", "expression"); a face id must be a valid topic token."""
-    if not _ID.match(face_id):
+    if not valid_face_id(face_id):
         raise ValueError(f"{face_id!r} is not a REP-155 face id (a letter, then letters, digits or _)")
     return f"/humans/faces/{face_id}/{name}"
 
