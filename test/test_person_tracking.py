@@ -206,3 +206,23 @@ def test_the_timeline_has_a_lane_per_person(tmp_path):
     without = matplotlib.image.imread(plot_timeline(estimates, [], tmp_path / "main.png"))
     lanes = matplotlib.image.imread(plot_timeline(estimates, [], tmp_path / "people.png", people=people))
     assert lanes.shape[0] > without.shape[0] and lanes.shape[1] == without.shape[1]
+
+
+def test_events_follow_the_main_person_and_say_when_nobody_is_left():
+    from emotion_ros.runtime.debounce import LabelDebouncer, MainPersonEvents
+
+    labels = ("happy", "sad")
+    events = MainPersonEvents(LabelDebouncer(labels, hysteresis=0.1, min_dwell=1.0, min_confidence=0.4))
+    happy, sad = np.array([0.9, 0.1]), np.array([0.1, 0.9])
+    steps = [("f1", True, happy)] * 3 + [("f2", True, happy)] * 3 + [("f2", True, sad)] * 3 + [("", False, happy)] * 4
+    changes = []
+    for i, (person, visible, scores) in enumerate(steps):
+        change = events.update(10.0 + 0.5 * i, person, visible, scores)
+        if change is not None:
+            changes.append((10.0 + 0.5 * i, person, change.previous, change.label))
+    assert changes == [
+        (11.0, "f1", None, "happy"),  # led for 1 s
+        (12.5, "f2", None, "happy"),  # a new main person starts from no label
+        (14.0, "f2", "happy", "sad"),
+        (15.5, "", "sad", ""),  # nobody for 1 s: no label, once
+    ]

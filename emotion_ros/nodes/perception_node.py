@@ -44,7 +44,7 @@ from emotion_ros.nodes.sensor_subscriptions import (SensorSubscriptions, check_s
                                                     sensor_qos)
 from emotion_ros.nodes.throttled_log import ThrottledLog
 from emotion_ros.runtime.backends import BACKENDS, create_backend
-from emotion_ros.runtime.debounce import LabelDebouncer
+from emotion_ros.runtime.debounce import LabelDebouncer, MainPersonEvents
 from emotion_ros.runtime.diagnostics import perception_status
 from emotion_ros.runtime.estimate import EmotionEstimate, Explanation, ExplanationContexts
 from emotion_ros.runtime.estimator import MAIN_PERSON_POLICIES, EmotionEstimator
@@ -126,6 +126,7 @@ class PerceptionNode(ManagedNode):
         self._sensors: SensorSubscriptions | None = None
         self._estimator: EmotionEstimator | None = None
         self._debouncer: LabelDebouncer | None = None
+        self._events: MainPersonEvents | None = None
         self._perception_worker: LatestWorker | None = None
         self._frame_worker: LatestWorker | None = None
         self._explanation_worker: LatestWorker | None = None
@@ -221,6 +222,7 @@ class PerceptionNode(ManagedNode):
         self._debouncer = LabelDebouncer(
             backend.labels, self.param("event.hysteresis"), self.param("event.min_dwell"), self.param("event.min_confidence")
         )
+        self._events = MainPersonEvents(self._debouncer)
         self._pubs = {
             "state": self.create_lifecycle_publisher(EmotionState, "emotion/state", RELIABLE),
             "event": self.create_lifecycle_publisher(EmotionState, "emotion/event", LATCHED),
@@ -337,11 +339,12 @@ class PerceptionNode(ManagedNode):
         self.latency.add(estimate.latency)
         with self._latest_lock:
             self._latest = (estimate, context)
-        change = self._debouncer.update(estimate.t_end, estimate.scores)
+        change = self._events.update(estimate.t_end, estimate.person_id, estimate.person_visible, estimate.scores)
         if change is not None:
             self._pubs["event"].publish(msg)
             self.counts["events"] += 1
-            self.get_logger().info(f"emotion: {change.previous or '-'} -> {change.label} ({change.confidence:.2f})")
+            who = f"{estimate.person_id}: " if estimate.person_id else ""
+            self.get_logger().info(f"emotion: {who}{change.previous or '-'} -> {change.label or 'nobody'} ({change.confidence:.2f})")
         for listener in self.state_listeners:
             listener(msg)
 

@@ -28,6 +28,10 @@ class LabelDebouncer:
         self._candidate: str | None = None
         self._since = 0.0
 
+    def reset(self) -> None:
+        """Forget the current label and any challenger."""
+        self.current, self._candidate = None, None
+
     def update(self, stamp: float, scores) -> LabelChange | None:
         best = max(range(len(self.labels)), key=lambda i: scores[i])
         challenger, confidence = self.labels[best], float(scores[best])
@@ -47,3 +51,34 @@ class LabelDebouncer:
         change = LabelChange(challenger, self.current, confidence, stamp)
         self.current, self._candidate = challenger, None
         return change
+
+
+class MainPersonEvents:
+    """emotion/event's rule: the debounced label of whoever is the main person.
+
+    A new main person starts with no label, so their first label is a change once it has led
+    for ``min_dwell`` (the event then names them). Nobody in view for ``min_dwell`` is a change
+    to no label (``label`` ""), so a late subscriber never receives a label for someone who left.
+    """
+
+    def __init__(self, debouncer: LabelDebouncer):
+        self.debouncer = debouncer
+        self.person: str | None = None  # whose label debouncer.current is
+        self._nobody_since: float | None = None
+
+    def update(self, stamp: float, person_id: str, visible: bool, scores) -> LabelChange | None:
+        debouncer = self.debouncer
+        if not visible:
+            if self._nobody_since is None:
+                self._nobody_since = stamp
+            if debouncer.current is not None and stamp - self._nobody_since >= debouncer.min_dwell:
+                change = LabelChange("", debouncer.current, 0.0, stamp)
+                debouncer.reset()
+                self.person = None
+                return change
+            return None
+        self._nobody_since = None
+        if person_id != self.person:
+            debouncer.reset()
+            self.person = person_id
+        return debouncer.update(stamp, scores)
