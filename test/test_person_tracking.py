@@ -226,3 +226,38 @@ def test_events_follow_the_main_person_and_say_when_nobody_is_left():
         (14.0, "f2", "happy", "sad"),
         (15.5, "", "sad", ""),  # nobody for 1 s: no label, once
     ]
+
+
+def test_a_face_passing_behind_another_keeps_its_id(tiny_checkpoint):
+    """Two people at the same height walk through each other: one face hides the other for about
+    a second (less than the timeout); both come out with the ids they went in with."""
+    from emotion_ros.eval.people_clip import Walk
+    from emotion_ros.runtime.torch_backend import TorchBackend
+
+    backend = TorchBackend(str(tiny_checkpoint))
+    duration = 6.0
+    script = (Walk("behind", ((0.0, duration),), (0.15, 0.45), (0.85, 0.45), width=0.13),
+              Walk("in front", ((0.0, duration),), (0.85, 0.5), (0.15, 0.5), width=0.13))  # pasted last: in front
+    config = WindowConfig(duration=backend.window, stride=0.5, num_frames=backend.num_frames, max_frame_rate=40.0)
+    estimator = EmotionEstimator(backend, cache_capacity=1024, detection_rate=RATE, track_timeout=1.0)
+    sensor_input = SensorInput(config, frame_size=backend.frame_size, on_frame=estimator.prefill)
+    frames = list(people_clip(fps=15.0, script=script, duration=duration))
+    for frame in frames:
+        sensor_input.frame(frame.stamp, frame.rgb)
+    letterbox = Letterbox(480, 640, backend.frame_size)
+    ids_of = {0: set(), 1: set()}
+    hidden = 0
+    for frame in frames:
+        if frame.stamp < 0.2:
+            continue  # before confirmation
+        boxes, ids = frame_faces(estimator, frame.stamp)
+        pixels = np.array([letterbox.to_frame(b) for b in boxes]).reshape(-1, 4)
+        people = list(frame.boxes)
+        overlap = box_iou(np.stack([frame.boxes[p] for p in people]), pixels) if len(pixels) else np.zeros((2, 0))
+        owner = {face: people[int(overlap[:, face].argmax())] for face in range(len(pixels)) if overlap[:, face].max() > 0.5}
+        for face, person in owner.items():  # each face found is the person it overlaps most
+            ids_of[person].add(int(ids[face]))
+        hidden += 0 not in owner.values()
+    assert hidden >= 8  # the face behind was out of sight for at least 0.5 s
+    assert len(ids_of[0]) == len(ids_of[1]) == 1 and ids_of[0] != ids_of[1], ids_of
+    assert estimator.follower.tracker.total_ids == 2
