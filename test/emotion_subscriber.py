@@ -3,9 +3,7 @@
 Usage: python emotion_subscriber.py OUT.json SECONDS
 """
 
-import json
 import sys
-import time
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
@@ -14,6 +12,7 @@ from emotion_msgs.srv import Explain
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
 from emotion_ros.io.stamps import to_seconds
+from ros_helpers import listen_and_ask, write_and_shut_down
 
 
 def state_dict(msg):
@@ -47,21 +46,15 @@ def main():
         reliable,
     )
     client = node.create_client(Explain, "/emotion/explain")
-    future = None
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        rclpy.spin_once(node, timeout_sec=0.05)
-        if future is None and len(result["states"]) >= 2 and client.service_is_ready():
-            future = client.call_async(Explain.Request(question="Why does the person feel this way?", max_new_tokens=6))
-        if future is not None and future.done() and result["explain"] is None:
-            response = future.result()
-            result["explain"] = {"success": response.success, "message": response.message,
-                                 **explanation_dict(response.explanation)}
-    with open(out, "w") as handle:
-        json.dump(result, handle)
-    node.destroy_node()
-    rclpy.shutdown()
 
+    def request_for():
+        return Explain.Request(question="Why does the person feel this way?", max_new_tokens=6) if len(result["states"]) >= 2 else None
+
+    def answer(response):
+        result["explain"] = {"success": response.success, "message": response.message, **explanation_dict(response.explanation)}
+
+    listen_and_ask(node, client, seconds, request_for, answer)
+    write_and_shut_down(out, result, node)
 
 if __name__ == "__main__":
     main()

@@ -4,9 +4,7 @@ second person it sees, and writes JSON (for test_perception_node.py).
 Usage: python people_subscriber.py OUT.json SECONDS
 """
 
-import json
 import sys
-import time
 
 import rclpy
 from emotion_msgs.msg import EmotionState, PersonEmotionArray
@@ -14,6 +12,7 @@ from emotion_msgs.srv import Explain
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
 from emotion_ros.io.stamps import to_seconds
+from ros_helpers import listen_and_ask, write_and_shut_down
 
 
 def people_dict(msg):
@@ -36,23 +35,21 @@ def main():
         {"stamp": to_seconds(m.header.stamp), "person_id": m.person_id, "label": m.label, "faces": m.faces,
          "person_visible": m.person_visible, "speaker_id": m.speaker_id}), reliable)
     client = node.create_client(Explain, "/emotion/explain")
-    future, asked = None, ""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        rclpy.spin_once(node, timeout_sec=0.05)
-        others = [p["id"] for m in result["people"][-1:] for p in m["people"][1:]]
-        if future is None and others and client.service_is_ready():
-            asked = others[0]
-            future = client.call_async(Explain.Request(max_new_tokens=6, person_id=asked))
-        if future is not None and future.done() and result["explain"] is None:
-            response = future.result()
-            result["explain"] = {"asked": asked, "success": response.success, "message": response.message,
-                                 "person_id": response.explanation.person_id, "text": response.explanation.text}
-    with open(out, "w") as handle:
-        json.dump(result, handle)
-    node.destroy_node()
-    rclpy.shutdown()
+    asked = []
 
+    def request_for():
+        others = [p["id"] for m in result["people"][-1:] for p in m["people"][1:]]
+        if not others:
+            return None
+        asked.append(others[0])
+        return Explain.Request(max_new_tokens=6, person_id=others[0])
+
+    def answer(response):
+        result["explain"] = {"asked": asked[-1], "success": response.success, "message": response.message,
+                             "person_id": response.explanation.person_id, "text": response.explanation.text}
+
+    listen_and_ask(node, client, seconds, request_for, answer)
+    write_and_shut_down(out, result, node)
 
 if __name__ == "__main__":
     main()

@@ -25,6 +25,7 @@ from emotion_ros.runtime.backend import Backend
 from emotion_ros.runtime.frame_cache import stamp_key
 
 FOUND_LOGIT = 4.0  # detection logit of a face the other node found without a confidence (probability 0.98)
+MIN_LOGIT = 0.05  # a listed face with a low confidence still counts as present (probability > 0.5)
 # Where a level face's eyes are in its box (fractions; RIGHT_EYE then LEFT_EYE as BlazeFace orders
 # them): only their direction matters to the aligned read (face_align.py).
 LEVEL_EYES = np.array([[0.3, 0.4], [0.7, 0.4]], np.float32)
@@ -119,14 +120,14 @@ class ExternalFaces:
             token = empty_token().copy()
             token[EXPRESSION] = face.expression
             confidence = face.roi[4] if face.roi is not None and 0 < face.roi[4] < 1 else None
-            token[DETECTION] = FOUND_LOGIT if confidence is None else np.log(confidence / (1 - confidence))
+            # The other node lists the face, so it is there (a positive logit) however unsure its detector was.
+            token[DETECTION] = FOUND_LOGIT if confidence is None else max(np.log(confidence / (1 - confidence)), MIN_LOGIT)
             if face.roi is not None and size is not None:
                 height, width = size
                 pixels = np.array(face.roi[:4]) * [width, height, width, height]
                 token[BOX] = Letterbox(height, width, frame.shape[0]).from_frame(pixels)
             else:
-                token[DETECTION] = max(token[DETECTION], 0.0)  # still a face, where unknown
-                token[BOX] = 0.0
+                token[BOX] = 0.0  # where is not known yet
             rows.append((token, face.track))
         rows.sort(key=lambda row: -float((row[0][BOX][2] - row[0][BOX][0]) * (row[0][BOX][3] - row[0][BOX][1])))
         for slot, (token, track) in enumerate(rows[:SLOTS]):
