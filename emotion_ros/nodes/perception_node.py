@@ -37,6 +37,7 @@ from rclpy.task import Future
 from emotion_ros.model.labels import parse_label
 from emotion_ros.nodes.managed_node import SUCCESS, ManagedNode
 from emotion_ros.nodes.parameters import declare, declare_config, read_config
+from emotion_ros.nodes.rclpy_api import on_parameters_set
 from emotion_ros.nodes.rep155_face_input import Rep155FaceInput
 from emotion_ros.nodes.rep155_faces import Rep155Faces, faces_published_elsewhere, hri_msgs_available
 from emotion_ros.nodes.runner import main_for
@@ -115,8 +116,7 @@ class PerceptionNode(ManagedNode):
         declare(self, "explanation.rate", 0.2, "Periodic explanations per second of wall time; 0 for on demand only.", 0.0, 10.0)
         declare(self, "explanation.max_new_tokens", 48, "Token budget of one explanation.", 1, 512)
         declare(self, "diagnostics_period", 1.0, "Period of /diagnostics messages [s].", 0.1, 60.0)
-        self.add_on_set_parameters_callback(self._check_parameter_change)
-        self.add_post_set_parameters_callback(self._apply_parameter_change)
+        on_parameters_set(self, self._check_parameter_change, self._apply_parameter_change)
         self.state_listeners: list[Callable[[EmotionState], None]] = []
         self.people_listeners: list[Callable[[PersonEmotionArray], None]] = []
         self.explanation_listeners: list[Callable[[ExplanationMsg], None]] = []
@@ -163,17 +163,17 @@ class PerceptionNode(ManagedNode):
         return SetParametersResult(successful=True)
 
     def _apply_parameter_change(self, params) -> None:
-        names = {p.name for p in params}
-        if self._debouncer is not None and names & {"event.hysteresis", "event.min_dwell", "event.min_confidence"}:
-            self._debouncer.hysteresis = self.param("event.hysteresis")
-            self._debouncer.min_dwell = self.param("event.min_dwell")
-            self._debouncer.min_confidence = self.param("event.min_confidence")
-        if "explanation.rate" in names and self._explanation_worker is not None:
+        new = {p.name: p.value for p in params}  # on Humble this runs before the values are stored
+        if self._debouncer is not None:
+            self._debouncer.hysteresis = new.get("event.hysteresis", self._debouncer.hysteresis)
+            self._debouncer.min_dwell = new.get("event.min_dwell", self._debouncer.min_dwell)
+            self._debouncer.min_confidence = new.get("event.min_confidence", self._debouncer.min_confidence)
+        if "explanation.rate" in new and self._explanation_worker is not None:
             if self._explanation_timer is not None:
                 self.destroy_timer(self._explanation_timer)
                 self._explanation_timer = None
-            if self.param("explanation.rate") > 0:
-                self._explanation_timer = self.create_timer(1.0 / self.param("explanation.rate"), self._periodic_explanation)
+            if new["explanation.rate"] > 0:
+                self._explanation_timer = self.create_timer(1.0 / new["explanation.rate"], self._periodic_explanation)
 
     # -- lifecycle ------------------------------------------------------------------------------
     def on_configure(self, state):
