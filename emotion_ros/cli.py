@@ -267,7 +267,7 @@ def run_predict(args: argparse.Namespace) -> int:
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise CliError(f"file not found: {', '.join(missing)}")
-    backend = create_backend(args.backend, args.model)
+    backend = create_backend(args.backend, args.model, allow_untrained=args.allow_untrained)
     result = predict_file(
         backend, image=Path(args.image) if args.image else None, video=Path(args.video) if args.video else None,
         audio=Path(args.audio) if args.audio else None, explain=not args.no_explain, max_new_tokens=args.max_new_tokens,
@@ -412,6 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--audio", help="an audio (or media) file heard with the image or video")
     predict.add_argument("--model", default="tiny", help="checkpoint, export directory or preset")
     predict.add_argument("--backend", default="auto", help="auto, onnxruntime, torch or tensorrt")
+    predict.add_argument("--allow-untrained", action="store_true", help="run a preset without a checkpoint (random weights)")
     predict.add_argument("--json", action="store_true", help="one JSON object: label, confidence, scores, valence, arousal, "
                          "explanation, windows, people (and timeline for --video)")
     predict.add_argument("--no-explain", action="store_true", help="skip the explanation")

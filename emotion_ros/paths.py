@@ -14,10 +14,13 @@ def share_dir() -> Path:
     source tree for an editable install, else <prefix>/share/emotion_ros (pip install)."""
     try:
         from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
-
-        return Path(get_package_share_directory(PACKAGE))
-    except (ImportError, PackageNotFoundError, OSError, ValueError):
+    except ImportError:  # no ROS on this machine: a pip install
         pass
+    else:
+        try:
+            return Path(get_package_share_directory(PACKAGE))
+        except (PackageNotFoundError, OSError, ValueError):
+            pass
     source_tree = Path(__file__).resolve().parent.parent
     if (source_tree / "package.xml").is_file() and (source_tree / "config").is_dir():
         return source_tree

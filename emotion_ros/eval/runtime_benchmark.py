@@ -76,7 +76,7 @@ class _TimedEncoder:
 
 
 def run_backend(name: str, model: str, clip: Path, threads: int) -> dict:
-    backend = create_backend(name, model, threads)
+    backend = create_backend(name, model, threads, allow_untrained=True)  # timing: any weights
     node = emotion_node_window()
     config = replace(node, duration=backend.window, num_frames=backend.num_frames, sample_rate=backend.sample_rate)
     timed = _TimedEncoder(backend)

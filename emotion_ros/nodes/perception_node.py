@@ -85,6 +85,9 @@ class PerceptionNode(ManagedNode):
         super().__init__("emotion", **kwargs)
         declare(self, "model", "tiny", "Checkpoint directory, or a preset name (its bundled checkpoint if any).")
         declare(self, "backend", "auto", f"Inference backend: one of {', '.join(BACKENDS)}.")
+        declare(self, "allow_untrained", False,
+                "Run a preset that has no trained checkpoint on random weights (tests and timing only); otherwise "
+                "configure fails and says how to build or give one.")
         declare(self, "threads", 0, "Intra-op threads for the backend; 0 lets it choose.", 0, 64)
         declare(self, "int8", False, "ONNX Runtime: run the export's dynamic int8 graphs (emotion-ros export --profile cpu).")
         declare(self, "force_engine_update", False,
@@ -193,7 +196,7 @@ class PerceptionNode(ManagedNode):
             return self.fail(f"hri.publish_faces must be one of {', '.join(PUBLISH_FACES)}, not {self.param('hri.publish_faces')!r}")
         try:
             backend = create_backend(self.param("backend"), self.param("model"), self.param("threads"),
-                                     self.param("force_engine_update"), self.param("int8"))
+                                     self.param("force_engine_update"), self.param("int8"), self.param("allow_untrained"))
         except Exception as exc:  # missing/corrupt checkpoint, unknown backend, ...: one clear reason
             return self.fail(f"cannot load model {self.param('model')!r}: {exc}")
         mismatch = [
@@ -230,8 +233,9 @@ class PerceptionNode(ManagedNode):
             "explanation": self.create_lifecycle_publisher(ExplanationMsg, "emotion/explanation", RELIABLE),
             "diagnostics": self.create_lifecycle_publisher(DiagnosticArray, "/diagnostics", 10),
         }
-        trained = "" if getattr(backend, "trained", True) else " (untrained weights)"
-        self.get_logger().info(f"model {backend.model_id}{trained} on the {backend.name} backend, labels {list(backend.labels)}")
+        if not backend.trained:
+            self.get_logger().warning("running untrained weights (allow_untrained): the states are meaningless")
+        self.get_logger().info(f"model {backend.model_id} on the {backend.name} backend, labels {list(backend.labels)}")
         return SUCCESS
 
     def start(self):

@@ -32,6 +32,7 @@ class GeneratedText:
 class Backend(Protocol):
     name: str  # "torch", "onnxruntime", "tensorrt"
     model_id: str
+    trained: bool  # False for random weights (a preset without a checkpoint, or an export of one)
     labels: tuple[str, ...]
     num_frames: int  # frames per window (the model's window_frames)
     sample_rate: int

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from emotion_ros.model.resolve import resolve_model, untrained_reason
 from emotion_ros.runtime.backend import Backend
 
 _log = logging.getLogger(__name__)
@@ -16,12 +17,31 @@ class BackendUnavailable(RuntimeError):
     pass
 
 
-def create_backend(name: str, model: str, threads: int = 0, force_engine_update: bool = False, int8: bool = False) -> Backend:
+class UntrainedModel(BackendUnavailable):
+    """The model names a preset without trained weights, and untrained weights were not allowed."""
+
+
+def create_backend(name: str, model: str, threads: int = 0, force_engine_update: bool = False, int8: bool = False,
+                   allow_untrained: bool = False) -> Backend:
     """Build the named backend. "auto" takes the fastest one that works here: TensorRT for a
     TensorRT export directory on a machine that can build engines, then ONNX Runtime (exporting
-    a checkpoint once into the cache), then PyTorch; it logs which and why."""
+    a checkpoint once into the cache), then PyTorch; it logs which and why.
+
+    A preset without a trained checkpoint raises UntrainedModel (saying how to get one) unless
+    ``allow_untrained``: random weights produce confident nonsense, fine for tests and timing only.
+    """
     if name not in BACKENDS:
         raise BackendUnavailable(f"unknown backend {name!r} (available: {', '.join(BACKENDS)})")
+    if not allow_untrained and isinstance(resolve_model(model), str):
+        raise UntrainedModel(untrained_reason(model))  # before exporting or loading anything
+    backend = _build(name, model, threads, force_engine_update, int8)
+    if not allow_untrained and not backend.trained:  # an export of random weights
+        raise UntrainedModel(f"{model} holds untrained weights ({backend.model_id}); allow untrained weights to run it "
+                             "(tests only)")
+    return backend
+
+
+def _build(name: str, model: str, threads: int, force_engine_update: bool, int8: bool) -> Backend:
     is_tensorrt_export = (Path(model) / "tensorrt_profiles.json").is_file()
     if name == "tensorrt" or (name == "auto" and is_tensorrt_export):
         from emotion_ros.export.tensorrt_engine import TensorRTUnavailable

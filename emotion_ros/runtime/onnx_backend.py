@@ -21,6 +21,7 @@ from emotion_ros.export.onnx_graphs import llm_io_names
 from emotion_ros.model.config import config_from_dict
 from emotion_ros.model.generation import GenerationConfig, generate
 from emotion_ros.model.prompt import build_prompt, instruction_text
+from emotion_ros.model.resolve import UNTRAINED_SUFFIX
 from emotion_ros.model.tokenizer import TextTokenizer
 from emotion_ros.model.video import frame_feature_shape
 from emotion_ros.paths import cache_dir
@@ -85,7 +86,8 @@ class OnnxRuntimeBackend:
         directory = Path(directory)
         manifest = read_manifest(directory)  # raises StaleArtefacts on any mismatch
         self.artefacts = directory
-        self.model_id, self.trained = manifest["model_id"], trained
+        self.model_id = manifest["model_id"]
+        self.trained = trained and not self.model_id.endswith(UNTRAINED_SUFFIX)
         self.tokenizer = TextTokenizer.from_file(directory) if any(
             (directory / n).is_file() for n in ("tokenizer.json", "tokenizer.model")) else TextTokenizer.byte_level()
         config = config_from_dict(manifest["config"])

@@ -20,6 +20,7 @@ from emotion_ros.export.tensorrt_engine import ensure_engine, probe_tensorrt
 from emotion_ros.model.config import config_from_dict
 from emotion_ros.model.generation import GenerationConfig, generate
 from emotion_ros.model.prompt import build_prompt, instruction_text
+from emotion_ros.model.resolve import UNTRAINED_SUFFIX
 from emotion_ros.model.tokenizer import TextTokenizer
 from emotion_ros.model.video import frame_feature_shape
 from emotion_ros.runtime.backend import GeneratedText, Perception
@@ -106,7 +107,8 @@ class TensorRTBackend:
                                    precision, workspace, rebuild=force_engine_update, timing_cache=directory / "timing.cache")
             self.runners[name] = EngineRunner(trt, engine)
         config = config_from_dict(manifest["config"])
-        self.artefacts, self.model_id, self.trained = directory, manifest["model_id"], True
+        self.artefacts, self.model_id = directory, manifest["model_id"]
+        self.trained = not self.model_id.endswith(UNTRAINED_SUFFIX)
         self.tokenizer = TextTokenizer.from_file(directory)
         self.labels = tuple(config.labels)
         self.num_frames, self.sample_rate, self.window = config.window_frames, config.audio.sample_rate, config.window

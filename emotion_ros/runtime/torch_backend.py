@@ -13,26 +13,12 @@ from emotion_ros.model.config import load_preset
 from emotion_ros.model.generation import GenerationConfig, generate
 from emotion_ros.model.network import EmotionNetwork, build_network
 from emotion_ros.model.prompt import build_prompt, instruction_text
+from emotion_ros.model.resolve import UNTRAINED_SUFFIX, resolve_model
 from emotion_ros.model.tokenizer import TextTokenizer
 from emotion_ros.model.video import frame_feature_shape
-from emotion_ros.paths import share_dir
 from emotion_ros.runtime.backend import GeneratedText, Perception
 
 _log = logging.getLogger(__name__)
-
-
-def resolve_model(model: str) -> Path | str:
-    """A checkpoint directory for ``model`` (a path, or a preset's bundled checkpoint
-    models/<name>/), or the preset name itself when no checkpoint exists."""
-    path = Path(model).expanduser()
-    if path.is_dir():
-        return path
-    bundled = share_dir() / "models" / model
-    if (bundled / "model.safetensors").is_file():
-        return bundled
-    if path.suffix or "/" in model:
-        raise FileNotFoundError(f"model {model!r} is neither a checkpoint directory nor a preset name")
-    return model
 
 
 class TorchBackend:
@@ -50,7 +36,7 @@ class TorchBackend:
         else:
             torch.manual_seed(seed)
             network, tokenizer = build_network(load_preset(source), device=device).eval(), None
-            self.model_id, self.trained = f"{source}@untrained", False
+            self.model_id, self.trained = f"{source}{UNTRAINED_SUFFIX}", False
             _log.warning("model %r has no trained checkpoint: running the preset with random weights", source)
         self.network: EmotionNetwork = network
         self.tokenizer = tokenizer or TextTokenizer.byte_level()

@@ -28,7 +28,7 @@ from emotion_ros.model.checkpoint import load_checkpoint, save_checkpoint
 from emotion_ros.model.config import load_preset
 from emotion_ros.model.network import EmotionNetwork, build_network
 from emotion_ros.model.tokenizer import TextTokenizer
-from emotion_ros.runtime.torch_backend import resolve_model
+from emotion_ros.model.resolve import resolve_model
 from emotion_ros.train import distributed
 from emotion_ros.train.config import TrainConfig
 from emotion_ros.train.features import FeatureCache

@@ -1,0 +1,33 @@
+"""Finding a model's checkpoint: a directory, or a preset's bundled one under share/models/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from emotion_ros.paths import share_dir
+
+UNTRAINED_SUFFIX = "@untrained"  # ends the model id of random weights
+
+
+def resolve_model(model: str) -> Path | str:
+    """A checkpoint directory for ``model`` (a path, or a preset's bundled checkpoint
+    models/<name>/), or the preset name itself when no checkpoint exists (untrained)."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return path
+    bundled = share_dir() / "models" / model
+    if (bundled / "model.safetensors").is_file():
+        return bundled
+    if path.suffix or "/" in model:
+        raise FileNotFoundError(f"model {model!r} is neither a checkpoint directory nor a preset name")
+    return model
+
+
+def untrained_reason(preset: str) -> str:
+    """Why ``preset`` cannot run without ``allow_untrained``, and the command that fixes it."""
+    if preset == "tiny":
+        return (f"the default model is not built ({share_dir() / 'models' / 'tiny'} has no model.safetensors): run "
+                "`emotion-ros build-tiny` once (about 7 minutes on 2 CPU cores; in a colcon workspace "
+                "`ros2 run emotion_ros emotion-ros build-tiny`), or allow untrained weights (tests only)")
+    return (f"preset {preset!r} has no trained checkpoint: give a checkpoint directory (emotion-ros train or "
+            "convert), or allow untrained weights (tests only)")
