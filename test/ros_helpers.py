@@ -5,7 +5,17 @@ from __future__ import annotations
 import time
 from typing import Callable
 
+import numpy as np
+import rclpy
+from emotion_msgs.msg import AudioFrame
 from rclpy.executors import SingleThreadedExecutor
+from rclpy.qos import qos_profile_sensor_data
+from sensor_msgs.msg import Image
+from std_msgs.msg import Header
+
+from emotion_ros.io.audio import pcm_to_audio_frame
+from emotion_ros.io.image import rgb_to_image
+from emotion_ros.io.stamps import to_stamp
 
 
 def spin_until(nodes, condition: Callable[[], bool], timeout: float) -> bool:
@@ -52,3 +62,49 @@ def write_and_shut_down(out: str, result: dict, node) -> None:
         json.dump(result, handle)
     node.destroy_node()
     rclpy.shutdown()
+
+
+class SyntheticSensors:
+    """A camera (15 fps, 64x48) and a microphone (0.1 s chunks) on a synthetic clock."""
+
+    def __init__(self, t0=1000.0):
+        self.node = rclpy.create_node("synthetic_sensors")
+        self.image = self.node.create_publisher(Image, "image", qos_profile_sensor_data)
+        self.audio = self.node.create_publisher(AudioFrame, "audio", qos_profile_sensor_data)
+        self.t = t0
+        self.frame = 0
+
+    def advance(self, seconds, video=True, audio=True, extra=None):
+        """Publish ``seconds`` of sensor data at about twice real time."""
+        steps = round(seconds * 30)
+        for _ in range(steps):
+            if video and self.frame % 2 == 0:
+                rgb = np.full((48, 64, 3), (self.frame * 3) % 256, np.uint8)
+                self.image.publish(rgb_to_image(rgb, "rgb8", Header(stamp=to_stamp(self.t), frame_id="camera")))
+            if audio and self.frame % 3 == 0:
+                tone = 0.2 * np.sin(2 * np.pi * 200 * (self.t + np.arange(1600) / 16000))
+                self.audio.publish(pcm_to_audio_frame(tone, 16000, "S16LE", Header(stamp=to_stamp(self.t))))
+            if extra is not None:
+                extra(self)
+            self.t += 1 / 30
+            self.frame += 1
+            yield
+
+
+def drive(nodes, generator, pace=1 / 60):
+    """Run the generator, spinning the nodes between steps."""
+    executor = SingleThreadedExecutor()
+    for node in nodes:
+        executor.add_node(node)
+    try:
+        for _ in generator:
+            deadline = time.monotonic() + pace
+            while time.monotonic() < deadline:
+                executor.spin_once(timeout_sec=pace / 4)
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            executor.spin_once(timeout_sec=0.05)
+    finally:
+        for node in nodes:
+            executor.remove_node(node)
+        executor.shutdown()

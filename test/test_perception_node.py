@@ -14,7 +14,7 @@ from emotion_msgs.msg import AudioFrame
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
-from ros_helpers import spin_until
+from ros_helpers import SyntheticSensors, drive, spin_until
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
@@ -75,52 +75,6 @@ def test_media_file_to_a_subscriber_in_another_process(ros, sample_clip, tmp_pat
     assert received["explain"]["success"] and received["explain"]["question"] == "Why does the person feel this way?"
     assert received["explain"]["tokens"] <= 6
     assert any(d["name"] == "emotion: perception" for d in received["diagnostics"])
-
-
-class SyntheticSensors:
-    """A camera (15 fps, 64x48) and a microphone (0.1 s chunks) on a synthetic clock."""
-
-    def __init__(self, t0=1000.0):
-        self.node = rclpy.create_node("synthetic_sensors")
-        self.image = self.node.create_publisher(Image, "image", qos_profile_sensor_data)
-        self.audio = self.node.create_publisher(AudioFrame, "audio", qos_profile_sensor_data)
-        self.t = t0
-        self.frame = 0
-
-    def advance(self, seconds, video=True, audio=True, extra=None):
-        """Publish ``seconds`` of sensor data at about twice real time."""
-        steps = round(seconds * 30)
-        for _ in range(steps):
-            if video and self.frame % 2 == 0:
-                rgb = np.full((48, 64, 3), (self.frame * 3) % 256, np.uint8)
-                self.image.publish(rgb_to_image(rgb, "rgb8", Header(stamp=to_stamp(self.t), frame_id="camera")))
-            if audio and self.frame % 3 == 0:
-                tone = 0.2 * np.sin(2 * np.pi * 200 * (self.t + np.arange(1600) / 16000))
-                self.audio.publish(pcm_to_audio_frame(tone, 16000, "S16LE", Header(stamp=to_stamp(self.t))))
-            if extra is not None:
-                extra(self)
-            self.t += 1 / 30
-            self.frame += 1
-            yield
-
-
-def drive(nodes, generator, pace=1 / 60):
-    """Run the generator, spinning the nodes between steps."""
-    executor = rclpy.executors.SingleThreadedExecutor()
-    for node in nodes:
-        executor.add_node(node)
-    try:
-        for _ in generator:
-            deadline = time.monotonic() + pace
-            while time.monotonic() < deadline:
-                executor.spin_once(timeout_sec=pace / 4)
-        deadline = time.monotonic() + 1.0
-        while time.monotonic() < deadline:
-            executor.spin_once(timeout_sec=0.05)
-    finally:
-        for node in nodes:
-            executor.remove_node(node)
-        executor.shutdown()
 
 
 def collect(node):

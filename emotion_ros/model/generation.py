@@ -19,7 +19,8 @@ from emotion_ros.model.llama import KVCache, LlamaForCausalLM
 class GenerationConfig:
     """max_new_tokens: the token budget. temperature 0 (or do_sample False) is greedy.
     top_k 0 and top_p 1.0 disable those filters. seed makes sampling reproducible.
-    vocab_limit: only ids below it are generated (a tokenizer smaller than the embedding)."""
+    vocab_limit: only ids below it are generated (a tokenizer smaller than the embedding).
+    max_positions: the model's position limit: generation stops where prompt + tokens reach it."""
 
     max_new_tokens: int = 48
     do_sample: bool = False
@@ -29,6 +30,7 @@ class GenerationConfig:
     stop_token_ids: tuple[int, ...] = ()
     seed: int | None = None
     vocab_limit: int | None = None
+    max_positions: int | None = None
 
 
 @dataclass
@@ -108,8 +110,11 @@ def generate(
     generator = torch.Generator().manual_seed(config.seed) if config.do_sample and config.seed is not None else None
     tokens: list[int] = []
     step_logits: list[torch.Tensor] = []
+    budget = config.max_new_tokens
+    if config.max_positions is not None:
+        budget = max(0, min(budget, config.max_positions - prompt_embeds.shape[1]))
     logits = stepper.start(prompt_embeds, prompt_mask)
-    for step in range(config.max_new_tokens):
+    for step in range(budget):
         if config.vocab_limit is not None:
             logits = logits.clone()
             logits[config.vocab_limit :] = float("-inf")
@@ -119,6 +124,6 @@ def generate(
         if token in config.stop_token_ids:
             return GenerationResult(tokens, "stop", step_logits)
         tokens.append(token)
-        if step + 1 < config.max_new_tokens:
+        if step + 1 < budget:
             logits = stepper.advance(token)
     return GenerationResult(tokens, "budget", step_logits)

@@ -31,6 +31,7 @@ from emotion_msgs.msg import Explanation as ExplanationMsg
 from emotion_msgs.msg import PersonEmotionArray
 from emotion_msgs.srv import Explain
 from rcl_interfaces.msg import SetParametersResult
+from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.task import Future
 
@@ -49,6 +50,7 @@ from emotion_ros.runtime.debounce import LabelDebouncer, MainPersonEvents
 from emotion_ros.runtime.diagnostics import perception_status
 from emotion_ros.runtime.estimate import EmotionEstimate, Explanation, ExplanationContexts
 from emotion_ros.runtime.estimator import MAIN_PERSON_POLICIES, EmotionEstimator
+from emotion_ros.runtime.explain_limits import MAX_NEW_TOKENS, ExplainLimits
 from emotion_ros.runtime.external_faces import ExternalFaces
 from emotion_ros.runtime.face_follower import DEFAULT_DETECTION_RATE
 from emotion_ros.runtime.person_description import about
@@ -64,6 +66,8 @@ from emotion_ros.window.window import Window
 PUBLISH_FACES = ("auto", "always", "never")
 FACE_SOURCES = ("camera", "ros4hri")
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+# The services profile with room for a burst of calls (the default keeps 10: more are lost unanswered).
+SERVICE_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE)
 LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
@@ -117,7 +121,7 @@ class PerceptionNode(ManagedNode):
         declare(self, "event.min_confidence", 0.4, "... with at least this probability.", 0.0, 1.0)
         declare(self, "explanation.enabled", True, "Load and run the LLaMA head (explanations and ~/explain).")
         declare(self, "explanation.rate", 0.2, "Periodic explanations per second of wall time; 0 for on demand only.", 0.0, 10.0)
-        declare(self, "explanation.max_new_tokens", 48, "Token budget of one explanation.", 1, 512)
+        declare(self, "explanation.max_new_tokens", 48, "Token budget of one explanation.", 1, MAX_NEW_TOKENS)
         declare(self, "diagnostics_period", 1.0, "Period of /diagnostics messages [s].", 0.1, 60.0)
         on_parameters_set(self, self._check_parameter_change, self._apply_parameter_change)
         self.state_listeners: list[Callable[[EmotionState], None]] = []
@@ -138,7 +142,9 @@ class PerceptionNode(ManagedNode):
         self._explained_until = float("-inf")
         self.latency = LatencyStats()
         self.explanation_latency = LatencyStats()
-        self.counts = {"states": 0, "events": 0, "explanations": 0, "backend_errors": 0, "dropped_windows": 0}
+        self.counts = {"states": 0, "events": 0, "explanations": 0, "backend_errors": 0, "explanation_errors": 0,
+                       "dropped_windows": 0}
+        self.explain_limits = ExplainLimits()
         self._reported = {"rejected": 0, "backend_errors": 0}
         self._last_error = ""
         self._pubs: dict[str, Any] = {}
@@ -247,9 +253,12 @@ class PerceptionNode(ManagedNode):
         self._frame_worker = LatestWorker(self._prefill, "frames", on_error=self._worker_error).start()
         if self.param("explanation.enabled") and self.backend.can_explain:
             self._explanation_worker = LatestWorker(
-                self._explain, "explanation", on_drop=self._request_dropped, on_error=self._worker_error
+                self._explain, "explanation", on_drop=self._request_dropped, on_error=self._explanation_error
             ).start()
-            self._service = self.create_service(Explain, "~/explain", self._on_explain)
+            # Reentrant: every call is taken at once and answered (a newer one supersedes a waiting
+            # one), instead of calls queueing in DDS behind the one in progress and being lost.
+            self._service = self.create_service(Explain, "~/explain", self._on_explain, qos_profile=SERVICE_QOS,
+                                                callback_group=ReentrantCallbackGroup())
             if self.param("explanation.rate") > 0:
                 self._explanation_timer = self.create_timer(1.0 / self.param("explanation.rate"), self._periodic_explanation)
         if self._external_faces is not None:
@@ -323,8 +332,12 @@ class PerceptionNode(ManagedNode):
         self.counts["backend_errors"] += 1
         self._last_error = str(exc)
         self._throttled("backend", "error", str(exc))
-        if isinstance(item, ExplainRequest) and item.reply is not None and not item.reply.done():
-            item.reply.set_result((False, str(exc), None))
+
+    def _explanation_error(self, request: ExplainRequest, exc: Exception) -> None:
+        self.counts["explanation_errors"] += 1
+        self._throttled("explanation", "error", f"explanation failed: {exc}")
+        if request.reply is not None and not request.reply.done():
+            request.reply.set_result((False, f"explanation failed: {exc}", None))
 
     def _perceive(self, item: tuple[Window, float]) -> None:
         window, completed_at = item
@@ -376,11 +389,19 @@ class PerceptionNode(ManagedNode):
             in_view = ", ".join(p.id for p in estimate.people) or "nobody"
             response.success, response.message = False, f"no person {request.person_id!r} in the newest window (in view: {in_view})"
             return response
-        budget = request.max_new_tokens or self.param("explanation.max_new_tokens")
+        backend = self.backend
+        if backend is None:
+            response.success, response.message = False, "the node is shutting down"
+            return response
+        problem = self.explain_limits.question_problem(request.question, lambda q: len(backend.tokenizer.encode(q)))
+        if problem:
+            response.success, response.message = False, problem
+            return response
+        budget, clamped = self.explain_limits.budget(request.max_new_tokens, self.param("explanation.max_new_tokens"))
         reply = Future()
         worker.submit(ExplainRequest(estimate, context, request.person_id or estimate.person_id, request.question, budget, reply))
         success, message, explanation = await reply
-        response.success, response.message = success, message
+        response.success, response.message = success, "; ".join(m for m in (clamped, message) if m)
         if explanation is not None:
             response.explanation = explanation
         return response

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Callable
 
 from emotion_msgs.msg import AudioFrame
@@ -21,7 +20,9 @@ AUDIO_TYPES = ("audio_frame", "audio_common_stamped", "audio_common_data")
 def declare_sensor_parameters(node: Node) -> None:
     declare(node, "use_video", True, "Subscribe to the camera.")
     declare(node, "use_audio", True, "Subscribe to the microphone.")
-    declare(node, "compressed", False, "Subscribe to `image/compressed` instead of `image`.")
+    declare(node, "compressed", False,
+            "Subscribe to the compressed transport of `image` (`<image topic>/compressed`, after remapping, as "
+            "image_transport names it) instead of `image`.")
     declare(
         node, "audio_type", "audio_frame",
         "Message type on `audio`: audio_frame (emotion_msgs/AudioFrame), audio_common_stamped "
@@ -43,6 +44,13 @@ def sensor_qos(node: Node) -> QoSProfile:
         durability=qos_profile_sensor_data.durability,
         history=qos_profile_sensor_data.history,
     )
+
+
+def compressed_topic(node: Node, image: str = "image") -> str:
+    """image_transport's name for the compressed transport of ``image``: the base topic resolved
+    (namespace and remapping applied) plus ``/compressed``, so ``-r image:=/head/image_raw``
+    subscribes to ``/head/image_raw/compressed``."""
+    return node.resolve_topic_name(image) + "/compressed"
 
 
 def check_sensor_parameters(node: Node) -> str | None:
@@ -73,7 +81,8 @@ class SensorSubscriptions:
         self._last_seen = {}
         if param("use_video"):
             if param("compressed"):
-                self._add("image/compressed", CompressedImage, lambda m: self.input.compressed_image(m, "image/compressed"))
+                self._add("image/compressed", CompressedImage, lambda m: self.input.compressed_image(m, "image/compressed"),
+                          compressed_topic(node))
             else:
                 self._add("image", Image, lambda m: self.input.image(m, "image"))
         if param("use_audio"):
@@ -93,14 +102,19 @@ class SensorSubscriptions:
         self._subscriptions = []
 
     def topic_ages(self) -> dict[str, float | None]:
-        """Seconds since each subscribed topic last delivered an accepted message (None: never)."""
-        now = time.monotonic()
-        return {topic: None if seen is None else now - seen for topic, seen in self._last_seen.items()}
+        """Seconds of node time (sim time under use_sim_time) since each subscribed topic last
+        delivered an accepted message (None: never)."""
+        now = self._now()
+        return {topic: None if seen is None else max(0.0, now - seen) for topic, seen in self._last_seen.items()}
+
+    def _now(self) -> float:
+        return self.node.get_clock().now().nanoseconds * 1e-9
 
     def _on_audio_info(self, msg) -> None:
         self._audio_info = msg
 
-    def _add(self, topic: str, msg_type, feed: Callable) -> None:
+    def _add(self, topic: str, msg_type, feed: Callable, name: str | None = None) -> None:
+        """Subscribe ``name`` (default: the relative ``topic``); ``topic`` keys the counters."""
         self._last_seen[topic] = None
 
         def callback(msg) -> None:
@@ -112,8 +126,8 @@ class SensorSubscriptions:
                 self.report(topic, "internal", f"internal error on a message: {type(exc).__name__}: {exc}")
                 return
             if self.input.accepted[topic] > before:
-                self._last_seen[topic] = time.monotonic()
+                self._last_seen[topic] = self._now()
             if windows:
                 self.on_windows(windows)
 
-        self._subscriptions.append(self.node.create_subscription(msg_type, topic, callback, sensor_qos(self.node)))
+        self._subscriptions.append(self.node.create_subscription(msg_type, name or topic, callback, sensor_qos(self.node)))

@@ -168,6 +168,7 @@ class OnnxRuntimeBackend:
         llm = self.llm_config
         stepper = OnnxStepper(self.sessions["llm_step"], self.sessions["token_embedding"], llm.layers, llm.kv_heads, llm.head_dim)
         stop = tuple(i for i in (self.tokenizer.eos_id,) if i is not None)
-        config = GenerationConfig(max_new_tokens=max_new_tokens, stop_token_ids=stop, vocab_limit=self.tokenizer.vocab_size)
+        config = GenerationConfig(max_new_tokens=max_new_tokens, stop_token_ids=stop, vocab_limit=self.tokenizer.vocab_size,
+                                  max_positions=self.llm_config.max_positions)
         result = generate(stepper, prompt.embeds, prompt.mask, config)
         return GeneratedText(self.tokenizer.decode(result.tokens).strip(), len(result.tokens))

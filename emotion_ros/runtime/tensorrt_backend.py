@@ -160,5 +160,6 @@ class TensorRTBackend:
         stepper = TensorRTStepper(self.runners["llm_step"], self.runners["token_embedding"], llm.layers, llm.kv_heads, llm.head_dim)
         stop = tuple(i for i in (self.tokenizer.eos_id,) if i is not None)
         result = generate(stepper, prompt.embeds, prompt.mask,
-                          GenerationConfig(max_new_tokens=max_new_tokens, stop_token_ids=stop, vocab_limit=self.tokenizer.vocab_size))
+                          GenerationConfig(max_new_tokens=max_new_tokens, stop_token_ids=stop, vocab_limit=self.tokenizer.vocab_size,
+                                           max_positions=self.llm_config.max_positions))
         return GeneratedText(self.tokenizer.decode(result.tokens).strip(), len(result.tokens))

@@ -85,6 +85,7 @@ class TorchBackend:
         text = instruction_text("reason", self.labels, question=question)
         prompt = build_prompt(self.network.llm.embed, self.tokenizer, prefix, prefix_mask, text)
         stop = tuple(i for i in (self.tokenizer.eos_id,) if i is not None)
-        config = GenerationConfig(max_new_tokens=max_new_tokens, stop_token_ids=stop, vocab_limit=self.tokenizer.vocab_size)
+        config = GenerationConfig(max_new_tokens=max_new_tokens, stop_token_ids=stop, vocab_limit=self.tokenizer.vocab_size,
+                                  max_positions=self.network.config.llm.max_positions)
         result = generate(self.network.llm, prompt.embeds, prompt.mask, config)
         return GeneratedText(self.tokenizer.decode(result.tokens).strip(), len(result.tokens))

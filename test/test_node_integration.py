@@ -1,0 +1,71 @@
+"""What an integrator meets on a robot: remapped topics, sim time, bounded requests, clock jumps."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import rclpy
+from rclpy.parameter import Parameter
+from rclpy.qos import qos_profile_sensor_data
+from ros_helpers import SyntheticSensors, drive, spin_until
+from sensor_msgs.msg import CompressedImage
+from std_msgs.msg import Header
+
+from emotion_ros.io.image import rgb_to_compressed
+from emotion_ros.io.stamps import to_stamp
+from emotion_ros.nodes.perception_node import PerceptionNode
+from emotion_ros.nodes.runner import bring_up, shut_down
+
+QUIET = [Parameter("explanation.enabled", value=False), Parameter("use_audio", value=False)]
+
+
+def test_compressed_images_follow_the_remapped_image_topic(ros):
+    emotion = PerceptionNode(cli_args=["--ros-args", "-r", "image:=/head_camera/image_raw"],
+                             parameter_overrides=QUIET + [Parameter("compressed", value=True)])
+    camera = rclpy.create_node("head_camera")
+    publisher = camera.create_publisher(CompressedImage, "/head_camera/image_raw/compressed", qos_profile_sensor_data)
+    try:
+        bring_up(emotion)
+        assert [s.topic_name for s in emotion._sensors._subscriptions] == ["/head_camera/image_raw/compressed"]
+        frame, sent = np.full((48, 64, 3), 90, np.uint8), [0]
+
+        def sent_and_received() -> bool:
+            publisher.publish(rgb_to_compressed(frame, "jpeg", header=Header(stamp=to_stamp(100.0 + sent[0] / 15))))
+            sent[0] += 1
+            return emotion.input.accepted["image/compressed"] >= 3
+
+        assert spin_until([emotion, camera], sent_and_received, timeout=10)
+    finally:
+        shut_down([emotion])
+        camera.destroy_node()
+
+
+def test_explain_answers_every_call_within_bounds(ros, tmp_path):
+    out = tmp_path / "flood.json"
+    flood = subprocess.Popen([sys.executable, str(Path(__file__).with_name("explain_flood.py")), str(out), "50"])
+    emotion = PerceptionNode(parameter_overrides=[Parameter("explanation.rate", value=0.0)])
+    sensors = SyntheticSensors()
+
+    def until_the_caller_is_done():
+        while flood.poll() is None:
+            yield from sensors.advance(0.1)
+
+    try:
+        bring_up(emotion)
+        drive([emotion, sensors.node], until_the_caller_is_done())
+    finally:
+        shut_down([emotion])
+        sensors.node.destroy_node()
+        flood.wait(timeout=30)
+    result = json.loads(out.read_text())
+    huge = result["huge_budget"]
+    assert huge["success"] and "clamped to 512" in huge["message"] and huge["tokens"] <= 512
+    assert [answer["success"] for answer in result["long_questions"]] == [False, False]
+    assert all("the limit is 256 tokens" in answer["message"] for answer in result["long_questions"])
+    flood_answers = result["flood"]
+    assert sum(answer is None for answer in flood_answers) == 0  # every call answered
+    assert any(answer["success"] for answer in flood_answers)
+    assert all(answer["success"] or "superseded" in answer["message"] for answer in flood_answers)
+    assert emotion.counts["explanation_errors"] == 0 and emotion.counts["backend_errors"] == 0
