@@ -34,6 +34,7 @@ import os
 import sys
 import time
 import traceback
+from typing import Any
 from pathlib import Path
 
 from emotion_ros.paths import cache_dir, share_dir
@@ -90,10 +91,23 @@ def sample_clip_path(path: str | None) -> Path:
 def run_pipeline(args: argparse.Namespace, clip: Path | None, plot: Path | None = None) -> int:
     """Sources (a media file, or camera + microphone) and the emotion node in one process,
     with a live terminal view; a timeline PNG at the end when ``plot`` is given."""
-    import rclpy
+    from emotion_ros.eval.timeline import plot_timeline
+    from emotion_ros.nodes.runner import ros_session
+
+    with ros_session(_ros_args(args.ros_args)) as stop:
+        counts, view = _run_nodes(args, clip, stop)
+    print(f"done: {counts['states']} states, {counts['events']} label changes, {counts['explanations']} explanations, "
+          f"{counts['dropped_windows']} dropped windows, {counts['backend_errors']} backend errors", flush=True)
+    if plot is not None and view.estimates:
+        title = f"emotion-ros on {clip.name if clip else args.camera}"
+        print(f"timeline: {plot_timeline(view.estimates, view.explanations, plot, title=title, people=view.people_steps)}")
+    return 0
+
+
+def _run_nodes(args: argparse.Namespace, clip: Path | None, stop) -> tuple[dict, Any]:
+    """The sources and the emotion node until the clip is played (or ``stop``): (counts, live view)."""
     from rclpy.parameter import Parameter
 
-    from emotion_ros.eval.timeline import plot_timeline
     from emotion_ros.live_view import LiveView
     from emotion_ros.nodes.camera_node import CameraNode
     from emotion_ros.nodes.file_source_node import FileSourceNode
@@ -101,7 +115,6 @@ def run_pipeline(args: argparse.Namespace, clip: Path | None, plot: Path | None 
     from emotion_ros.nodes.perception_node import PerceptionNode
     from emotion_ros.nodes.runner import shut_down, spin
 
-    rclpy.init(args=_ros_args(args.ros_args))
     nodes = []
     try:
         overrides = [Parameter("model", value=args.model)] if args.model else []
@@ -135,17 +148,10 @@ def run_pipeline(args: argparse.Namespace, clip: Path | None, plot: Path | None 
                 drained_at.append(time.monotonic() + 1.0)
             return bool(drained_at) and time.monotonic() > drained_at[0]
 
-        spin(nodes, until=played_and_drained)
-        counts = dict(emotion.counts)
+        spin(nodes, until=played_and_drained, stop=stop)
+        return dict(emotion.counts), view
     finally:
         shut_down(nodes)
-        rclpy.try_shutdown()
-    print(f"done: {counts['states']} states, {counts['events']} label changes, {counts['explanations']} explanations, "
-          f"{counts['dropped_windows']} dropped windows, {counts['backend_errors']} backend errors", flush=True)
-    if plot is not None and view.estimates:
-        title = f"emotion-ros on {clip.name if clip else args.camera}"
-        print(f"timeline: {plot_timeline(view.estimates, view.explanations, plot, title=title, people=view.people_steps)}")
-    return 0
 
 
 def run_demo(args: argparse.Namespace) -> int:

@@ -1,12 +1,15 @@
 """What an integrator meets on a robot: remapped topics, sim time, bounded requests, clock jumps."""
 
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import rclpy
+from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
 from ros_helpers import SyntheticSensors, drive, spin_until
@@ -69,3 +72,55 @@ def test_explain_answers_every_call_within_bounds(ros, tmp_path):
     assert any(answer["success"] for answer in flood_answers)
     assert all(answer["success"] or "superseded" in answer["message"] for answer in flood_answers)
     assert emotion.counts["explanation_errors"] == 0 and emotion.counts["backend_errors"] == 0
+
+
+def test_a_rate_the_timer_cannot_take_is_refused(ros):
+    for rate in (1e-12, 1e-300):
+        emotion = PerceptionNode(parameter_overrides=[Parameter("explanation.rate", value=rate)])
+        try:
+            assert emotion.trigger_configure() == TransitionCallbackReturn.FAILURE
+            assert "explanation.rate" in emotion.failure_reason and "below 0.001 Hz" in emotion.failure_reason
+        finally:
+            shut_down([emotion])
+    emotion = PerceptionNode(parameter_overrides=QUIET)
+    try:
+        bring_up(emotion)
+        refused = emotion.set_parameters([Parameter("explanation.rate", value=1e-300)])[0]
+        assert not refused.successful and "below" in refused.reason
+        assert emotion.set_parameters([Parameter("explanation.rate", value=0.0)])[0].successful
+    finally:
+        shut_down([emotion])
+
+
+def test_a_stream_resuming_after_a_gap_is_not_perception_falling_behind(ros):
+    emotion = PerceptionNode(parameter_overrides=QUIET[:1])
+    sensors = SyntheticSensors()
+
+    def with_a_gap():
+        yield from sensors.advance(3.0)
+        sensors.t += 4.0  # the sensors stop for 4 s of sensor time, then resume
+        yield from sensors.advance(3.0)
+
+    try:
+        bring_up(emotion)
+        drive([emotion, sensors.node], with_a_gap())
+        counts = dict(emotion.counts)
+    finally:
+        shut_down([emotion])
+        sensors.node.destroy_node()
+    assert counts["dropped_windows"] == 0 and counts["skipped_windows"] >= 1 and counts["states"] >= 8
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_signals_shut_the_node_down_cleanly(signal_name):
+    process = subprocess.Popen([sys.executable, "-m", "emotion_ros", "emotion", "--ros-args", "-p", "explanation.enabled:=false"],
+                               stderr=subprocess.PIPE, text=True)
+    lines = []
+    while not any(" on the " in line for line in lines):  # the model is loaded and the node active
+        line = process.stderr.readline()
+        assert line, "".join(lines)
+        lines.append(line)
+    process.send_signal(getattr(signal, signal_name))
+    _, rest = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert "transition" not in rest and "Failed to publish" not in rest and "Traceback" not in rest, rest

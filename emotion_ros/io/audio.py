@@ -16,6 +16,14 @@ from emotion_ros.io.payload import set_payload
 # odd rate almost always means a mis-filled message rather than real hardware.
 SUPPORTED_SAMPLE_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000)
 
+# Longest audio chunk accepted [s]: microphones send 10-100 ms, bags up to about a second. A
+# longer one would advance sensor time past everything else at once.
+MAX_CHUNK_SECONDS = 2.0
+
+# Float samples beyond this are not audio scaled to [-1, 1] (1e20, or int16-scaled floats):
+# refused rather than clipped, so a mis-scaled driver is seen at once.
+MAX_FLOAT_AMPLITUDE = 16.0
+
 # encoding -> (numpy dtype, full-scale value)
 PCM_ENCODINGS = {
     "S16LE": (np.dtype("<i2"), 32768.0),
@@ -56,8 +64,26 @@ def check_finite(samples: np.ndarray) -> np.ndarray:
     return samples
 
 
-def decode_pcm(data, encoding: str, channels: int) -> np.ndarray:
-    """Interleaved PCM bytes -> (N, channels) float32 scaled to [-1, 1]."""
+def check_duration(frames: float, sample_rate: int) -> None:
+    """Refuse a chunk of ``frames`` samples per channel longer than MAX_CHUNK_SECONDS (before decoding it)."""
+    if frames / sample_rate > MAX_CHUNK_SECONDS:
+        raise InvalidInput("size", f"an audio chunk of {frames / sample_rate:.1f} s is longer than the "
+                           f"{MAX_CHUNK_SECONDS:g} s limit (split it into shorter messages)")
+
+
+def check_samples(samples: np.ndarray) -> np.ndarray:
+    """Decoded float samples: finite, and within MAX_FLOAT_AMPLITUDE of full scale."""
+    check_finite(samples)
+    peak = float(np.abs(samples).max()) if samples.size else 0.0
+    if peak > MAX_FLOAT_AMPLITUDE:
+        raise InvalidInput("range", f"audio samples reach {peak:.3g}; float audio must be scaled to [-1, 1]")
+    return samples
+
+
+def decode_pcm(data, encoding: str, channels: int, sample_rate: int | None = None) -> np.ndarray:
+    """Interleaved PCM bytes -> (N, channels) float32 scaled to [-1, 1].
+
+    With ``sample_rate``, more than MAX_CHUNK_SECONDS of audio is refused before decoding."""
     if encoding not in PCM_ENCODINGS:
         raise InvalidInput(
             "encoding", f"unsupported audio encoding {encoding!r} (supported: {', '.join(PCM_ENCODINGS)})"
@@ -75,16 +101,18 @@ def decode_pcm(data, encoding: str, channels: int) -> np.ndarray:
             f"{raw.size} bytes is not a whole number of {channels}-channel {encoding} frames "
             f"({frame_bytes} bytes each)",
         )
+    if sample_rate:
+        check_duration(raw.size / frame_bytes, sample_rate)
     samples = raw.view(dtype).reshape(-1, channels).astype(np.float32)
     if full_scale != 1.0:
         samples /= np.float32(full_scale)
-    return check_finite(samples)
+    return check_samples(samples)
 
 
 def audio_frame_to_pcm(msg: AudioFrame) -> PcmChunk:
     """Validate and decode an AudioFrame (no resampling)."""
     rate = check_sample_rate(msg.sample_rate)
-    samples = decode_pcm(msg.data, msg.encoding, int(msg.channels))
+    samples = decode_pcm(msg.data, msg.encoding, int(msg.channels), rate)
     stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
     return PcmChunk(samples, rate, stamp)
 

@@ -19,7 +19,7 @@ import importlib
 
 import numpy as np
 
-from emotion_ros.io.audio import PcmChunk, check_finite, check_sample_rate, decode_pcm
+from emotion_ros.io.audio import PcmChunk, check_duration, check_sample_rate, check_samples, decode_pcm
 from emotion_ros.io.errors import InvalidInput
 
 # PortAudio sample formats (portaudio.h) -> (field of AudioData, dtype, full scale, offset)
@@ -59,7 +59,7 @@ def audio_data_to_pcm(msg, info, stamp: float | None = None) -> PcmChunk:
         raise InvalidInput("encoding", f"compressed audio ({info.coding_format!r}) is not supported; publish wave")
     rate = check_sample_rate(info.sample_rate)
     data = msg.audio.data if hasattr(msg, "audio") else msg.data
-    samples = decode_pcm(data, (info.sample_format or "S16LE").upper(), int(info.channels))
+    samples = decode_pcm(data, (info.sample_format or "S16LE").upper(), int(info.channels), rate)
     if stamp is None and hasattr(msg, "header"):
         stamp = _stamp(msg.header)
     return PcmChunk(samples, rate, stamp)
@@ -75,10 +75,12 @@ def audio_stamped_to_pcm(msg) -> PcmChunk:
     if channels < 1:
         raise InvalidInput("channels", f"audio needs at least one channel, got {channels}")
     rate = check_sample_rate(info.rate)
-    values = np.asarray(getattr(msg.audio.audio_data, field), dtype=dtype)
+    data = getattr(msg.audio.audio_data, field)
+    check_duration(len(data) / channels, rate)
+    values = np.asarray(data, dtype=dtype)
     if values.size == 0:
         raise InvalidInput("empty", f"AudioStamped has no samples in {field}")
     if values.size % channels:
         raise InvalidInput("size", f"{values.size} samples is not a whole number of {channels}-channel frames")
     samples = ((values.astype(np.float32) - np.float32(offset)) / np.float32(full_scale)).reshape(-1, channels)
-    return PcmChunk(check_finite(samples), rate, _stamp(msg.header))
+    return PcmChunk(check_samples(samples), rate, _stamp(msg.header))

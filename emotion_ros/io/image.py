@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import io
+
 import cv2
 import numpy as np
+from PIL import Image as PillowImage
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
@@ -54,6 +57,15 @@ ENCODING_ALIASES = {
 
 SUPPORTED_ENCODINGS = tuple(PIXEL_FORMATS) + tuple(ENCODING_ALIASES)
 
+# Largest image accepted [pixels]: 8K UHD is 33 MP. A message claiming more is refused before
+# anything is decoded (a 600-byte JPEG can claim 30000 x 30000 and decode to 2.7 GB).
+MAX_PIXELS = 40_000_000
+
+
+def _check_pixels(width: int, height: int) -> None:
+    if width * height > MAX_PIXELS:
+        raise InvalidInput("size", f"a {width}x{height} image is larger than the {MAX_PIXELS // 1_000_000} MP limit")
+
 
 def pixel_format(encoding: str) -> tuple[str, PixelFormat]:
     """Canonical encoding name and its PixelFormat; InvalidInput if unsupported."""
@@ -77,6 +89,7 @@ def image_to_array(msg: Image) -> np.ndarray:
     height, width, step = int(msg.height), int(msg.width), int(msg.step)
     if height == 0 or width == 0:
         raise InvalidInput("empty", f"zero-sized image ({width}x{height})")
+    _check_pixels(width, height)
     if fmt.channels == 2 and width % 2:
         raise InvalidInput("size", f"{name} needs an even width, got {width}")
     row_bytes = width * fmt.channels * fmt.dtype.itemsize
@@ -160,6 +173,13 @@ def compressed_to_rgb(msg: CompressedImage) -> np.ndarray:
     data = np.frombuffer(msg.data, dtype=np.uint8)
     if data.size == 0:
         raise InvalidInput("empty", "compressed image holds no data")
+    try:  # the header's size, read without decoding the pixels
+        width, height = PillowImage.open(io.BytesIO(data.tobytes())).size
+    except PillowImage.DecompressionBombError as error:  # Pillow's own limit is above ours
+        raise InvalidInput("size", f"the image header claims more than the {MAX_PIXELS // 1_000_000} MP limit") from error
+    except (OSError, ValueError) as error:
+        raise InvalidInput("corrupt", f"could not decode {data.size} bytes as {msg.format!r} (no readable header)") from error
+    _check_pixels(width, height)
     bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if bgr is None:
         raise InvalidInput("corrupt", f"could not decode {data.size} bytes as {msg.format!r}")

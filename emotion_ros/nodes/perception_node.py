@@ -64,6 +64,7 @@ from emotion_ros.window.sensor_input import SensorInput
 from emotion_ros.window.window import Window
 
 PUBLISH_FACES = ("auto", "always", "never")
+MIN_EXPLANATION_RATE = 0.001  # [Hz]: slower periods overflow the timer (1e-300 Hz is an infinite period)
 FACE_SOURCES = ("camera", "ros4hri")
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 # The services profile with room for a burst of calls (the default keeps 10: more are lost unanswered).
@@ -120,7 +121,8 @@ class PerceptionNode(ManagedNode):
         declare(self, "event.min_dwell", 1.0, "... and lead for this long before emotion/event reports it [s].", 0.0, 60.0)
         declare(self, "event.min_confidence", 0.4, "... with at least this probability.", 0.0, 1.0)
         declare(self, "explanation.enabled", True, "Load and run the LLaMA head (explanations and ~/explain).")
-        declare(self, "explanation.rate", 0.2, "Periodic explanations per second of wall time; 0 for on demand only.", 0.0, 10.0)
+        declare(self, "explanation.rate", 0.2, "Periodic explanations per second of wall time, at least "
+                f"{MIN_EXPLANATION_RATE:g}; 0 for on demand only.", 0.0, 10.0)
         declare(self, "explanation.max_new_tokens", 48, "Token budget of one explanation.", 1, MAX_NEW_TOKENS)
         declare(self, "diagnostics_period", 1.0, "Period of /diagnostics messages [s].", 0.1, 60.0)
         on_parameters_set(self, self._check_parameter_change, self._apply_parameter_change)
@@ -143,7 +145,7 @@ class PerceptionNode(ManagedNode):
         self.latency = LatencyStats()
         self.explanation_latency = LatencyStats()
         self.counts = {"states": 0, "events": 0, "explanations": 0, "backend_errors": 0, "explanation_errors": 0,
-                       "dropped_windows": 0}
+                       "dropped_windows": 0, "skipped_windows": 0}
         self.explain_limits = ExplainLimits()
         self._reported = {"rejected": 0, "backend_errors": 0}
         self._last_error = ""
@@ -163,6 +165,8 @@ class PerceptionNode(ManagedNode):
 
     def _check_parameter_change(self, params) -> SetParametersResult:
         for p in params:
+            if p.name == "explanation.rate" and explanation_rate_problem(p.value):
+                return SetParametersResult(successful=False, reason=explanation_rate_problem(p.value))
             if p.name not in self.LIVE_PARAMETERS and self.backend is not None:
                 return SetParametersResult(
                     successful=False,
@@ -190,7 +194,7 @@ class PerceptionNode(ManagedNode):
             window = read_config(self, "window", WindowConfig)
         except ValueError as exc:
             return self.fail(str(exc))
-        problem = check_sensor_parameters(self)
+        problem = check_sensor_parameters(self) or explanation_rate_problem(self.param("explanation.rate"))
         if problem:
             return self.fail(problem)
         if self.param("faces.source") not in FACE_SOURCES:
@@ -305,10 +309,13 @@ class PerceptionNode(ManagedNode):
 
     # -- perception -----------------------------------------------------------------------------
     def _on_windows(self, windows: list[Window]) -> None:
+        """Windows one message completed. Several at once (a stream resuming after a gap, the
+        end of a file) are all due now: only the newest is perceived, the others are counted as
+        skipped; windows replaced while perception is busy are the ones counted as dropped."""
         worker = self._perception_worker
-        if worker is not None:
-            for window in windows:
-                worker.submit((window, time.monotonic()))
+        if worker is not None and windows:
+            self.counts["skipped_windows"] += len(windows) - 1
+            worker.submit((windows[-1], time.monotonic()))
 
     def _on_frame(self, stamp: float, rgb) -> None:
         worker = self._frame_worker
@@ -438,6 +445,7 @@ class PerceptionNode(ManagedNode):
         sensor = input_status(
             f"{self.get_name()}: sensor input", self.get_fully_qualified_name(), counters,
             self._sensors.topic_ages(), self.param("silent_after"), counters["rejected"] - self._reported["rejected"],
+            self._sensors.arrival_ages(),
         )
         values = {
             "backend": self.backend.name,
@@ -468,6 +476,14 @@ class PerceptionNode(ManagedNode):
     def _last_window_end(self) -> float:
         newest = self._newest()
         return newest[0].t_end if newest is not None else (self.input.assembler.clock or 0.0)
+
+
+def explanation_rate_problem(rate: float) -> str | None:
+    """Why ``rate`` [Hz] cannot drive the explanation timer, or None (0 turns it off)."""
+    if rate != 0 and rate < MIN_EXPLANATION_RATE:
+        return (f"explanation.rate {rate:g} Hz is below {MIN_EXPLANATION_RATE:g} Hz (one per "
+                f"{1 / MIN_EXPLANATION_RATE:g} s); use 0 for on-demand explanations only")
+    return None
 
 
 def _ms(value: float | None) -> str:

@@ -53,6 +53,7 @@ RCLPY_IMPORTS: dict[tuple[str, str], str] = {
     ("rclpy.qos", "QoSProfile"): ALL,
     ("rclpy.qos", "ReliabilityPolicy"): ALL,
     ("rclpy.qos", "qos_profile_sensor_data"): ALL,
+    ("rclpy.signals", "SignalHandlerOptions"): ALL,  # rclpy.init(signal_handler_options=...) since Humble
     ("rclpy.task", "Future"): ALL,
 }
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import signal
 import sys
-from typing import Callable, Sequence
+import threading
+from contextlib import contextmanager
+from typing import Callable, Iterator, Sequence
 
 import rclpy
 from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
+from rclpy.signals import SignalHandlerOptions
 
 
 class StartupError(RuntimeError):
@@ -24,8 +28,36 @@ def bring_up(node: LifecycleNode) -> None:
             raise StartupError(f"{node.get_name()}: {name} failed: {reason}")
 
 
-def spin(nodes: Sequence[LifecycleNode], autostart: bool = True, until: Callable[[], bool] | None = None) -> None:
-    """Bring the nodes up (if autostart) and spin until Ctrl-C, ROS shutdown or ``until()``.
+@contextmanager
+def ros_session(args: Sequence[str] | None = None) -> Iterator[threading.Event]:
+    """rclpy.init ... rclpy.try_shutdown, with SIGINT and SIGTERM setting the yielded event.
+
+    rclpy's own handlers shut the context down at once, so the nodes' shutdown transitions
+    (and their log lines) would then fail on an invalid context. Here a signal only asks spin()
+    to return; the caller shuts its nodes down while the context is valid, then the context
+    ends. A second signal interrupts at once (KeyboardInterrupt).
+    """
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    stop = threading.Event()
+
+    def request_stop(signum, frame) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)} if in_main_thread else {}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        rclpy.try_shutdown()
+
+
+def spin(nodes: Sequence[LifecycleNode], autostart: bool = True, until: Callable[[], bool] | None = None,
+         stop: threading.Event | None = None) -> None:
+    """Bring the nodes up (if autostart) and spin until Ctrl-C, ROS shutdown, ``stop`` or ``until()``.
 
     A single-threaded executor: the callbacks of these nodes are short, and capture runs on
     the drivers' own threads. (rclpy's multi-threaded executor re-polls busy entities and
@@ -38,7 +70,7 @@ def spin(nodes: Sequence[LifecycleNode], autostart: bool = True, until: Callable
         if autostart:
             for node in nodes:
                 bring_up(node)
-        while rclpy.ok() and not (until and until()):
+        while rclpy.ok() and not (stop is not None and stop.is_set()) and not (until and until()):
             executor.spin_once(timeout_sec=0.1)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
@@ -64,17 +96,16 @@ def main_for(node_class: type[LifecycleNode], args: Sequence[str] | None = None)
     Parameters come from ``--ros-args`` as usual; ``autostart`` (default true) configures and
     activates the node at once, set it to false when a lifecycle manager drives the node.
     """
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = node_class()
-        autostart = node.declare_parameter("autostart", True).value
-        spin([node], autostart=autostart)
-        return 0
-    except (StartupError, ParameterException, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        if node is not None:
-            shut_down([node])
-        rclpy.try_shutdown()
+    with ros_session(args) as stop:
+        node = None
+        try:
+            node = node_class()
+            autostart = node.declare_parameter("autostart", True).value
+            spin([node], autostart=autostart, stop=stop)
+            return 0
+        except (StartupError, ParameterException, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            if node is not None:
+                shut_down([node])

@@ -73,12 +73,13 @@ class SensorSubscriptions:
     def __init__(self, node: Node, sensor_input: SensorInput, on_windows: Callable[[list[Window]], None], report):
         self.node, self.input, self.on_windows, self.report = node, sensor_input, on_windows, report
         self._subscriptions = []
-        self._last_seen: dict[str, float | None] = {}
+        self._last_seen: dict[str, float | None] = {}  # node time of the last message whose data was used
+        self._last_arrival: dict[str, float | None] = {}  # ... of the last message, used or not
         self._audio_info = None
 
     def start(self) -> None:
         node, param = self.node, lambda name: self.node.get_parameter(name).value
-        self._last_seen = {}
+        self._last_seen, self._last_arrival = {}, {}
         if param("use_video"):
             if param("compressed"):
                 self._add("image/compressed", CompressedImage, lambda m: self.input.compressed_image(m, "image/compressed"),
@@ -103,9 +104,16 @@ class SensorSubscriptions:
 
     def topic_ages(self) -> dict[str, float | None]:
         """Seconds of node time (sim time under use_sim_time) since each subscribed topic last
-        delivered an accepted message (None: never)."""
+        delivered a message whose data the windows took (None: never)."""
+        return self._ages(self._last_seen)
+
+    def arrival_ages(self) -> dict[str, float | None]:
+        """Seconds since each topic last delivered any message (rejected, duplicate, too old...)."""
+        return self._ages(self._last_arrival)
+
+    def _ages(self, times: dict[str, float | None]) -> dict[str, float | None]:
         now = self._now()
-        return {topic: None if seen is None else max(0.0, now - seen) for topic, seen in self._last_seen.items()}
+        return {topic: None if seen is None else max(0.0, now - seen) for topic, seen in times.items()}
 
     def _now(self) -> float:
         return self.node.get_clock().now().nanoseconds * 1e-9
@@ -115,17 +123,18 @@ class SensorSubscriptions:
 
     def _add(self, topic: str, msg_type, feed: Callable, name: str | None = None) -> None:
         """Subscribe ``name`` (default: the relative ``topic``); ``topic`` keys the counters."""
-        self._last_seen[topic] = None
+        self._last_seen[topic] = self._last_arrival[topic] = None
 
         def callback(msg) -> None:
-            before = self.input.accepted[topic]
+            self._last_arrival[topic] = self._now()
+            before = self.input.used[topic]
             try:
                 windows = feed(msg)
             except Exception as exc:  # a bug must not take the node down: report it and go on
                 self.input.rejected[(topic, "internal")] += 1
                 self.report(topic, "internal", f"internal error on a message: {type(exc).__name__}: {exc}")
                 return
-            if self.input.accepted[topic] > before:
+            if self.input.used[topic] > before:
                 self._last_seen[topic] = self._now()
             if windows:
                 self.on_windows(windows)

@@ -103,6 +103,7 @@ class WindowMonitorNode(ManagedNode):
             topic_ages=self._sensors.topic_ages(),
             silent_after=self.param("silent_after"),
             new_rejections=counters["rejected"] - self._reported_rejections,
+            arrival_ages=self._sensors.arrival_ages(),
         )
         self._reported_rejections = counters["rejected"]
         array = DiagnosticArray(status=[status])

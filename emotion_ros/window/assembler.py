@@ -64,6 +64,7 @@ class WindowAssembler:
         self._warn = warn or _log_warning
         self._frames = FrameBuffer(min_spacing=1.0 / config.max_frame_rate)
         self.last_frame_kept = False  # whether the last add_frame buffered its frame
+        self.last_admitted = False  # whether the last add_* took its data (a decimated frame counts: the stream lives)
         self._audio = AudioBuffer(config.sample_rate)
         self.reset()
 
@@ -92,11 +93,12 @@ class WindowAssembler:
     def add_frame(self, stamp: float, frame: np.ndarray) -> list[Window]:
         """frame: (H, W, 3) uint8 RGB (any fixed-shape array works) captured at ``stamp`` [s]."""
         self.counters.frames += 1
-        self.last_frame_kept = False
+        self.last_frame_kept = self.last_admitted = False
         if not self._admit(VIDEO, stamp, 0.0):
             return []
         result = self._frames.add(stamp, frame)
         self.last_frame_kept = result not in (FrameInsert.DUPLICATE, FrameInsert.DECIMATED)
+        self.last_admitted = result is not FrameInsert.DUPLICATE
         if result is FrameInsert.DUPLICATE:
             self.counters.duplicates += 1
             self._warn("duplicate", f"dropped a duplicate frame stamped {stamp:.6f} s")
@@ -113,9 +115,11 @@ class WindowAssembler:
         if samples.ndim != 1 or samples.size == 0:
             raise ValueError(f"add_audio expects non-empty (N,) mono samples, got shape {samples.shape}")
         duration = samples.shape[0] / self.config.sample_rate
+        self.last_admitted = False
         if not self._admit(AUDIO, stamp, duration):
             return []
         result = self._audio.add(stamp, samples)
+        self.last_admitted = result is AudioInsert.ADDED
         if result is AudioInsert.DUPLICATE:
             self.counters.duplicates += 1
             self._warn("duplicate", f"dropped a duplicate audio chunk stamped {stamp:.6f} s")
@@ -204,6 +208,14 @@ class WindowAssembler:
             self._emitted_until = window.t_end
             if not window.frame_mask.any() and not window.audio_mask.any():
                 self.counters.empty_windows += 1
+                # Jump to the first window holding data after this one: a long gap (a stream
+                # resuming, a stamp far ahead) costs one step, not one per stride.
+                following = self._data_after(window.t_end)
+                first_useful = last_index + 1 if following is None else math.ceil(following / cfg.stride - 1e-9)
+                if first_useful > self._next_index:
+                    skipped = min(first_useful, last_index + 1) - self._next_index
+                    self.counters.empty_windows += skipped
+                    self._next_index += skipped
                 continue
             self.counters.windows += 1
             windows.append(window)
@@ -211,6 +223,12 @@ class WindowAssembler:
         self._frames.drop_before(horizon)
         self._audio.drop_before(horizon)
         return windows
+
+    def _data_after(self, t: float) -> float | None:
+        """The earliest buffered data at or after ``t`` (a frame's stamp, or audio's time) [s]."""
+        candidates = [self._frames.first_at_or_after(t), self._audio.first_at_or_after(t)]
+        candidates = [c for c in candidates if c is not None]
+        return min(candidates) if candidates else None
 
     def _oldest(self) -> float | None:
         candidates = [self._frames.oldest, self._audio.oldest]

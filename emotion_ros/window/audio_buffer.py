@@ -29,6 +29,13 @@ class AudioBuffer:
     def oldest(self) -> float | None:
         return self._starts[0] if self._starts else None
 
+    def first_at_or_after(self, t: float) -> float | None:
+        """The time of the first buffered sample at or after ``t``."""
+        for i, start in enumerate(self._starts):
+            if self._end(i) > t:
+                return max(start, t)
+        return None
+
     def clear(self) -> None:
         self._starts.clear()
         self._chunks.clear()

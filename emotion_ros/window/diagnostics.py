@@ -12,16 +12,30 @@ def input_status(
     topic_ages: dict[str, float | None],
     silent_after: float,
     new_rejections: int,
+    arrival_ages: dict[str, float | None] | None = None,
 ) -> DiagnosticStatus:
-    """ERROR when a subscribed topic is silent, WARN when messages were rejected, else OK.
+    """ERROR when a subscribed topic gives no usable data, WARN when messages were rejected,
+    else OK.
 
-    topic_ages: seconds since each topic last delivered an accepted message (None: never).
+    topic_ages: seconds since each topic last delivered data the windows took (None: never).
+    arrival_ages: seconds since each topic last delivered any message: a topic whose messages
+    arrive but are all unusable (rejected, duplicate stamps, too far behind the other stream)
+    is reported as such rather than as silent.
     new_rejections: messages rejected since the previous status.
     """
-    silent = sorted(topic for topic, age in topic_ages.items() if age is None or age > silent_after)
-    if silent:
+    arrival_ages = arrival_ages or {}
+    unusable = lambda topic: topic_ages[topic] is None or topic_ages[topic] > silent_after  # noqa: E731
+    arriving = lambda topic: arrival_ages.get(topic) is not None and arrival_ages[topic] <= silent_after  # noqa: E731
+    silent = sorted(topic for topic in topic_ages if unusable(topic) and not arriving(topic))
+    useless = sorted(topic for topic in topic_ages if unusable(topic) and arriving(topic))
+    if silent or useless:
         level = DiagnosticStatus.ERROR
-        message = f"no data on {', '.join(silent)} for more than {silent_after:g} s"
+        problems = [f"no data on {', '.join(silent)} for more than {silent_after:g} s"] if silent else []
+        if useless:
+            problems.append(f"messages on {', '.join(useless)} arrive but none was usable for more than {silent_after:g} s "
+                            "(rejected, duplicate stamps such as an unstamped driver's zeros, or too far behind sensor time: "
+                            "see the counters)")
+        message = "; ".join(problems)
     elif new_rejections:
         level = DiagnosticStatus.WARN
         message = f"{new_rejections} malformed message(s) rejected"

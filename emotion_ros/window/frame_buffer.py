@@ -34,6 +34,10 @@ class FrameBuffer:
     def oldest(self) -> float | None:
         return self._stamps[0] if self._stamps else None
 
+    def first_at_or_after(self, t: float) -> float | None:
+        i = bisect.bisect_left(self._stamps, t)
+        return self._stamps[i] if i < len(self._stamps) else None
+
     def clear(self) -> None:
         self._stamps.clear()
         self._frames.clear()

@@ -17,7 +17,7 @@ from emotion_ros.io.audio_common import audio_data_to_pcm, audio_stamped_to_pcm
 from emotion_ros.io.errors import InvalidInput
 from emotion_ros.io.image import compressed_to_rgb, image_to_rgb
 from emotion_ros.io.letterbox import letterbox
-from emotion_ros.io.stamps import to_seconds
+from emotion_ros.io.stamps import checked_seconds
 from emotion_ros.window.assembler import WindowAssembler
 from emotion_ros.window.config import WindowConfig
 from emotion_ros.window.window import Window
@@ -49,7 +49,8 @@ class SensorInput:
         self._report = report or (lambda source, kind, message: None)
         self.assembler = WindowAssembler(config, warn=lambda kind, message: self._report("window", kind, message))
         self.rejected: Counter[tuple[str, str]] = Counter()
-        self.accepted: Counter[str] = Counter()
+        self.accepted: Counter[str] = Counter()  # messages decoded
+        self.used: Counter[str] = Counter()  # ... whose data the window buffers took (not too old, not a duplicate)
         self._resamplers: dict[str, MonoResampler] = {}
 
     def _reject(self, topic: str, error: Exception) -> list[Window]:
@@ -61,18 +62,20 @@ class SensorInput:
     def image(self, msg, topic: str = "image") -> list[Window]:
         """sensor_msgs/Image in any supported encoding."""
         try:
+            stamp = checked_seconds(msg.header.stamp)
             rgb = image_to_rgb(msg)
         except (InvalidInput, ValueError, cv2.error) as error:
             return self._reject(topic, error)
-        return self.frame(to_seconds(msg.header.stamp), rgb, topic)
+        return self.frame(stamp, rgb, topic)
 
     def compressed_image(self, msg, topic: str = "image/compressed") -> list[Window]:
         """sensor_msgs/CompressedImage (jpeg or png)."""
         try:
+            stamp = checked_seconds(msg.header.stamp)
             rgb = compressed_to_rgb(msg)
         except (InvalidInput, ValueError, cv2.error) as error:
             return self._reject(topic, error)
-        return self.frame(to_seconds(msg.header.stamp), rgb, topic)
+        return self.frame(stamp, rgb, topic)
 
     def frame(self, stamp: float, rgb: np.ndarray, topic: str = "image") -> list[Window]:
         """rgb: (H, W, 3) uint8 captured at ``stamp`` [s]."""
@@ -81,6 +84,8 @@ class SensorInput:
             self.source_size = (int(rgb.shape[0]), int(rgb.shape[1]))
             rgb = letterbox(rgb, self.frame_size)
         windows = self._sized(self.assembler.add_frame(stamp, rgb))
+        if self.assembler.last_admitted:
+            self.used[topic] += 1
         if self._on_frame is not None and self.assembler.last_frame_kept:
             self._on_frame(stamp, rgb)
         return windows
@@ -93,18 +98,20 @@ class SensorInput:
 
     def audio(self, msg, topic: str = "audio") -> list[Window]:
         """emotion_msgs/AudioFrame."""
-        return self._decoded(topic, lambda: audio_frame_to_pcm(msg))
+        return self._decoded(topic, msg, lambda: audio_frame_to_pcm(msg))
 
     def audio_common_stamped(self, msg, topic: str = "audio") -> list[Window]:
         """audio_common_msgs/AudioStamped (mgonzs13 layout)."""
-        return self._decoded(topic, lambda: audio_stamped_to_pcm(msg))
+        return self._decoded(topic, msg, lambda: audio_stamped_to_pcm(msg))
 
     def audio_common_data(self, msg, info, topic: str = "audio") -> list[Window]:
         """audio_common_msgs/AudioDataStamped with the stream's AudioInfo (ros-drivers layout)."""
-        return self._decoded(topic, lambda: audio_data_to_pcm(msg, info))
+        return self._decoded(topic, msg, lambda: audio_data_to_pcm(msg, info))
 
-    def _decoded(self, topic: str, decode: Callable[[], PcmChunk]) -> list[Window]:
+    def _decoded(self, topic: str, msg, decode: Callable[[], PcmChunk]) -> list[Window]:
         try:
+            if hasattr(msg, "header"):
+                checked_seconds(msg.header.stamp)
             chunk = decode()
         except (InvalidInput, ValueError) as error:
             return self._reject(topic, error)
@@ -117,9 +124,12 @@ class SensorInput:
             resampler = self._resamplers[topic] = MonoResampler(self.config.sample_rate)
         self.accepted[topic] += 1
         changes = resampler.sample_rate_changes
-        windows = []
+        windows, admitted = [], False
         for mono in resampler.push(chunk):
             windows += self.assembler.add_audio(mono.stamp, mono.samples)
+            admitted = admitted or self.assembler.last_admitted
+        if admitted:
+            self.used[topic] += 1
         if resampler.sample_rate_changes != changes:
             self._report(topic, "sample_rate", f"audio sample rate changed to {chunk.sample_rate} Hz")
         return self._sized(windows)
