@@ -67,7 +67,9 @@ def write_and_shut_down(out: str, result: dict, node) -> None:
 class SyntheticSensors:
     """A camera (15 fps, 64x48) and a microphone (0.1 s chunks) on a synthetic clock."""
 
-    def __init__(self, t0=1000.0):
+    def __init__(self, t0=1000.0, picture: np.ndarray | None = None):
+        """picture: (H, W, 3) uint8 RGB every frame shows (default: a flat grey that changes)."""
+        self.picture = picture
         self.node = rclpy.create_node("synthetic_sensors")
         self.image = self.node.create_publisher(Image, "image", qos_profile_sensor_data)
         self.audio = self.node.create_publisher(AudioFrame, "audio", qos_profile_sensor_data)
@@ -79,7 +81,7 @@ class SyntheticSensors:
         steps = round(seconds * 30)
         for _ in range(steps):
             if video and self.frame % 2 == 0:
-                rgb = np.full((48, 64, 3), (self.frame * 3) % 256, np.uint8)
+                rgb = self.picture if self.picture is not None else np.full((48, 64, 3), (self.frame * 3) % 256, np.uint8)
                 self.image.publish(rgb_to_image(rgb, "rgb8", Header(stamp=to_stamp(self.t), frame_id="camera")))
             if audio and self.frame % 3 == 0:
                 tone = 0.2 * np.sin(2 * np.pi * 200 * (self.t + np.arange(1600) / 16000))

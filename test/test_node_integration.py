@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import rclpy
@@ -124,3 +125,36 @@ def test_signals_shut_the_node_down_cleanly(signal_name):
     _, rest = process.communicate(timeout=30)
     assert process.returncode == 0
     assert "transition" not in rest and "Failed to publish" not in rest and "Traceback" not in rest, rest
+
+
+def test_a_bag_loop_resets_the_cache_the_tracks_and_the_events(ros):
+    """The same stamps twice (a looping bag), first with a smiling person, then an empty room:
+    nothing of the first run (cached features, tracks, the debounced label) leaks into the second."""
+    from skimage import data
+
+    emotion = PerceptionNode(parameter_overrides=[Parameter("explanation.enabled", value=False),
+                                                  Parameter("event.min_confidence", value=0.0),
+                                                  Parameter("event.min_dwell", value=0.0)])
+    person = cv2.resize(data.astronaut(), (256, 256))
+    sensors = SyntheticSensors(picture=person)
+    states, events = [], []
+    emotion.state_listeners.append(lambda m: states.append((emotion._estimator.timeline, m.label, m.faces, m.person_id)))
+
+    def loop_twice():
+        yield from sensors.advance(3.5)
+        sensors.t, sensors.frame, sensors.picture = 1000.0, 0, np.full_like(person, 128)  # the bag starts again
+        yield from sensors.advance(3.5)
+
+    try:
+        bring_up(emotion)
+        events_before = emotion.counts["events"]
+        drive([emotion, sensors.node], loop_twice())
+        events = emotion.counts["events"] - events_before
+    finally:
+        shut_down([emotion])
+        sensors.node.destroy_node()
+    first = [s for s in states if s[0] == 0]
+    second = [s for s in states if s[0] == 1]
+    assert first and all(label == "happy" and faces == 1 for _, label, faces, _ in first[1:])
+    assert len(second) >= 3 and all(label == "" and faces == 0 for _, label, faces, _ in second)
+    assert events == 2  # happy, then nobody once the new run has shown nobody for min_dwell

@@ -57,10 +57,10 @@ def run_people(backend, count: int, duration: float, fps: float) -> dict:
     frames = list(people_clip(fps=fps, duration=duration, script=standing_people(count, duration)))
     on_arrival, found, followed = [], [], []
 
-    def prefill(stamp, rgb):
+    def prefill(stamp, rgb, timeline=0):
         detected = estimator.follower.detected
         t0 = time.perf_counter()
-        estimator.prefill(stamp, rgb)
+        estimator.prefill(stamp, rgb, timeline)
         on_arrival.append(time.perf_counter() - t0)
         (found if estimator.follower.detected > detected else followed).append(on_arrival[-1])
 

@@ -83,10 +83,10 @@ def run_backend(name: str, model: str, clip: Path, threads: int) -> dict:
     estimator = EmotionEstimator(timed, detection_rate=emotion_node_parameters()["faces"]["detection_rate"])
     on_arrival, found, followed = [], [], []  # [s] encoding each frame as it arrives, as the node's frame worker does
 
-    def prefill(stamp, rgb):
+    def prefill(stamp, rgb, timeline=0):
         detected = estimator.follower.detected if estimator.follower else 0
         t0 = time.perf_counter()
-        estimator.prefill(stamp, rgb)
+        estimator.prefill(stamp, rgb, timeline)
         on_arrival.append(time.perf_counter() - t0)
         if estimator.follower:
             (found if estimator.follower.detected > detected else followed).append(on_arrival[-1])

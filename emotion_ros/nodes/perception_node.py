@@ -49,7 +49,7 @@ from emotion_ros.runtime.backends import BACKENDS, create_backend
 from emotion_ros.runtime.debounce import LabelDebouncer, MainPersonEvents
 from emotion_ros.runtime.diagnostics import perception_status
 from emotion_ros.runtime.estimate import EmotionEstimate, Explanation, ExplanationContexts
-from emotion_ros.runtime.estimator import MAIN_PERSON_POLICIES, EmotionEstimator
+from emotion_ros.runtime.estimator import MAIN_PERSON_POLICIES, EmotionEstimator, StaleWindow
 from emotion_ros.runtime.explain_limits import MAX_NEW_TOKENS, ExplainLimits
 from emotion_ros.runtime.external_faces import ExternalFaces
 from emotion_ros.runtime.face_follower import DEFAULT_DETECTION_RATE
@@ -317,10 +317,10 @@ class PerceptionNode(ManagedNode):
             self.counts["skipped_windows"] += len(windows) - 1
             worker.submit((windows[-1], time.monotonic()))
 
-    def _on_frame(self, stamp: float, rgb) -> None:
+    def _on_frame(self, stamp: float, rgb, timeline: int) -> None:
         worker = self._frame_worker
         if worker is not None:
-            worker.submit((stamp, rgb))
+            worker.submit((stamp, rgb, timeline))
 
     def _prefill(self, item) -> None:
         estimator = self._estimator
@@ -348,7 +348,16 @@ class PerceptionNode(ManagedNode):
 
     def _perceive(self, item: tuple[Window, float]) -> None:
         window, completed_at = item
-        estimate, context = self._estimator.estimate(window, completed_at)  # BackendError -> _worker_error
+        timeline = self._estimator.timeline
+        try:
+            estimate, context = self._estimator.estimate(window, completed_at)  # BackendError -> _worker_error
+        except StaleWindow:
+            self.counts["skipped_windows"] += 1
+            return
+        if self._estimator.timeline != timeline:  # the stamps jumped back: a new run of sensor time
+            self._events.reset()
+            with self._latest_lock:
+                self._latest, self._explained_until = None, float("-inf")
         frame_id, model_id = self.param("frame_id"), self.backend.model_id
         msg = estimate_to_msg(estimate, frame_id, model_id)
         self._pubs["state"].publish(msg)

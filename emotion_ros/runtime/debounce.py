@@ -66,6 +66,11 @@ class MainPersonEvents:
         self.person: str | None = None  # whose label debouncer.current is
         self._nobody_since: float | None = None
 
+    def reset(self) -> None:
+        """A new timeline: nobody's label is current."""
+        self.debouncer.reset()
+        self.person, self._nobody_since = None, None
+
     def update(self, stamp: float, person_id: str, visible: bool, scores) -> LabelChange | None:
         debouncer = self.debouncer
         if not visible:

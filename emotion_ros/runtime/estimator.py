@@ -26,6 +26,10 @@ MAIN_PERSON_POLICIES = ("largest", "longest", "speaking")
 MAIN_PERSON_STICKINESS = 0.7
 
 
+class StaleWindow(RuntimeError):
+    """A window cut before a clock jump, reaching the estimator after the new timeline began."""
+
+
 class EmotionEstimator:
     """Runs one backend over windows. estimate() is for one worker; prefill() may run on
     another thread at the same time (the frame cache and the follower are thread-safe).
@@ -52,13 +56,31 @@ class EmotionEstimator:
         self.main_person = main_person
         self._follow_lock = threading.Lock()  # the follower takes frames in stamp order, one at a time
         self._main_track = -1
+        self.timeline = 0  # Window.timeline of what the cache and the tracks hold
+
+    def enter_timeline(self, timeline: int) -> bool:
+        """Start ``timeline`` when it is newer (stamps jumped back: clear the frame cache, end the
+        tracks, forget the main person); False for work from an older one, to skip."""
+        with self._follow_lock:
+            if timeline < self.timeline:
+                return False
+            if timeline > self.timeline:
+                self.timeline = timeline
+                self.cache.clear()
+                if self.follower is not None:
+                    self.follower.reset()
+                self._main_track = -1
+            return True
 
     def estimate(self, window: Window, completed_at: float | None = None) -> tuple[EmotionEstimate, ExplanationContexts]:
         """The estimate for ``window`` and the backend contexts to explain it (per person) later.
 
         completed_at: time.monotonic() when the window was cut (for the latency).
-        Raises BackendError when the backend fails or returns non-finite values.
+        Raises BackendError when the backend fails or returns non-finite values, and StaleWindow
+        for a window from before a clock jump (its timeline is over).
         """
+        if not self.enter_timeline(window.timeline):
+            raise StaleWindow(f"the window ending {window.t_end:.3f} s is from before a clock jump")
         backend = self.backend
         if window.frames is not None and window.frames.shape[0] != backend.num_frames:
             raise BackendError(f"window has {window.frames.shape[0]} frames, the model takes {backend.num_frames}")
@@ -108,11 +130,14 @@ class EmotionEstimator:
         contexts = ExplanationContexts(perception.context, {p.id: c.context for p, c in zip(people, perceptions) if p.id})
         return estimate, contexts
 
-    def prefill(self, stamp: float, frame: np.ndarray) -> bool:
+    def prefill(self, stamp: float, frame: np.ndarray, timeline: int = 0) -> bool:
         """Encode a frame as it arrives (frame (H, W, 3) uint8, letterboxed; in stamp order, from
         one thread), so the window that picks it finds its feature cached, and a face reader's
         window reads every such frame; a frame never prefilled is encoded with its window. A face
-        reader finds faces at the follower's rate and follows them in between (face_follower.py)."""
+        reader finds faces at the follower's rate and follows them in between (face_follower.py).
+        A frame from before a clock jump is ignored (False)."""
+        if not self.enter_timeline(timeline):
+            return False
         if self.faces is None:
             return self.cache.prefill(stamp, frame, self.backend.encode_frames)
         with self._follow_lock:
@@ -125,7 +150,7 @@ class EmotionEstimator:
             return
         for stamp, frame in zip(window.frame_stamps[window.frame_mask], window.frames[window.frame_mask]):
             if stamp > self.faces.newest_stamp:
-                self.prefill(float(stamp), frame)
+                self.prefill(float(stamp), frame, window.timeline)
 
     def _main_first(self, views: list[PersonView], t_end: float) -> list[PersonView]:
         """The people, main person first (by ``main_person``), then by face size."""

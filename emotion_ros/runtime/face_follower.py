@@ -80,6 +80,13 @@ class FaceFollower:
         self.followed = 0  # frames on which followed faces were read
         self.lost = 0  # followed faces that were no longer there (each starts a detection)
 
+    def reset(self) -> None:
+        """A new timeline (stamps jumped back): end every track, forget the faces followed."""
+        with self._lock:
+            self._ids.clear()
+        self.tracker.reset()
+        self._last, self._previous_stamp = None, float("-inf")
+
     @property
     def newest_stamp(self) -> float:
         """Stamp of the newest frame encoded [s] (-inf before the first)."""

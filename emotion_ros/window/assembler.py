@@ -66,6 +66,7 @@ class WindowAssembler:
         self.last_frame_kept = False  # whether the last add_frame buffered its frame
         self.last_admitted = False  # whether the last add_* took its data (a decimated frame counts: the stream lives)
         self._audio = AudioBuffer(config.sample_rate)
+        self.timeline = 0  # counts the clock jumps back: see Window.timeline
         self.reset()
 
     # -- state -----------------------------------------------------------------------------
@@ -153,6 +154,7 @@ class WindowAssembler:
                 "reset?): window buffers cleared",
             )
             self.reset()
+            self.timeline += 1
             latest = None
         if self._clock is not None and stamp + duration < self._clock - cfg.history:
             self.counters.too_old += 1
@@ -262,4 +264,5 @@ class WindowAssembler:
             sample_rate=cfg.sample_rate,
             video_present=video_present,
             audio_present=bool(audio_present),
+            timeline=self.timeline,
         )

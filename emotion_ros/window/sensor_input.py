@@ -35,13 +35,13 @@ class SensorInput:
     """
 
     def __init__(self, config: WindowConfig, report: ReportFn | None = None, frame_size: int | None = None,
-                 on_frame: Callable[[float, np.ndarray], None] | None = None):
+                 on_frame: Callable[[float, np.ndarray, int], None] | None = None):
         """frame_size: letterbox frames into frame_size x frame_size on arrival (aspect ratio
         kept, io/letterbox.py), e.g. the largest input of the model: the windows then hold
         small frames, and each window records the camera's frame size (source_size).
-        on_frame(stamp, rgb): told of every frame the window buffers keep (at most
+        on_frame(stamp, rgb, timeline): told of every frame the window buffers keep (at most
         window.max_frame_rate per second), as windows will hold it: to encode it before its
-        window is complete."""
+        window is complete (timeline: see Window.timeline)."""
         self.config = config
         self.frame_size = frame_size
         self.source_size: tuple[int, int] | None = None
@@ -87,7 +87,7 @@ class SensorInput:
         if self.assembler.last_admitted:
             self.used[topic] += 1
         if self._on_frame is not None and self.assembler.last_frame_kept:
-            self._on_frame(stamp, rgb)
+            self._on_frame(stamp, rgb, self.assembler.timeline)
         return windows
 
     def _sized(self, windows: list[Window]) -> list[Window]:

@@ -24,6 +24,8 @@ class Window:
                   must mask the modality when False rather than read zeros
     source_size:  (height, width) [px] of the camera's frames before they were letterboxed
                   into the model's square (io/letterbox.py), or None when not letterboxed
+    timeline:     which run of sensor time the window belongs to: it counts up when the stamps
+                  jump back (bag loop, simulation reset), so consumers reset what they keep
     """
 
     index: int
@@ -38,6 +40,7 @@ class Window:
     video_present: bool
     audio_present: bool
     source_size: tuple[int, int] | None = None
+    timeline: int = 0
 
     @property
     def duration(self) -> float:
