@@ -200,3 +200,55 @@ def test_edge_preset_exports_for_jetson_on_cpu(tmp_path):
     assert report["tensorrt_unsupported_operators"] == {}
     assert all(v <= 2e-2 for k, v in report["parity"].items() if isinstance(v, float))
     assert read_manifest(tmp_path / "edge")["config"]["name"] == "edge"
+
+
+class RecordingSession:
+    """An ONNX Runtime session that records the shape of every input it is fed."""
+
+    def __init__(self, session, graph, seen):
+        self.session, self.graph, self.seen = session, graph, seen
+
+    def run(self, outputs, inputs):
+        for name, value in inputs.items():
+            self.seen.setdefault(self.graph, {}).setdefault(name, set()).add(tuple(np.shape(value)))
+        return self.session.run(outputs, inputs)
+
+    def __getattr__(self, name):
+        return getattr(self.session, name)
+
+
+@pytest.mark.parametrize("profile_name", ["jetson-orin", "desktop-gpu"])
+def test_every_shape_the_runtime_feeds_fits_the_tensorrt_profiles(cpu_export, sample_clip, profile_name):
+    """Video windows, audio-only windows and explanations (the longest question allowed) through
+    the estimator, checked against the optimisation profiles TensorRT engines are built with."""
+    import dataclasses
+
+    from emotion_ros.export.tensorrt_shapes import optimisation_profiles
+    from emotion_ros.runtime.estimator import EmotionEstimator
+    from emotion_ros.runtime.explain_limits import MAX_QUESTION_TOKENS
+    from emotion_ros.window.config import emotion_node_window
+    from emotion_ros.window.media_windows import iter_media_windows
+
+    out, _ = cpu_export
+    backend = OnnxRuntimeBackend.from_directory(out)
+    seen = {}
+    backend.sessions = {graph: RecordingSession(session, graph, seen) for graph, session in backend.sessions.items()}
+    estimator = EmotionEstimator(backend)
+    windows = list(iter_media_windows(sample_clip, emotion_node_window(), backend.frame_size, on_frame=estimator.prefill))
+    audio_only = dataclasses.replace(windows[-1], video_present=False, frames=None,
+                                     frame_mask=np.zeros_like(windows[-1].frame_mask))
+    for window in windows + [audio_only]:
+        _, contexts = estimator.estimate(window)
+    question = " ".join(["why"] * MAX_QUESTION_TOKENS)
+    while len(backend.tokenizer.encode(question)) > MAX_QUESTION_TOKENS:
+        question = question[:-4]
+    backend.explain(contexts.main, question, 4)
+    profiles = optimisation_profiles(load_profile(profile_name), read_manifest(out)["config"], backend.frame_size)
+    outside = []
+    for graph, inputs in profiles.items():
+        for name, (low, _, high) in inputs.items():
+            for shape in seen.get(graph, {}).get(name, ()):
+                if len(shape) != len(low) or any(not lo <= n <= hi for n, lo, hi in zip(shape, low, high)):
+                    outside.append(f"{graph}.{name}: fed {shape}, profile {low}..{high}")
+    assert {"window", "face_reader", "llm_step"} <= set(seen)
+    assert not outside, outside

@@ -68,3 +68,18 @@ class Backend(Protocol):
 
     def explain(self, context: Any, question: str, max_new_tokens: int) -> GeneratedText:
         """Generate an answer about the window behind ``context``."""
+
+
+def window_graph_inputs(views: np.ndarray, global_frame: np.ndarray, audio: np.ndarray, video_present: bool,
+                        audio_present: bool) -> dict[str, np.ndarray]:
+    """The exported window graph's inputs for one window, as every graph runner feeds them:
+    frame_features (P, T, ...) float32, global_frame (1, S, S, 3) uint8, audio (1, N) float32,
+    video_present and audio_present (1,) bool. The shapes must lie inside the TensorRT
+    optimisation profiles (export/tensorrt_shapes.py) for every window the runtime cuts."""
+    return {
+        "frame_features": np.ascontiguousarray(views, dtype=np.float32),
+        "global_frame": np.ascontiguousarray(global_frame, dtype=np.uint8)[None],
+        "audio": np.ascontiguousarray(audio, dtype=np.float32)[None],
+        "video_present": np.array([bool(video_present)]),
+        "audio_present": np.array([bool(audio_present)]),
+    }

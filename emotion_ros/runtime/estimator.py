@@ -93,9 +93,10 @@ class EmotionEstimator:
             newest = int(np.flatnonzero(window.frame_mask)[-1])
             global_frame = window.frames[newest]
         else:
-            # Masked inside the network: these values never reach its output.
+            # Masked inside the network: these values never reach its output. The shapes are the
+            # video path's, so every graph runner (TensorRT's fixed profiles too) takes them.
             features = np.zeros((backend.num_frames, *backend.feature_shape), np.float32)
-            global_frame = np.zeros((16, 16, 3), np.uint8)
+            global_frame = np.zeros((backend.frame_size, backend.frame_size, 3), np.uint8)
         people: tuple[PersonEstimate, ...] = ()
         if backend.reads_faces:
             # One perception per person, each seeing their own face in every frame read in the

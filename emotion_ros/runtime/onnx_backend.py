@@ -25,7 +25,7 @@ from emotion_ros.model.resolve import UNTRAINED_SUFFIX
 from emotion_ros.model.tokenizer import TextTokenizer
 from emotion_ros.model.video import frame_feature_shape
 from emotion_ros.paths import cache_dir
-from emotion_ros.runtime.backend import GeneratedText, Perception
+from emotion_ros.runtime.backend import GeneratedText, Perception, window_graph_inputs
 from emotion_ros.runtime.torch_backend import TorchBackend
 
 _log = logging.getLogger(__name__)
@@ -146,13 +146,8 @@ class OnnxRuntimeBackend:
         return self.perceive_people(features[None], global_frame, audio, video_present, audio_present)[0]
 
     def perceive_people(self, views, global_frame, audio, video_present, audio_present) -> list[Perception]:
-        logits, valence_arousal, prefix, prefix_mask = self.sessions["window"].run(None, {
-            "frame_features": np.ascontiguousarray(views, dtype=np.float32),
-            "global_frame": np.ascontiguousarray(global_frame, dtype=np.uint8)[None],
-            "audio": np.ascontiguousarray(audio, dtype=np.float32)[None],
-            "video_present": np.array([bool(video_present)]),
-            "audio_present": np.array([bool(audio_present)]),
-        })
+        logits, valence_arousal, prefix, prefix_mask = self.sessions["window"].run(
+            None, window_graph_inputs(views, global_frame, audio, video_present, audio_present))
         exp = np.exp(logits - logits.max(axis=1, keepdims=True))
         scores = (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
         return [Perception(scores[i], float(valence_arousal[i, 0]), float(valence_arousal[i, 1]),

@@ -23,7 +23,7 @@ from emotion_ros.model.prompt import build_prompt, instruction_text
 from emotion_ros.model.resolve import UNTRAINED_SUFFIX
 from emotion_ros.model.tokenizer import TextTokenizer
 from emotion_ros.model.video import frame_feature_shape
-from emotion_ros.runtime.backend import GeneratedText, Perception
+from emotion_ros.runtime.backend import GeneratedText, Perception, window_graph_inputs
 
 _TORCH_DTYPES = {"FLOAT": torch.float32, "HALF": torch.float16, "INT64": torch.int64, "INT32": torch.int32,
                  "BOOL": torch.bool, "UINT8": torch.uint8}
@@ -139,13 +139,8 @@ class TensorRTBackend:
         return self.perceive_people(features[None], global_frame, audio, video_present, audio_present)[0]
 
     def perceive_people(self, views, global_frame, audio, video_present, audio_present) -> list[Perception]:
-        out = self.runners["window"].run({
-            "frame_features": torch.from_numpy(np.ascontiguousarray(views, np.float32)),
-            "global_frame": torch.from_numpy(np.ascontiguousarray(global_frame))[None],
-            "audio": torch.from_numpy(np.ascontiguousarray(audio, np.float32))[None],
-            "video_present": torch.tensor([bool(video_present)]),
-            "audio_present": torch.tensor([bool(audio_present)]),
-        })
+        inputs = window_graph_inputs(views, global_frame, audio, video_present, audio_present)
+        out = self.runners["window"].run({name: torch.from_numpy(array) for name, array in inputs.items()})
         scores = torch.softmax(out["logits"].float(), -1).cpu().numpy()
         valence_arousal = out["valence_arousal"].float().cpu().tolist()
         prefix, prefix_mask = out["prefix"].float().cpu(), out["prefix_mask"].cpu()

@@ -27,8 +27,8 @@ def media_windows(video: str | Path, config: WindowConfig, frame_size: int | Non
 
 def iter_media_windows(video: str | Path, config: WindowConfig, frame_size: int | None = None,
                        audio: str | Path | None = None, partial: bool = False,
-                       on_frame: Callable[[float, np.ndarray], None] | None = None) -> Iterator[Window]:
-    """media_windows, each window given as soon as it is cut; on_frame(stamp, rgb) sees every
+                       on_frame: Callable[[float, np.ndarray, int], None] | None = None) -> Iterator[Window]:
+    """media_windows, each window given as soon as it is cut; on_frame(stamp, rgb, timeline) sees every
     frame the windows keep, in order, before the windows that hold it (as the node's frame worker)."""
     sensor_input = SensorInput(config, frame_size=frame_size, on_frame=on_frame)
     items = read_media(str(video)) if audio is None else heapq.merge(
