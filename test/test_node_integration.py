@@ -18,7 +18,7 @@ from sensor_msgs.msg import CompressedImage
 from std_msgs.msg import Header
 
 from emotion_ros.io.image import rgb_to_compressed
-from emotion_ros.io.stamps import to_stamp
+from emotion_ros.io.stamps import to_seconds, to_stamp
 from emotion_ros.nodes.perception_node import PerceptionNode
 from emotion_ros.nodes.runner import bring_up, shut_down
 
@@ -158,3 +158,44 @@ def test_a_bag_loop_resets_the_cache_the_tracks_and_the_events(ros):
     assert first and all(label == "happy" and faces == 1 for _, label, faces, _ in first[1:])
     assert len(second) >= 3 and all(label == "" and faces == 0 for _, label, faces, _ in second)
     assert events == 2  # happy, then nobody once the new run has shown nobody for min_dwell
+
+
+def test_sim_time_drives_the_diagnostics_and_silence_detection(ros):
+    """Under use_sim_time a paused simulation is not a silent sensor, and diagnostics carry sim time."""
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+    from rosgraph_msgs.msg import Clock
+
+    emotion = PerceptionNode(parameter_overrides=QUIET[:1] + [
+        Parameter("use_sim_time", value=True), Parameter("silent_after", value=1.0),
+        Parameter("diagnostics_period", value=0.2)])
+    sensors = SyntheticSensors(t0=500.0)
+    clock = sensors.node.create_publisher(Clock, "/clock", 10)
+    statuses = []
+    emotion.create_subscription(DiagnosticArray, "/diagnostics", lambda m: statuses.extend(
+        (to_seconds(m.header.stamp), s) for s in m.status if s.name.endswith("sensor input")), 50)
+
+    def tick(s):
+        clock.publish(Clock(clock=to_stamp(s.t)))
+
+    def phases():
+        yield from sensors.advance(3.0, extra=tick)  # running
+        marks.append(len(statuses))
+        for _ in range(60):  # simulation paused for 2 s of wall time: no clock, no data
+            yield
+        marks.append(len(statuses))
+        yield from sensors.advance(2.0, video=False, audio=False, extra=tick)  # clock runs, sensors silent
+
+    marks = []
+    try:
+        bring_up(emotion)
+        drive([emotion, sensors.node], phases())
+    finally:
+        shut_down([emotion])
+        sensors.node.destroy_node()
+    running, paused, silent = statuses[:marks[0]], statuses[marks[0]:marks[1]], statuses[marks[1]:]
+    assert running and all(500.0 <= stamp <= 503.1 for stamp, _ in running)  # stamped with sim time
+    assert running[-1][1].level == DiagnosticStatus.OK
+    assert len(paused) <= 1  # the timer runs on sim time: paused, it waits
+    # ages are sim time: just after the pause the sensors have been quiet for a moment, not 2 s
+    assert silent[0][1].level == DiagnosticStatus.OK
+    assert silent[-1][1].level == DiagnosticStatus.ERROR and "no data on" in silent[-1][1].message

@@ -3,6 +3,7 @@
 import os
 import shutil
 import subprocess
+import threading
 import time
 
 import numpy as np
@@ -17,6 +18,7 @@ from ros_helpers import spin_until
 from sensor_msgs.msg import Image
 
 from emotion_ros.io.audio import audio_frame_to_pcm
+from emotion_ros.io.camera import CapturedFrame
 from emotion_ros.io.image import image_to_rgb
 from emotion_ros.io.media import probe
 from emotion_ros.io.stamps import to_seconds
@@ -216,3 +218,92 @@ def test_looping_file_source_keeps_time_running_through_lifecycle_cycles(ros, sa
     assert ends[: ends.index(6.0) + 1] == pytest.approx(list(np.arange(2.0, 6.01, 0.5)))
     assert all(w.audio_present and w.video_present and w.frame_mask.all() for w in first_run[: ends.index(6.0) + 1])
     assert all(w.audio_coverage > 0.95 for w in first_run[: ends.index(6.0) + 1])
+
+
+class SimulatedCamera:
+    """A capture device: ``script`` decides each read (a frame, None for a failed read, or
+    "block" to hang until ``release`` is set). It records closes made while a read was running."""
+
+    def __init__(self, script, release: threading.Event, log: dict):
+        self.is_file, self.fps = False, 30.0
+        self.script, self.release, self.log = script, release, log
+        self.reading = False
+
+    def read(self):
+        self.reading = True
+        try:
+            action = self.script(self.log)
+            if action == "block":
+                self.release.wait()
+                return None
+            if action is None:
+                return None
+            time.sleep(1 / 30)
+            return CapturedFrame(np.full((48, 64, 3), 90, np.uint8), time.monotonic() - 0.05, "before_read")
+        finally:
+            self.reading = False
+
+    def rewind(self):
+        pass
+
+    def close(self):
+        self.log["closes"] += 1
+        self.log["closed_while_reading"] += int(self.reading)
+
+
+def camera_with(script):
+    release, log = threading.Event(), {"opens": 0, "closes": 0, "closed_while_reading": 0, "reads": 0}
+
+    def open_capture():
+        log["opens"] += 1
+        return SimulatedCamera(script, release, log)
+
+    camera = CameraNode(open_capture=open_capture, parameter_overrides=[
+        Parameter("stall_timeout", value=0.5), Parameter("diagnostics_period", value=0.2)])
+    return camera, release, log
+
+
+def test_a_camera_that_stops_delivering_is_an_error_and_is_reopened(ros):
+    def fails_after_20_frames(log):  # the first device fails after 20 frames; the reopened one works
+        log["reads"] += 1
+        return None if log["opens"] == 1 and log["reads"] > 20 else "frame"
+
+    camera, _, log = camera_with(fails_after_20_frames)
+    listener, diagnostics = collector("diagnostics_listener", DiagnosticArray, "/diagnostics")
+    images_listener, images = collector("camera_listener", Image, "image")
+    try:
+        bring_up(camera)
+        levels = lambda: [s.level for m in diagnostics for s in m.status if s.name.endswith("capture")]  # noqa: E731
+        assert spin_until([camera, listener, images_listener],
+                          lambda: DiagnosticStatus.ERROR in levels() and levels()[-1] == DiagnosticStatus.OK, timeout=15)
+    finally:
+        shut_down([camera])
+        listener.destroy_node()
+        images_listener.destroy_node()
+    assert log["opens"] == 2 and len(images) > 20
+    error = next(s for m in diagnostics for s in m.status if s.level == DiagnosticStatus.ERROR)
+    assert "stopped delivering frames" in error.message
+    # stamped at capture (50 ms before the simulated read returned), not after it
+    stamps = [to_seconds(m.header.stamp) for m in images]
+    assert all(b > a for a, b in zip(stamps, stamps[1:]))
+
+
+def test_a_blocked_camera_read_is_an_error_and_shutdown_never_closes_it_under_the_read(ros):
+    camera, release, log = camera_with(lambda log: "block")
+    listener, diagnostics = collector("diagnostics_listener", DiagnosticArray, "/diagnostics")
+    try:
+        bring_up(camera)
+        stalled = lambda: any("no frame for" in s.message for m in diagnostics for s in m.status)  # noqa: E731
+        assert spin_until([camera, listener], stalled, timeout=10)
+        started = time.monotonic()
+        shut_down([camera])
+        assert time.monotonic() - started < 4.0
+        assert log["closes"] == 0  # the read still blocks: nobody closed the device under it
+        release.set()
+        deadline = time.monotonic() + 5
+        while log["closes"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        release.set()
+        listener.destroy_node()
+    assert log["closes"] == 1 and log["closed_while_reading"] == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -10,6 +12,17 @@ import numpy as np
 
 class CaptureError(RuntimeError):
     """The camera or file cannot be opened or stopped delivering frames."""
+
+
+@dataclass(frozen=True)
+class CapturedFrame:
+    """rgb (H, W, 3) uint8; captured_at: when the frame was captured [s, time.monotonic()];
+    clock: "device" (the capture backend's own buffer timestamp, V4L2's) or "before_read" (the
+    time just before the frame was requested, when the backend gives none)."""
+
+    rgb: np.ndarray
+    captured_at: float
+    clock: str
 
 
 def parse_source(source: str | int) -> str | int:
@@ -56,14 +69,27 @@ class CameraCapture:
         value = self._capture.get(cv2.CAP_PROP_FPS) if self._capture is not None else 0.0
         return float(value) if value and np.isfinite(value) else 0.0
 
-    def read(self) -> np.ndarray | None:
-        """The next frame, (H, W, 3) uint8 RGB; None at the end of a file or on a failed read."""
+    def read(self) -> CapturedFrame | None:
+        """The next frame and when it was captured; None at the end of a file or on a failed read."""
         if self._capture is None:
             raise CaptureError("camera is not open")
-        ok, bgr = self._capture.read()
+        before = time.monotonic()
+        if not self._capture.grab():
+            return None
+        captured_at, clock = self._device_time(before)
+        ok, bgr = self._capture.retrieve()
         if not ok or bgr is None:
             return None
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        return CapturedFrame(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), captured_at, clock)
+
+    def _device_time(self, before: float) -> tuple[float, str]:
+        """The capture backend's timestamp of the grabbed frame when it has one on the monotonic
+        clock (V4L2 reports the kernel's buffer time in CAP_PROP_POS_MSEC), else ``before``."""
+        if not self.is_file:
+            device = self._capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            if np.isfinite(device) and before - 1.0 < device <= time.monotonic():
+                return device, "device"
+        return before, "before_read"
 
     def rewind(self) -> None:
         if self._capture is not None:

@@ -40,6 +40,7 @@ RCLPY_API: dict[str, str] = {
 # `from rclpy.<module> import <name>` imports the package makes.
 RCLPY_IMPORTS: dict[tuple[str, str], str] = {
     ("rclpy.callback_groups", "ReentrantCallbackGroup"): ALL,
+    ("rclpy.duration", "Duration"): ALL,
     ("rclpy.exceptions", "InvalidParameterTypeException"): ALL,
     ("rclpy.exceptions", "ParameterException"): ALL,
     ("rclpy.executors", "ExternalShutdownException"): ALL,
