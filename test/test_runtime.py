@@ -199,3 +199,33 @@ def test_timeline_plot_is_written(tmp_path):
     assert image.shape[0] > 400 and image.shape[1] > 600
     with pytest.raises(ValueError):
         plot_timeline([], [], tmp_path / "empty.png")
+
+
+def test_speaking_is_the_models_own_voice_activity_and_its_explanations_agree(backend, sample_clip):
+    """One voice-activity detector: the state's speaking share is the in-graph Silero VAD's speech
+    share, the value the explanations were trained to describe; a window missing most of its
+    audio is judged on what arrived."""
+    import dataclasses
+
+    import torch
+
+    from emotion_ros.model.voice_cues import CUES
+    from emotion_ros.window.config import emotion_node_window
+    from emotion_ros.window.media_windows import iter_media_windows
+
+    estimator = EmotionEstimator(backend)
+    clip_windows = list(iter_media_windows(sample_clip, emotion_node_window(), backend.frame_size, on_frame=estimator.prefill))
+    received = np.zeros_like(clip_windows[1].audio_mask)
+    received[-received.size // 4:] = True  # only the last quarter arrived
+    gap = dataclasses.replace(clip_windows[1], audio=np.where(received, clip_windows[1].audio, 0).astype(np.float32),
+                              audio_mask=received)
+    agree = []
+    for window in clip_windows + [gap]:
+        estimate, contexts = estimator.estimate(window)
+        with torch.no_grad():
+            tokens = backend.network.audio_encoder(torch.from_numpy(window.audio)[None], torch.from_numpy(window.audio_mask)[None])
+        assert estimate.speaking_probability == pytest.approx(float(tokens[0, 0, CUES.index("speech_fraction")]), abs=1e-5)
+        text = backend.explain(contexts.main, "", 48).text
+        agree.append(("not speaking" in text) != estimate.speaking)
+    assert clip_windows[0].audio_present and any(estimator.estimate(w)[0].speaking for w in clip_windows)
+    assert all(agree), agree

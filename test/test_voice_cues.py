@@ -81,3 +81,25 @@ def test_silence_and_noise_are_not_speech(encoder):
     assert loudness_to_db(torch.tensor(silence["loudness"])) == pytest.approx(-80.0, abs=0.1)
     noise = cues(encoder, np.random.default_rng(0).normal(0, 0.01, 2 * RATE))
     assert noise["speech_fraction"] < 0.1
+
+
+def test_a_gap_is_masked_not_heard_as_silence(encoder, vad, speech_16k):
+    """A window whose first 75% never arrived: the cues come from the received quarter only."""
+    speech = speech_16k[6000 : 6000 + 2 * RATE].astype(np.float32)
+    received = np.zeros(2 * RATE, bool)
+    received[-RATE // 2 :] = True
+    gap = np.where(received, speech, 0.0).astype(np.float32)
+    with torch.no_grad():
+        masked = encoder(torch.from_numpy(gap)[None], torch.from_numpy(received)[None])[0]
+        zero_filled = encoder(torch.from_numpy(gap)[None])[0]
+        quarter = VoiceCueEncoder(AudioConfig(type="voice_cues", dim=8), RATE // 2, 16)
+        quarter.vad.load_state_dict(vad.state_dict())
+        alone = quarter.eval()(torch.from_numpy(speech[-RATE // 2 :])[None])[0]  # what the quarter says on its own
+        whole = encoder(torch.from_numpy(speech)[None], torch.ones(1, 2 * RATE, dtype=torch.bool))[0]
+        unmasked = encoder(torch.from_numpy(speech)[None])[0]
+    fraction = CUES.index("speech_fraction")
+    assert float(zero_filled[0, fraction]) < 0.3  # the gap read as silence: "not speaking"
+    assert float(masked[0, fraction]) > 0.6 and abs(float(masked[0, fraction]) - float(alone[0, fraction])) < 0.15
+    assert float(masked[0, CUES.index("speech_loudness")]) == pytest.approx(float(alone[0, CUES.index("speech_loudness")]), abs=0.1)
+    assert torch.all(masked[:8, :4] == 0)  # tokens over the gap hold nothing
+    torch.testing.assert_close(whole, unmasked)  # a full mask changes nothing

@@ -25,7 +25,7 @@ from emotion_ros.model.config import config_from_dict
 from emotion_ros.model.network import EmotionNetwork
 
 MANIFEST = "manifest.json"
-FORMAT = 3  # 3: face readers export face_reader; their frame encoder gives keypoints and embeddings
+FORMAT = 4  # 3: face readers export face_reader; 4: the window graph takes audio_mask and gives speech
 _log = logging.getLogger(__name__)
 
 

@@ -73,9 +73,10 @@ class WindowGraph(nn.Module):
         super().__init__()
         self.network = network
 
-    def forward(self, frame_features, global_frame, audio, video_present, audio_present):
-        out = self.network(frame_features.to(_dtype(self.network)), global_frame, audio, video_present, audio_present)
-        return out.logits.float(), out.valence_arousal.float(), out.prefix.float(), out.prefix_mask
+    def forward(self, frame_features, global_frame, audio, video_present, audio_present, audio_mask):
+        out = self.network(frame_features.to(_dtype(self.network)), global_frame, audio, video_present, audio_present,
+                           audio_mask)
+        return out.logits.float(), out.valence_arousal.float(), out.prefix.float(), out.prefix_mask, out.speech.float()
 
 
 class TokenEmbeddingGraph(nn.Module):
@@ -135,13 +136,15 @@ def export_window(network: EmotionNetwork, path) -> None:
         torch.zeros(1, config.audio_samples),
         torch.tensor([True]),
         torch.tensor([True]),
+        torch.ones(1, config.audio_samples, dtype=torch.bool),
     )
     # frame_features holds one view per person (dim 0); the scene, audio and flags are shared.
     _export(WindowGraph(network), args, path,
-            ["frame_features", "global_frame", "audio", "video_present", "audio_present"],
-            ["logits", "valence_arousal", "prefix", "prefix_mask"],
+            ["frame_features", "global_frame", "audio", "video_present", "audio_present", "audio_mask"],
+            ["logits", "valence_arousal", "prefix", "prefix_mask", "speech"],
             {"frame_features": {0: "people"}, "global_frame": {1: "height", 2: "width"}, "logits": {0: "people"},
-             "valence_arousal": {0: "people"}, "prefix": {0: "people"}, "prefix_mask": {0: "people"}})
+             "valence_arousal": {0: "people"}, "prefix": {0: "people"}, "prefix_mask": {0: "people"},
+             "speech": {0: "people"}})
 
 
 def export_token_embedding(network: EmotionNetwork, path) -> None:

@@ -30,6 +30,7 @@ def optimisation_profiles(profile: ExportProfile, config: dict, frame_size: int)
                                for people in (1, 2, MAX_PEOPLE)],
             "global_frame": fixed((1, frame_size, frame_size, 3)),
             "audio": fixed((1, samples)),
+            "audio_mask": fixed((1, samples)),
             "video_present": fixed((1,)),
             "audio_present": fixed((1,)),
         },

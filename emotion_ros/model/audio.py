@@ -102,7 +102,9 @@ class AudioEncoder(nn.Module):
         self.register_buffer("pool", adaptive_pool_matrix(positions, tokens), persistent=False)
         self.dim = config.dim
 
-    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+    def forward(self, audio: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """audio (B, S); mask (B, S) bool of received samples: the log-mel encoder reads the gaps
+        as the zeros they hold (it was trained on whole clips)."""
         mel = self.frontend(audio).to(self.conv1.weight.dtype)
         x = F.gelu(self.conv2(F.gelu(self.conv1(mel)))).transpose(1, 2)  # (B, positions, D)
         x = x + self.embed_positions[: x.shape[1]]
@@ -112,7 +114,8 @@ class AudioEncoder(nn.Module):
 
 
 def build_audio_encoder(config: AudioConfig, num_samples: int, tokens: int) -> nn.Module:
-    """The preset's audio view: (B, num_samples) audio -> (B, tokens, dim); ``dim`` attribute."""
+    """The preset's audio view: (B, num_samples) audio and an optional (B, num_samples) mask of
+    received samples -> (B, tokens, dim); ``dim`` attribute."""
     if config.type == "voice_cues":
         from emotion_ros.model.voice_cues import VoiceCueEncoder
 

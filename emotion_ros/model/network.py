@@ -18,6 +18,7 @@ from emotion_ros.model.fusion import ConvProAttention
 from emotion_ros.model.llama import LlamaForCausalLM
 from emotion_ros.model.perception import PerceptionHead
 from emotion_ros.model.video import GlobalView, TemporalView
+from emotion_ros.model.voice_cues import CUES
 
 # Modality order of the fusion inputs (the published one) and of `present` masks.
 AUDIO, IMAGE, VIDEO = 0, 1, 2
@@ -27,13 +28,16 @@ AUDIO, IMAGE, VIDEO = 0, 1, 2
 class NetworkOutput:
     """logits (B, labels); valence_arousal (B, 2) in [-1, 1]; fused (B, K, C) fusion tokens;
     prefix (B, K + G + K + K, D_llm) LLM tokens [fusion | image | video | audio] and
-    prefix_mask (B, same) bool, False where a modality is missing."""
+    prefix_mask (B, same) bool, False where a modality is missing; speech (B,): the share of
+    the window's received audio that the in-graph voice-activity detector hears as speech
+    (0 without audio), or -1 for an audio view without one."""
 
     logits: torch.Tensor
     valence_arousal: torch.Tensor
     fused: torch.Tensor
     prefix: torch.Tensor
     prefix_mask: torch.Tensor
+    speech: torch.Tensor | None = None
 
     @property
     def probabilities(self) -> torch.Tensor:
@@ -81,6 +85,7 @@ class EmotionNetwork(nn.Module):
         audio: torch.Tensor,
         video_present: torch.Tensor,
         audio_present: torch.Tensor,
+        audio_mask: torch.Tensor | None = None,
     ) -> NetworkOutput:
         """One window, or several people's views of one window.
 
@@ -88,13 +93,14 @@ class EmotionNetwork(nn.Module):
         pooled in time to num_frames steps; a face reader's are people's views, see
         face_encoder.person_tokens); global_frame (B, H, W, 3) uint8, the frame seen by the
         global view; audio (B, S) float32 mono at the preset's rate; video_present,
-        audio_present (B,) bool. With one global frame, audio and flags (batch 1) and B people,
+        audio_present (B,) bool; audio_mask (B, S) bool, True where a sample was received (None:
+        all). With one global frame, audio and flags (batch 1) and B people,
         the scene and the voice are encoded once and shared. A missing modality is masked in
         the fusion and in the LLM prefix, whatever values stand in for it.
         """
         people = frame_features.shape[0]
         cls, image_tokens = self.global_view(global_frame)
-        audio_tokens = self.audio_encoder(audio)
+        audio_tokens = self.audio_encoder(audio, audio_mask)
         if global_frame.shape[0] == 1:  # shared by every person of the window (a no-op for one)
             cls, image_tokens = cls.expand(people, -1), image_tokens.expand(people, -1, -1)
             audio_tokens = audio_tokens.expand(people, -1, -1)
@@ -141,7 +147,13 @@ class EmotionNetwork(nn.Module):
             ],
             dim=1,
         )
-        return NetworkOutput(logits, valence_arousal, fused, prefix, prefix_mask)
+        return NetworkOutput(logits, valence_arousal, fused, prefix, prefix_mask, self.speech(audio_tokens, audio_present))
+
+    def speech(self, audio_tokens: torch.Tensor, audio_present: torch.Tensor) -> torch.Tensor:
+        """(B,) the voice cues' speech fraction (NetworkOutput.speech), -1 without voice cues."""
+        if self.config.audio.type != "voice_cues":
+            return torch.full(audio_present.shape, -1.0, device=audio_tokens.device)
+        return audio_tokens[:, 0, CUES.index("speech_fraction")].float() * audio_present
 
     def forward_window(self, frames: torch.Tensor, audio: torch.Tensor, video_present, audio_present) -> NetworkOutput:
         """Convenience: frames (B, T, H, W, 3) uint8; the newest frame is the global view. A face

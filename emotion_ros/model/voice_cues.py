@@ -36,6 +36,9 @@ LOUDNESS_CENTRE, LOUDNESS_SCALE = -40.0, 20.0  # dBFS -> (dB + 40) / 20, so -80.
 SEMITONES_SCALE, SPREAD_DB_SCALE = 6.0, 10.0  # pitch spread / 6 semitones, loudness spread / 10 dB
 OCTAVE_COST = 0.05  # per octave of lag, favours F0 over its subharmonics (as Praat's octave cost)
 MIN_SPEECH_CHUNKS = 8.0  # ~0.25 s: spreads over less speech than this are scaled down
+# The person is speaking when Silero VAD hears speech in this share of the window's received
+# audio (the speech_fraction cue): the one rule behind `speaking` in states and in explanations.
+SPEAKING_FRACTION = 0.3
 
 
 def loudness_to_db(loudness: torch.Tensor) -> torch.Tensor:
@@ -44,7 +47,12 @@ def loudness_to_db(loudness: torch.Tensor) -> torch.Tensor:
 
 
 class VoiceCueEncoder(nn.Module):
-    """audio (B, S) float32 mono at 16 kHz -> (B, K, 8) cue tokens, in CUES order."""
+    """audio (B, S) float32 mono at 16 kHz, mask (B, S) bool (True where a sample was received;
+    None: all) -> (B, K, 8) cue tokens, in CUES order.
+
+    Chunks with fewer than half their samples received are left out of every cue: the window
+    values are over the received audio only, and a token pools only received chunks (a token
+    with none reads 0), so a gap is never heard as silence."""
 
     def __init__(self, config: AudioConfig, samples: int, tokens: int):
         super().__init__()
@@ -93,10 +101,19 @@ class VoiceCueEncoder(nn.Module):
         loudness = (db - LOUDNESS_CENTRE) / LOUDNESS_SCALE
         return torch.stack([speech, loudness, voicing, pitch], dim=2)
 
-    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+    def received_chunks(self, mask: torch.Tensor | None, audio: torch.Tensor, chunks: int) -> torch.Tensor:
+        """(B, N) float: 1 for chunks with at least half their samples received, else 0."""
+        if mask is None:
+            return torch.ones(audio.shape[0], chunks, dtype=torch.float32, device=audio.device)
+        padded = torch.nn.functional.pad(mask.float(), (0, chunks * CHUNK - int(mask.shape[1])))
+        return (padded.reshape(mask.shape[0], chunks, CHUNK).mean(dim=2) >= 0.5).float()
+
+    def forward(self, audio: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         cues = self.chunk_cues(audio)
+        received = self.received_chunks(mask, audio, cues.shape[1])  # (B, N)
+        cues = cues * received[..., None]
         speech, loudness, voicing, pitch = cues.unbind(dim=2)
-        fraction = speech.mean(dim=1, keepdim=True)  # (B, 1)
+        fraction = speech.sum(dim=1, keepdim=True) / received.sum(dim=1, keepdim=True).clamp_min(1.0)  # (B, 1)
 
         def weighted_mean_std(values: torch.Tensor, weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             total = weights.sum(dim=1, keepdim=True) + 1e-6
@@ -112,6 +129,8 @@ class VoiceCueEncoder(nn.Module):
             [fraction, speech_loudness, pitch_spread * 12 / SEMITONES_SCALE, loudness_spread * LOUDNESS_SCALE / SPREAD_DB_SCALE],
             dim=1,
         )  # (B, 4)
-        tokens = torch.einsum("kn,bnc->bkc", self.pool.float(), cues)  # (B, K, 4)
+        weights = self.pool.float()[None] * received[:, None]  # (B, K, N): each token pools its received chunks
+        weights = weights / weights.sum(dim=2, keepdim=True).clamp_min(1e-6)
+        tokens = torch.einsum("bkn,bnc->bkc", weights, cues)  # (B, K, 4)
         out = torch.cat([tokens, window[:, None].expand(-1, tokens.shape[1], -1)], dim=2)
         return out.to(self.vad.final_conv.weight.dtype)

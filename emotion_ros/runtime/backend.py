@@ -15,12 +15,15 @@ class BackendError(RuntimeError):
 @dataclass(frozen=True)
 class Perception:
     """scores (L,) probabilities; valence, arousal in [-1, 1]; context: what explain() needs
-    about this window (backend-specific: the LLM prefix and its mask)."""
+    about this window (backend-specific: the LLM prefix and its mask); speech: the share of the
+    window's received audio the model's voice-activity detector hears as speech, None when the
+    model has none (NetworkOutput.speech)."""
 
     scores: np.ndarray
     valence: float
     arousal: float
     context: Any
+    speech: float | None = None
 
 
 @dataclass(frozen=True)
@@ -55,13 +58,15 @@ class Backend(Protocol):
         float32."""
 
     def perceive(
-        self, features: np.ndarray, global_frame: np.ndarray, audio: np.ndarray, video_present: bool, audio_present: bool
+        self, features: np.ndarray, global_frame: np.ndarray, audio: np.ndarray, video_present: bool, audio_present: bool,
+        audio_mask: np.ndarray | None = None,
     ) -> Perception:
         """features (T, 4, D) (a person's view when reads_faces); global_frame (H, W, 3) uint8;
-        audio (S,) float32."""
+        audio (S,) float32; audio_mask (S,) bool, True where a sample was received (None: all)."""
 
     def perceive_people(
-        self, views: np.ndarray, global_frame: np.ndarray, audio: np.ndarray, video_present: bool, audio_present: bool
+        self, views: np.ndarray, global_frame: np.ndarray, audio: np.ndarray, video_present: bool, audio_present: bool,
+        audio_mask: np.ndarray | None = None,
     ) -> list[Perception]:
         """views (P, T, 4, D): several people's views of one window, read in one batch (the
         scene and the voice are encoded once) -> one Perception per person."""
@@ -71,15 +76,24 @@ class Backend(Protocol):
 
 
 def window_graph_inputs(views: np.ndarray, global_frame: np.ndarray, audio: np.ndarray, video_present: bool,
-                        audio_present: bool) -> dict[str, np.ndarray]:
+                        audio_present: bool, audio_mask: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The exported window graph's inputs for one window, as every graph runner feeds them:
     frame_features (P, T, ...) float32, global_frame (1, S, S, 3) uint8, audio (1, N) float32,
-    video_present and audio_present (1,) bool. The shapes must lie inside the TensorRT
-    optimisation profiles (export/tensorrt_shapes.py) for every window the runtime cuts."""
+    video_present and audio_present (1,) bool, audio_mask (1, N) bool (all True when None). The
+    shapes must lie inside the TensorRT optimisation profiles (export/tensorrt_shapes.py) for
+    every window the runtime cuts."""
+    if audio_mask is None:
+        audio_mask = np.ones(np.shape(audio), dtype=bool)
     return {
         "frame_features": np.ascontiguousarray(views, dtype=np.float32),
         "global_frame": np.ascontiguousarray(global_frame, dtype=np.uint8)[None],
         "audio": np.ascontiguousarray(audio, dtype=np.float32)[None],
         "video_present": np.array([bool(video_present)]),
         "audio_present": np.array([bool(audio_present)]),
+        "audio_mask": np.ascontiguousarray(audio_mask, dtype=bool)[None],
     }
+
+
+def speech_share(value: float) -> float | None:
+    """A window graph's speech output as Perception.speech (negative: the model has no VAD)."""
+    return None if value < 0 else float(value)

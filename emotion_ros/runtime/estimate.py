@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from emotion_ros.model.voice_cues import SPEAKING_FRACTION
+
 
 def person_id(track: int) -> str:
     """Track id -> the string id used in messages and in REP-155 topic names (which cannot
@@ -103,7 +105,7 @@ class EmotionEstimate:
 
     @property
     def speaking(self) -> bool:
-        return self.speaking_probability >= 0.5
+        return self.speaking_probability >= SPEAKING_FRACTION
 
 
 @dataclass(frozen=True)

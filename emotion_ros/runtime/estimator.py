@@ -16,7 +16,7 @@ from emotion_ros.runtime.external_faces import ExternalFaces
 from emotion_ros.runtime.face_follower import DEFAULT_DETECTION_RATE, FaceFollower
 from emotion_ros.runtime.people import PersonView, people_in_window, slice_members, slice_view
 from emotion_ros.runtime.person_tracker import DEFAULT_TRACK_TIMEOUT
-from emotion_ros.runtime.voice_activity import speaking_probability
+from emotion_ros.runtime.voice_activity import voice_activity
 from emotion_ros.window.window import Window
 
 
@@ -111,7 +111,7 @@ class EmotionEstimator:
         else:
             perceptions = self._perceive(features[None], global_frame, window)
         perception = perceptions[0]
-        speaking = speaking_probability(window.audio, window.audio_mask, window.sample_rate) if window.audio_present else 0.0
+        speaking = voice_activity(perception, window)
         if backend.reads_faces:
             tracker = self.faces.tracker
             people = tuple(
@@ -187,7 +187,8 @@ class EmotionEstimator:
         """views (P, T, 4, D) -> one Perception per view, in one backend call."""
         backend = self.backend
         try:
-            perceptions = backend.perceive_people(views, global_frame, window.audio, window.video_present, window.audio_present)
+            perceptions = backend.perceive_people(views, global_frame, window.audio, window.video_present, window.audio_present,
+                                                  window.audio_mask)
         except BackendError:
             raise
         except Exception as exc:  # any failure inside the backend is one bad window, not a dead node

@@ -69,7 +69,7 @@ def person_to_msg(person: PersonEstimate, labels: tuple[str, ...]) -> PersonEmot
         tracked_for=Duration(sec=seconds, nanosec=int(round((person.tracked_for - seconds) * 1e9)) % 1_000_000_000),
         scores=[float(s) for s in person.scores], label=labels[top], confidence=float(person.scores[top]),
         valence=float(person.valence), arousal=float(person.arousal),
-        speaking=person.speaking_probability >= 0.5, speaking_probability=float(person.speaking_probability),
+        speaking=person.speaking, speaking_probability=float(person.speaking_probability),
     )
 
 

@@ -25,7 +25,7 @@ from emotion_ros.model.resolve import UNTRAINED_SUFFIX
 from emotion_ros.model.tokenizer import TextTokenizer
 from emotion_ros.model.video import frame_feature_shape
 from emotion_ros.paths import cache_dir
-from emotion_ros.runtime.backend import GeneratedText, Perception, window_graph_inputs
+from emotion_ros.runtime.backend import GeneratedText, Perception, speech_share, window_graph_inputs
 from emotion_ros.runtime.torch_backend import TorchBackend
 
 _log = logging.getLogger(__name__)
@@ -142,16 +142,17 @@ class OnnxRuntimeBackend:
         })
         return expression[0], embeddings[0]
 
-    def perceive(self, features, global_frame, audio, video_present, audio_present) -> Perception:
-        return self.perceive_people(features[None], global_frame, audio, video_present, audio_present)[0]
+    def perceive(self, features, global_frame, audio, video_present, audio_present, audio_mask=None) -> Perception:
+        return self.perceive_people(features[None], global_frame, audio, video_present, audio_present, audio_mask)[0]
 
-    def perceive_people(self, views, global_frame, audio, video_present, audio_present) -> list[Perception]:
-        logits, valence_arousal, prefix, prefix_mask = self.sessions["window"].run(
-            None, window_graph_inputs(views, global_frame, audio, video_present, audio_present))
+    def perceive_people(self, views, global_frame, audio, video_present, audio_present, audio_mask=None) -> list[Perception]:
+        logits, valence_arousal, prefix, prefix_mask, speech = self.sessions["window"].run(
+            None, window_graph_inputs(views, global_frame, audio, video_present, audio_present, audio_mask))
         exp = np.exp(logits - logits.max(axis=1, keepdims=True))
         scores = (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
         return [Perception(scores[i], float(valence_arousal[i, 0]), float(valence_arousal[i, 1]),
-                           (prefix[i : i + 1], prefix_mask[i : i + 1])) for i in range(len(scores))]
+                           (prefix[i : i + 1], prefix_mask[i : i + 1]), speech_share(speech[i]))
+                for i in range(len(scores))]
 
     def _embed(self, token_ids: torch.Tensor) -> torch.Tensor:
         return torch.from_numpy(self.sessions["token_embedding"].run(None, {"token_ids": token_ids.numpy().astype(np.int64)})[0])

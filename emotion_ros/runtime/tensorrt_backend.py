@@ -23,7 +23,7 @@ from emotion_ros.model.prompt import build_prompt, instruction_text
 from emotion_ros.model.resolve import UNTRAINED_SUFFIX
 from emotion_ros.model.tokenizer import TextTokenizer
 from emotion_ros.model.video import frame_feature_shape
-from emotion_ros.runtime.backend import GeneratedText, Perception, window_graph_inputs
+from emotion_ros.runtime.backend import GeneratedText, Perception, speech_share, window_graph_inputs
 
 _TORCH_DTYPES = {"FLOAT": torch.float32, "HALF": torch.float16, "INT64": torch.int64, "INT32": torch.int32,
                  "BOOL": torch.bool, "UINT8": torch.uint8}
@@ -135,16 +135,17 @@ class TensorRTBackend:
         })
         return out["expression"][0].float().cpu().numpy(), out["embeddings"][0].float().cpu().numpy()
 
-    def perceive(self, features, global_frame, audio, video_present, audio_present) -> Perception:
-        return self.perceive_people(features[None], global_frame, audio, video_present, audio_present)[0]
+    def perceive(self, features, global_frame, audio, video_present, audio_present, audio_mask=None) -> Perception:
+        return self.perceive_people(features[None], global_frame, audio, video_present, audio_present, audio_mask)[0]
 
-    def perceive_people(self, views, global_frame, audio, video_present, audio_present) -> list[Perception]:
-        inputs = window_graph_inputs(views, global_frame, audio, video_present, audio_present)
+    def perceive_people(self, views, global_frame, audio, video_present, audio_present, audio_mask=None) -> list[Perception]:
+        inputs = window_graph_inputs(views, global_frame, audio, video_present, audio_present, audio_mask)
         out = self.runners["window"].run({name: torch.from_numpy(array) for name, array in inputs.items()})
         scores = torch.softmax(out["logits"].float(), -1).cpu().numpy()
         valence_arousal = out["valence_arousal"].float().cpu().tolist()
         prefix, prefix_mask = out["prefix"].float().cpu(), out["prefix_mask"].cpu()
-        return [Perception(scores[i], *valence_arousal[i], (prefix[i : i + 1], prefix_mask[i : i + 1]))
+        speech = out["speech"].float().cpu().tolist()
+        return [Perception(scores[i], *valence_arousal[i], (prefix[i : i + 1], prefix_mask[i : i + 1]), speech_share(speech[i]))
                 for i in range(len(scores))]
 
     def explain(self, context, question: str, max_new_tokens: int) -> GeneratedText:

@@ -16,7 +16,7 @@ from emotion_ros.model.prompt import build_prompt, instruction_text
 from emotion_ros.model.resolve import UNTRAINED_SUFFIX, resolve_model
 from emotion_ros.model.tokenizer import TextTokenizer
 from emotion_ros.model.video import frame_feature_shape
-from emotion_ros.runtime.backend import GeneratedText, Perception
+from emotion_ros.runtime.backend import GeneratedText, Perception, speech_share
 
 _log = logging.getLogger(__name__)
 
@@ -65,19 +65,21 @@ class TorchBackend:
         read = self.network.read_faces(to(frame), to(boxes.astype(np.float32)), to(keypoints.astype(np.float32)))
         return tuple(t[0].float().cpu().numpy() for t in read)
 
-    def perceive(self, features, global_frame, audio, video_present, audio_present) -> Perception:
-        return self.perceive_people(features[None], global_frame, audio, video_present, audio_present)[0]
+    def perceive(self, features, global_frame, audio, video_present, audio_present, audio_mask=None) -> Perception:
+        return self.perceive_people(features[None], global_frame, audio, video_present, audio_present, audio_mask)[0]
 
     @torch.inference_mode()
-    def perceive_people(self, views, global_frame, audio, video_present, audio_present) -> list[Perception]:
+    def perceive_people(self, views, global_frame, audio, video_present, audio_present, audio_mask=None) -> list[Perception]:
         to = lambda array: torch.from_numpy(np.ascontiguousarray(array)).to(self.device)  # noqa: E731
         flag = lambda value: torch.tensor([bool(value)], device=self.device)  # noqa: E731
+        mask = None if audio_mask is None else to(np.asarray(audio_mask, dtype=bool))[None]
         out = self.network(to(views), to(global_frame)[None], to(audio.astype(np.float32))[None], flag(video_present),
-                           flag(audio_present))
+                           flag(audio_present), mask)
         scores = out.probabilities.float().cpu().numpy()
         valence_arousal = out.valence_arousal.float().cpu().tolist()
-        return [Perception(scores[i], *valence_arousal[i], (out.prefix[i : i + 1], out.prefix_mask[i : i + 1]))
-                for i in range(len(scores))]
+        speech = out.speech.float().cpu().tolist()
+        return [Perception(scores[i], *valence_arousal[i], (out.prefix[i : i + 1], out.prefix_mask[i : i + 1]),
+                           speech_share(speech[i])) for i in range(len(scores))]
 
     @torch.inference_mode()
     def explain(self, context, question: str, max_new_tokens: int) -> GeneratedText:

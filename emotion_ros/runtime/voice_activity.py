@@ -1,8 +1,29 @@
-"""Is the person speaking? An energy voice-activity detector over the window's audio."""
+"""Is the person speaking? The model's own voice-activity detector, or an energy one for models
+without it.
+
+Models with voice cues (the default) run Silero VAD inside their graph, and the same speech
+share drives their explanations ("The person is speaking ..."), so a state and its explanation
+agree. Whisper-style audio views have no VAD output: their windows fall back to the energy
+detector below.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+
+from emotion_ros.model.voice_cues import SPEAKING_FRACTION
+from emotion_ros.runtime.backend import Perception
+from emotion_ros.window.window import Window
+
+
+
+def voice_activity(perception: Perception, window: Window) -> float:
+    """The window's speaking probability in [0, 1] (speaking from SPEAKING_FRACTION on)."""
+    if not window.audio_present:
+        return 0.0
+    if perception.speech is not None:
+        return perception.speech
+    return speaking_probability(window.audio, window.audio_mask, window.sample_rate)
 
 
 def speaking_probability(audio: np.ndarray, mask: np.ndarray, sample_rate: int, recent: float = 1.0) -> float:

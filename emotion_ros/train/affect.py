@@ -22,7 +22,7 @@ import torch
 
 from emotion_ros.model.face_encoder import DETECTION, EXPRESSION
 from emotion_ros.model.mini_xception import FER_LABELS as LABELS
-from emotion_ros.model.voice_cues import CUES, SEMITONES_SCALE, loudness_to_db
+from emotion_ros.model.voice_cues import CUES, SEMITONES_SCALE, SPEAKING_FRACTION, loudness_to_db
 
 # Circumplex (valence, arousal) of each class, in [-1, 1], after Russell (1980) and the
 # placements used by AffectNet's annotators.
@@ -31,7 +31,6 @@ CIRCUMPLEX = {
     "sad": (-0.7, -0.4), "surprise": (0.3, 0.8), "neutral": (0.0, 0.0),
 }
 FULL_EVIDENCE = 0.5  # share of the window's frames showing the face that counts as fully seen
-SPEAKING_FRACTION = 0.3  # of the window, for "is speaking"
 QUIET_DB, LOUD_DB = -45.0, -15.0  # [dBFS] speech level mapped to vocal energy 0..1
 LIVELY_SEMITONES = 8.0  # pitch spread [semitones] that counts as fully lively
 VOICE_SHARE = 0.5  # of arousal, while speaking throughout the window
