@@ -100,7 +100,8 @@ def run_pipeline(args: argparse.Namespace, clip: Path | None, plot: Path | None 
           f"{counts['dropped_windows']} dropped windows, {counts['backend_errors']} backend errors", flush=True)
     if plot is not None and view.estimates:
         title = f"emotion-ros on {clip.name if clip else args.camera}"
-        print(f"timeline: {plot_timeline(view.estimates, view.explanations, plot, title=title, people=view.people_steps)}")
+        path = plot_timeline(list(view.estimates), list(view.explanations), plot, title=title, people=view.people_steps)
+        print(f"timeline: {path}")
     return 0
 
 

@@ -4,6 +4,7 @@ id), a line with the others when several people are in view, explanations inline
 from __future__ import annotations
 
 import threading
+from collections import deque
 
 from rich.console import Console
 from rich.text import Text
@@ -13,14 +14,15 @@ from emotion_ros.runtime.messages import msg_to_estimate
 
 
 class LiveView:
-    """Prints EmotionState and Explanation messages as they arrive (thread-safe) and keeps
-    them, as estimates and explanations, for a timeline plot."""
+    """Prints EmotionState and Explanation messages as they arrive (thread-safe) and keeps the
+    newest ``history`` of them, as estimates and explanations, for a timeline plot: a run on a
+    camera for days holds a bounded amount (3600 states are 30 minutes at the default stride)."""
 
-    def __init__(self, console: Console | None = None):
+    def __init__(self, console: Console | None = None, history: int = 3600):
         self.console = console or Console(highlight=False)
-        self.estimates = []
-        self.explanations = []
-        self.people_steps: dict[str, list[tuple[float, str, float]]] = {}  # person id -> (t_end, label, confidence)
+        self.estimates: deque = deque(maxlen=history)
+        self.explanations: deque = deque(maxlen=history)
+        self._people: deque[tuple[str, float, str, float]] = deque(maxlen=4 * history)  # id, t_end, label, confidence
         self._origin: float | None = None
         self._lock = threading.Lock()
 
@@ -53,12 +55,21 @@ class LiveView:
             line.append(f" {estimate.latency * 1000:4.0f} ms", style="dim")
             self.console.print(line)
 
+    @property
+    def people_steps(self) -> dict[str, list[tuple[float, str, float]]]:
+        """person id -> [(t_end, label, confidence)], over the kept history."""
+        with self._lock:
+            steps: dict[str, list[tuple[float, str, float]]] = {}
+            for person, *step in self._people:
+                steps.setdefault(person, []).append(tuple(step))
+            return steps
+
     def people(self, msg) -> None:
         """A PersonEmotionArray: kept per person for the timeline; with several people in view, one
         line naming the others."""
         with self._lock:
             for person in msg.people:
-                self.people_steps.setdefault(person.id, []).append((to_seconds(msg.header.stamp), person.label, person.confidence))
+                self._people.append((person.id, to_seconds(msg.header.stamp), person.label, person.confidence))
             if len(msg.people) < 2:
                 return
             line = Text(f"{'':11}also  ", style="dim")

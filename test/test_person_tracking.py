@@ -261,3 +261,19 @@ def test_a_face_passing_behind_another_keeps_its_id(tiny_checkpoint):
     assert hidden >= 8  # the face behind was out of sight for at least 0.5 s
     assert len(ids_of[0]) == len(ids_of[1]) == 1 and ids_of[0] != ids_of[1], ids_of
     assert estimator.follower.tracker.total_ids == 2
+
+
+def test_the_live_view_keeps_a_bounded_history():
+    import io
+
+    from rich.console import Console
+
+    from emotion_ros.live_view import LiveView
+    from emotion_ros.runtime.messages import estimate_to_msg, people_to_msg
+
+    view = LiveView(Console(file=io.StringIO()), history=10)
+    for _ in range(50):
+        estimate = estimate_with(2, 0.0)
+        view.state(estimate_to_msg(estimate, "camera", "m"))
+        view.people(people_to_msg(estimate, "camera", "m"))
+    assert len(view.estimates) == 10 and sum(len(steps) for steps in view.people_steps.values()) == 40

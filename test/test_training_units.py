@@ -288,3 +288,11 @@ def test_a_new_run_does_not_overwrite_an_earlier_ones_checkpoints(tmp_path, caps
     assert main(["train", "stage1_perception", "--init", "tiny", "--records", str(tmp_path / "r.jsonl"),
                  "--output", str(tmp_path / "run")]) == 1
     assert "holds checkpoints of an earlier run: pass --resume" in capsys.readouterr().err
+
+
+def test_the_sample_sets_test_clips_hold_out_sentences_and_voices():
+    from emotion_ros.train.synthetic_set import PERSONAS
+
+    for persona in PERSONAS:
+        assert not set(persona.test_sentences) & {s for p in PERSONAS for s in p.sentences}
+        assert all(abs(a - b) > 10 for a, b in zip(persona.test_voice, persona.voice))  # outside the training jitter

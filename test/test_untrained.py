@@ -95,3 +95,11 @@ def test_the_readme_colcon_path_installs_everything_the_package_imports():
             missing.append(f"{module} ({', '.join(sorted(names))})")
     assert not missing, f"the README's pip lines miss: {missing}"
     assert "emotion-ros build-tiny" in section
+
+
+def test_a_checkpoints_weights_file_stands_for_its_directory(tiny_checkpoint):
+    from emotion_ros.model.resolve import resolve_model
+
+    assert resolve_model(str(tiny_checkpoint / "model.safetensors")) == tiny_checkpoint
+    with pytest.raises(FileNotFoundError, match="neither a checkpoint directory nor a preset"):
+        resolve_model(str(tiny_checkpoint / "config.yaml"))

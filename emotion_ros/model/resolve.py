@@ -7,16 +7,20 @@ from pathlib import Path
 from emotion_ros.paths import share_dir
 
 UNTRAINED_SUFFIX = "@untrained"  # ends the model id of random weights
+CHECKPOINT_FILE = "model.safetensors"
 
 
 def resolve_model(model: str) -> Path | str:
-    """A checkpoint directory for ``model`` (a path, or a preset's bundled checkpoint
-    models/<name>/), or the preset name itself when no checkpoint exists (untrained)."""
+    """A checkpoint directory for ``model`` (a directory, its model.safetensors, or a preset's
+    bundled checkpoint models/<name>/), or the preset name itself when no checkpoint exists
+    (untrained)."""
     path = Path(model).expanduser()
     if path.is_dir():
         return path
+    if path.is_file() and path.name == CHECKPOINT_FILE:  # the weights file: its directory holds the rest
+        return path.parent
     bundled = share_dir() / "models" / model
-    if (bundled / "model.safetensors").is_file():
+    if (bundled / CHECKPOINT_FILE).is_file():
         return bundled
     if path.suffix or "/" in model:
         raise FileNotFoundError(f"model {model!r} is neither a checkpoint directory nor a preset name")

@@ -43,6 +43,10 @@ class PersonEstimate:
         """The person's id in messages and topic names ("" without tracking)."""
         return self.name or person_id(self.track)
 
+    @property
+    def speaking(self) -> bool:
+        return self.speaking_probability >= SPEAKING_FRACTION
+
 
 @dataclass(frozen=True)
 class EmotionEstimate:

@@ -2,8 +2,11 @@
 
 Each clip films a photograph that ships with scikit-image under a moving camera and speaks
 one sentence with espeak-ng: the smiling astronaut with a bright, quick voice (happy), or
-the cameraman with a flat, slow one (neutral). Records cover every curriculum task. It is
-a smoke test of the pipeline, not a benchmark: use the real data sets for that.
+the cameraman with a flat, slow one (neutral). Records cover every curriculum task. Test clips
+speak sentences no training clip speaks, in voices (rate and pitch) outside the training
+voices' range; but the two photographs are the only real faces scikit-image ships, so they are
+the same in both splits. It is a smoke test of the pipeline, not a benchmark: a score on its
+test split says nothing about accuracy; use the real data sets for that.
 """
 
 from __future__ import annotations
@@ -23,23 +26,27 @@ DATASET = "synthetic"
 class Persona:
     label: str
     photo: str  # skimage.data name
-    voice: tuple[int, int]  # espeak-ng words per minute, pitch
+    voice: tuple[int, int]  # espeak-ng words per minute, pitch (training clips: within 10 of it)
+    test_voice: tuple[int, int]  # the test clips' voice: more than 10 away in rate and pitch
     valence: float
     arousal: float
     face: str
     voice_text: str
-    sentences: tuple[str, ...]
+    sentences: tuple[str, ...]  # training clips
+    test_sentences: tuple[str, ...]
 
 
 PERSONAS = (
-    Persona("happy", "astronaut", (175, 70), 0.7, 0.4, "The person is smiling broadly.",
+    Persona("happy", "astronaut", (175, 70), (195, 85), 0.7, 0.4, "The person is smiling broadly.",
             "The voice is bright, high and quick.",
             ("What a lovely day it is!", "I am so glad you came.", "This is wonderful news.",
-             "I really love this place.")),
-    Persona("neutral", "camera", (120, 30), 0.0, -0.3, "The person looks calm, with a still face.",
+             "I really love this place."),
+            ("We won the match today!", "Thank you, this made my week.")),
+    Persona("neutral", "camera", (120, 30), (100, 15), 0.0, -0.3, "The person looks calm, with a still face.",
             "The voice is flat, low and slow.",
             ("The meeting starts at ten.", "Please put the box on the table.", "The train leaves from platform two.",
-             "I will check the list later.")),
+             "I will check the list later."),
+            ("The report is on the second shelf.", "Turn left after the bridge.")),
 )
 
 
@@ -73,8 +80,12 @@ def make_synthetic_set(directory: str | Path, clips_per_label: int = 4, test_per
         photo = photograph(persona.photo)
         for i in range(clips_per_label + test_per_label):
             split = "train" if i < clips_per_label else "test"
-            sentence = persona.sentences[i % len(persona.sentences)]
-            rate, pitch = (int(v + rng.integers(-10, 11)) for v in persona.voice)
+            if split == "train":
+                sentence = persona.sentences[i % len(persona.sentences)]
+                rate, pitch = (int(v + rng.integers(-10, 11)) for v in persona.voice)
+            else:
+                sentence = persona.test_sentences[(i - clips_per_label) % len(persona.test_sentences)]
+                rate, pitch = persona.test_voice
             name = f"{persona.label}_{i:02d}"
             clip = make_sample_clip(directory / "clips" / f"{name}.mp4", duration=duration, fps=15, size=size,
                                     text=sentence, image=photo, words_per_minute=rate, pitch=pitch)
