@@ -23,6 +23,7 @@ setup(
         (f"share/{PACKAGE}", ["package.xml"]),
         share("launch", "*.launch.py"),
         share("config", "*.yaml"),
+        share("config", "*.xml"),
         share("config/train", "*.yaml"),
         share("models", "*.yaml"),
         share("models", "*.md"),

@@ -16,6 +16,10 @@ os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 
 import rclpy  # noqa: E402
 
+from emotion_ros.nodes.runner import use_large_frame_profile  # noqa: E402
+
+use_large_frame_profile()  # as every emotion_ros executable does (and subprocesses inherit it)
+
 
 @pytest.fixture
 def ros():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -14,6 +15,10 @@ from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from rclpy.signals import SignalHandlerOptions
+
+from emotion_ros.paths import share_dir
+
+LARGE_FRAME_PROFILE = "fastdds_large_frames.xml"
 
 
 class StartupError(RuntimeError):
@@ -28,6 +33,20 @@ def bring_up(node: LifecycleNode) -> None:
             raise StartupError(f"{node.get_name()}: {name} failed: {reason}")
 
 
+def use_large_frame_profile() -> str | None:
+    """Point Fast DDS at config/fastdds_large_frames.xml (camera-sized messages over shared
+    memory) unless the user chose a profile or another middleware; returns the file used."""
+    rmw = os.environ.get("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
+    chosen = os.environ.get("FASTDDS_DEFAULT_PROFILES_FILE") or os.environ.get("FASTRTPS_DEFAULT_PROFILES_FILE")
+    if "fastrtps" not in rmw or chosen:
+        return None
+    path = share_dir() / "config" / LARGE_FRAME_PROFILE
+    if not path.is_file():
+        return None
+    os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = str(path)
+    return str(path)
+
+
 @contextmanager
 def ros_session(args: Sequence[str] | None = None) -> Iterator[threading.Event]:
     """rclpy.init ... rclpy.try_shutdown, with SIGINT and SIGTERM setting the yielded event.
@@ -37,6 +56,7 @@ def ros_session(args: Sequence[str] | None = None) -> Iterator[threading.Event]:
     to return; the caller shuts its nodes down while the context is valid, then the context
     ends. A second signal interrupts at once (KeyboardInterrupt).
     """
+    use_large_frame_profile()
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     stop = threading.Event()
 
