@@ -226,8 +226,10 @@ def test_training_state_round_trips_and_refuses_other_settings(tmp_path):
                             replace(config, tasks=("emotion",)))
 
 
-def test_cli_errors_are_one_line(tmp_path, capsys):
+def test_cli_errors_are_one_line(tmp_path, capsys, monkeypatch):
     from emotion_ros.cli import main
+
+    monkeypatch.chdir(tmp_path)  # the default output runs/<stage> is relative: keep the checkout's own runs/ out
 
     assert main(["train", "stage1_perception"]) == 1
     assert "records: no record file given" in capsys.readouterr().err

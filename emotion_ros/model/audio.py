@@ -104,7 +104,9 @@ class AudioEncoder(nn.Module):
 
     def forward(self, audio: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """audio (B, S); mask (B, S) bool of received samples: the log-mel encoder reads the gaps
-        as the zeros they hold (it was trained on whole clips)."""
+        as silence (it was trained on whole clips), whatever values stand in them."""
+        if mask is not None:
+            audio = audio * mask.to(audio.dtype)
         mel = self.frontend(audio).to(self.conv1.weight.dtype)
         x = F.gelu(self.conv2(F.gelu(self.conv1(mel)))).transpose(1, 2)  # (B, positions, D)
         x = x + self.embed_positions[: x.shape[1]]

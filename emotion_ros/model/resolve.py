@@ -32,6 +32,7 @@ def untrained_reason(preset: str) -> str:
     if preset == "tiny":
         return (f"the default model is not built ({share_dir() / 'models' / 'tiny'} has no model.safetensors): run "
                 "`emotion-ros build-tiny` once (about 7 minutes on 2 CPU cores; in a colcon workspace "
-                "`ros2 run emotion_ros emotion-ros build-tiny`), or allow untrained weights (tests only)")
+                "`ros2 run emotion_ros emotion-ros build-tiny`); random weights run only with allow_untrained "
+                "(tests and timing)")
     return (f"preset {preset!r} has no trained checkpoint: give a checkpoint directory (emotion-ros train or "
-            "convert), or allow untrained weights (tests only)")
+            "convert); random weights run only with allow_untrained (tests and timing)")
