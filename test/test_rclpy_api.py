@@ -6,9 +6,14 @@ import re
 from pathlib import Path
 
 import rclpy
+import rclpy.client
 import rclpy.executors
 import rclpy.lifecycle
 import rclpy.node
+import rclpy.publisher
+import rclpy.subscription
+import rclpy.task
+import rclpy.timer
 from rclpy.parameter import Parameter
 
 import emotion_ros
@@ -21,9 +26,11 @@ README = PACKAGE.parent / "README.md"
 
 
 def rclpy_calls() -> set[str]:
-    """Public methods of rclpy's nodes and executors, and the rclpy module's functions."""
+    """Public methods of rclpy's nodes, entities, futures and executors, and the rclpy module's functions."""
     names = set()
-    for owner in (rclpy.node.Node, rclpy.lifecycle.LifecycleNode, rclpy.executors.SingleThreadedExecutor, rclpy):
+    owners = (rclpy.node.Node, rclpy.lifecycle.LifecycleNode, rclpy.executors.SingleThreadedExecutor, rclpy.publisher.Publisher,
+              rclpy.subscription.Subscription, rclpy.client.Client, rclpy.timer.Timer, rclpy.task.Future, rclpy)
+    for owner in owners:
         for name, value in inspect.getmembers(owner):
             if not name.startswith("_") and callable(value) and not inspect.isclass(value) \
                     and (getattr(value, "__module__", None) or "").startswith("rclpy"):

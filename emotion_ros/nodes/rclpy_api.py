@@ -16,7 +16,8 @@ DISTRIBUTIONS = ("humble", "iron", "jazzy", "kilted")  # in release order
 SUPPORTED = ("humble", "jazzy", "kilted")  # what the README claims
 ALL = DISTRIBUTIONS[0]  # in every supported distribution
 
-# Node, LifecycleNode, executor and rclpy-module calls, with the first distribution that has them.
+# Node, LifecycleNode, entity, future, executor and rclpy-module calls, with the first
+# distribution that has them.
 RCLPY_API: dict[str, str] = {
     # rclpy module
     "init": ALL, "ok": ALL, "shutdown": ALL, "try_shutdown": ALL, "spin": ALL, "create_node": ALL,
@@ -35,6 +36,8 @@ RCLPY_API: dict[str, str] = {
     "trigger_activate": ALL, "trigger_shutdown": ALL, "on_activate": ALL, "on_deactivate": ALL, "on_cleanup": ALL,
     # executors
     "add_node": ALL, "remove_node": ALL, "spin_once": ALL,
+    # publishers, timers, futures (a name our own classes share is listed too: the check is by name)
+    "publish": ALL, "get_subscription_count": ALL, "reset": ALL, "done": ALL, "set_result": ALL,
 }
 
 # `from rclpy.<module> import <name>` imports the package makes.
