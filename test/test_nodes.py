@@ -307,3 +307,22 @@ def test_a_blocked_camera_read_is_an_error_and_shutdown_never_closes_it_under_th
         release.set()
         listener.destroy_node()
     assert log["closes"] == 1 and log["closed_while_reading"] == 0
+
+
+def test_a_file_played_as_fast_as_possible_carries_media_time(ros, sample_clip):
+    import rclpy
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+    source = FileSourceNode(parameter_overrides=[Parameter("path", value=str(sample_clip)), Parameter("rate", value=0.0),
+                                                 Parameter("reliable", value=True), Parameter("publish_audio", value=False)])
+    listener = rclpy.create_node("fast_listener")
+    images = []
+    listener.create_subscription(Image, "image", images.append, QoSProfile(depth=200, reliability=ReliabilityPolicy.RELIABLE))
+    try:
+        bring_up(source)
+        assert spin_until([source, listener], lambda: source.finished.is_set() and len(images) >= 100, timeout=30)
+    finally:
+        shut_down([source])
+        listener.destroy_node()
+    stamps = np.array([to_seconds(m.header.stamp) for m in images])
+    np.testing.assert_allclose(np.diff(stamps), 1 / 25, atol=1e-6)  # the file's 25 fps, not the publishing speed
