@@ -34,9 +34,10 @@ import os
 import sys
 import time
 import traceback
-from typing import Any
 from pathlib import Path
+from typing import Any
 
+from emotion_ros.commands import replay as replay_command
 from emotion_ros.paths import cache_dir, share_dir
 
 NODES = {
@@ -412,6 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     v2.add_argument("--out", required=True, help="output checkpoint directory")
     v2.add_argument("--preset", default="v2", help="preset of the non-LLM parts")
     v2.add_argument("--lora-alpha", type=float, default=16.0, help="LoRA alpha (the published run used 16 with r=64)")
+    replay_command.add_parser(sub)
     predict = sub.add_parser("predict", help="the emotion in an image or a media file (label, scores, valence, arousal, explanation)")
     source = predict.add_mutually_exclusive_group(required=True)
     source.add_argument("--image", help="an image file (the whole frame; no face crop needed)")
@@ -509,6 +511,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv[:split])
     args.ros_args = argv[split:]
     try:
+        if hasattr(args, "func"):  # commands in their own module (emotion_ros/commands/)
+            return args.func(args)
         if args.command == "demo":
             return run_demo(args)
         if args.command == "run":

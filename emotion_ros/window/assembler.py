@@ -86,6 +86,11 @@ class WindowAssembler:
         return len(self._frames), len(self._audio)
 
     @property
+    def first(self) -> float | None:
+        """The oldest stamp seen on this timeline [s]."""
+        return self._first
+
+    @property
     def clock(self) -> float | None:
         """Sensor time: the newest stamp seen (an audio chunk counts at its end) [s]."""
         return self._clock
@@ -129,14 +134,17 @@ class WindowAssembler:
             self._warn("overlap", f"dropped an audio chunk at {stamp:.6f} s that overlaps buffered audio")
         return self._advance()
 
-    def flush(self, partial: bool = False) -> list[Window]:
+    def flush(self, partial: bool = False, tail: bool = False) -> list[Window]:
         """Emit every window sensor time has reached, without waiting max_latency (end of input).
 
         partial: input shorter than one window still gives one window, ending on the last
         stride boundary within the data, with the part before the data masked (as if the
         sensors had just started); a data set's short clips need this, a live stream does not.
+        tail: input that goes on past the last stride boundary gets one more window, ending on
+        the next boundary, with the time after the input masked (Window.tail), so the windows
+        cover the input to its end (a replayed file or bag).
         """
-        return self._advance(final=True, partial=partial)
+        return self._advance(final=True, partial=partial, tail=tail)
 
     def _admit(self, stream: str, stamp: float, duration: float) -> bool:
         """Timing checks shared by both streams; False when the item must be dropped."""
@@ -180,14 +188,17 @@ class WindowAssembler:
         return True
 
     # -- output ----------------------------------------------------------------------------
-    def _advance(self, final: bool = False, partial: bool = False) -> list[Window]:
+    def _advance(self, final: bool = False, partial: bool = False, tail: bool = False) -> list[Window]:
         cfg = self.config
         if self._clock is None:
             return []
+        ends_at = math.floor(self._clock / cfg.stride + 1e-9)  # the last boundary within the input
         if self._next_index is None:
             # The first window is the first full one.
             self._next_index = math.ceil((self._first + cfg.duration) / cfg.stride - 1e-9)
         last_index = math.floor((self._clock - (0.0 if final else cfg.max_latency)) / cfg.stride + 1e-9)
+        if tail and self._clock > ends_at * cfg.stride + 1e-6:
+            last_index = ends_at + 1
         if partial and self.counters.windows == 0 and last_index < self._next_index:
             # The window ending on the last stride boundary inside the data (so neither stream
             # looks stale), or the next one when the data is shorter than a stride.
@@ -205,7 +216,7 @@ class WindowAssembler:
                 self._next_index = min(first_useful, last_index + 1)
         windows = []
         while self._next_index <= last_index:
-            window = self._build(self._next_index)
+            window = self._build(self._next_index, tail=self._next_index > ends_at)
             self._next_index += 1
             self._emitted_until = window.t_end
             if not window.frame_mask.any() and not window.audio_mask.any():
@@ -237,20 +248,23 @@ class WindowAssembler:
         candidates = [c for c in candidates if c is not None]
         return min(candidates) if candidates else None
 
-    def _build(self, index: int) -> Window:
+    def _build(self, index: int, tail: bool = False) -> Window:
         cfg = self.config
         t_end = index * cfg.stride
         t_start = t_end - cfg.duration
         slice_len = cfg.duration / cfg.num_frames
         targets = t_start + (np.arange(cfg.num_frames) + 0.5) * slice_len
         frames, stamps, frame_mask = self._frames.sample(targets, t_end, cfg.frame_tolerance)
-        video_present = bool(frame_mask.any()) and t_end - float(np.nanmax(stamps)) <= cfg.stale_after
+        # A modality is stale when its newest data is old at the window's end, or, for the tail
+        # window of a finished input, at the input's end (the time after it is not silence).
+        now = min(t_end, self._clock) if tail else t_end
+        video_present = bool(frame_mask.any()) and now - float(np.nanmax(stamps)) <= cfg.stale_after
         audio, audio_mask = self._audio.extract(t_start, cfg.samples_per_window)
         received = np.flatnonzero(audio_mask)
         audio_present = (
             received.size >= cfg.min_audio_coverage * audio_mask.size
             and received.size > 0
-            and t_end - (t_start + (received[-1] + 1) / cfg.sample_rate) <= cfg.stale_after
+            and now - (t_start + (received[-1] + 1) / cfg.sample_rate) <= cfg.stale_after
         )
         return Window(
             index=index,
@@ -265,4 +279,5 @@ class WindowAssembler:
             video_present=video_present,
             audio_present=bool(audio_present),
             timeline=self.timeline,
+            tail=tail,
         )

@@ -134,14 +134,14 @@ class SensorInput:
             self._report(topic, "sample_rate", f"audio sample rate changed to {chunk.sample_rate} Hz")
         return self._sized(windows)
 
-    def flush(self, partial: bool = False) -> list[Window]:
+    def flush(self, partial: bool = False, tail: bool = False) -> list[Window]:
         """End of input: drain the resamplers, then emit every window sensor time has reached
-        (partial: input shorter than a window gives one masked window, see WindowAssembler.flush)."""
+        (partial, tail: see WindowAssembler.flush)."""
         windows = []
         for resampler in self._resamplers.values():
             for mono in resampler.finish():
                 windows += self.assembler.add_audio(mono.stamp, mono.samples)
-        return self._sized(windows + self.assembler.flush(partial))
+        return self._sized(windows + self.assembler.flush(partial, tail))
 
     def close(self) -> None:
         """Free the resamplers' native state now rather than at interpreter exit."""

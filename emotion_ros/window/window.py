@@ -26,6 +26,8 @@ class Window:
                   into the model's square (io/letterbox.py), or None when not letterboxed
     timeline:     which run of sensor time the window belongs to: it counts up when the stamps
                   jump back (bag loop, simulation reset), so consumers reset what they keep
+    tail:         the last window of a finished input (a file, a bag), which extends past its
+                  end: the time after it is masked (WindowAssembler.flush(tail=True))
     """
 
     index: int
@@ -41,6 +43,7 @@ class Window:
     audio_present: bool
     source_size: tuple[int, int] | None = None
     timeline: int = 0
+    tail: bool = False
 
     @property
     def duration(self) -> float:

@@ -1,0 +1,146 @@
+"""rosbag2 bags (MCAP or sqlite3) without a ROS install.
+
+The `rosbags` library reads and writes the container; rclpy (de)serialises the messages, so a
+message read from a bag is the same object a subscription would deliver.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from rclpy.serialization import deserialize_message, serialize_message
+from rosbags.rosbag2 import Reader, ReaderError, StoragePlugin, Writer, WriterError
+from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+
+IMAGE_TYPES = {"sensor_msgs/msg/Image": "image", "sensor_msgs/msg/CompressedImage": "compressed"}
+AUDIO_TYPES = {"emotion_msgs/msg/AudioFrame": "audio_frame", "audio_common_msgs/msg/AudioStamped": "audio_common_stamped"}
+STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
+
+
+class BagError(RuntimeError):
+    """A bag that cannot be read or written, or whose topics cannot be chosen; the message says why."""
+
+
+def message_class(msgtype: str) -> type:
+    """"sensor_msgs/msg/Image" -> the rclpy message class (BagError when it is not installed)."""
+    package, _, name = msgtype.split("/")
+    try:
+        return getattr(importlib.import_module(f"{package}.msg"), name)
+    except (ImportError, AttributeError) as exc:
+        raise BagError(f"message type {msgtype} is not installed here") from exc
+
+
+@dataclass(frozen=True)
+class SensorTopics:
+    """The bag's camera and microphone topics and how to read them (IMAGE_TYPES / AUDIO_TYPES values)."""
+
+    image: str | None
+    image_kind: str | None
+    audio: str | None
+    audio_kind: str | None
+
+
+def _pick(connections: dict[str, str], types: dict[str, str], chosen: str | None, what: str) -> tuple[str | None, str | None]:
+    if chosen is not None:
+        if chosen not in connections:
+            raise BagError(f"the bag has no topic {chosen} (topics: {', '.join(sorted(connections))})")
+        if connections[chosen] not in types:
+            raise BagError(f"{chosen} is {connections[chosen]}, not {what} ({', '.join(types)})")
+        return chosen, types[connections[chosen]]
+    found = sorted(topic for topic, msgtype in connections.items() if msgtype in types)
+    if len(found) > 1:
+        raise BagError(f"the bag has several {what} topics ({', '.join(found)}): choose one")
+    return (found[0], types[connections[found[0]]]) if found else (None, None)
+
+
+def sensor_topics(path: str | Path, image_topic: str | None = None, audio_topic: str | None = None) -> SensorTopics:
+    """The camera and microphone topics of a bag: the given ones, else the only one of each type."""
+    with open_bag(path) as reader:
+        connections = {c.topic: c.msgtype for c in reader.connections}
+    image, image_kind = _pick(connections, IMAGE_TYPES, image_topic, "image")
+    audio, audio_kind = _pick(connections, AUDIO_TYPES, audio_topic, "audio")
+    if image is None and audio is None:
+        raise BagError(f"{path} has no image or audio topic (topics: {', '.join(sorted(connections)) or 'none'})")
+    return SensorTopics(image, image_kind, audio, audio_kind)
+
+
+@contextmanager
+def open_bag(path: str | Path) -> Iterator[Reader]:
+    """An open Reader of the bag at ``path`` (its directory); BagError when it cannot be read."""
+    try:
+        reader = Reader(Path(path))
+        reader.open()
+    except (ReaderError, OSError) as exc:
+        raise BagError(f"cannot read the bag {path}: {exc}") from exc
+    try:
+        yield reader
+    finally:
+        reader.close()
+
+
+def read_messages(path: str | Path, topics: list[str]) -> Iterator[tuple[str, int, Any]]:
+    """(topic, receive time [ns], rclpy message) of ``topics``, in the order they were recorded."""
+    with open_bag(path) as reader:
+        connections = [c for c in reader.connections if c.topic in topics]
+        classes = {c.topic: message_class(c.msgtype) for c in connections}
+        for connection, timestamp, raw in reader.messages(connections=connections):
+            yield connection.topic, timestamp, deserialize_message(raw, classes[connection.topic])
+
+
+def _definition(msgtype: str) -> str:
+    """The installed .msg text of ``msgtype``: <prefix>/share/<package>/msg/<Name>.msg, the prefix
+    found from the ament index or from where the package's Python module is installed."""
+    package, _, name = msgtype.split("/")
+    prefixes = [Path(p) for p in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep) if p]
+    module = Path(importlib.import_module(f"{package}.msg").__file__)
+    prefixes.append(module.parents[5])  # <prefix>/lib/pythonX.Y/site-packages/<package>/msg/__init__.py
+    for prefix in prefixes:
+        path = prefix / "share" / package / "msg" / f"{name}.msg"
+        if path.is_file():
+            return path.read_text()
+    raise BagError(f"cannot find the definition of {msgtype} (share/{package}/msg/{name}.msg)")
+
+
+def _typestore_with(msgtype: str):
+    """rosbags' type store for Kilted, plus the installed definition of ``msgtype`` if it lacks it."""
+    typestore = get_typestore(Stores.ROS2_KILTED)
+    if msgtype not in typestore.types:
+        typestore.register(get_types_from_msg(_definition(msgtype), msgtype))
+    return typestore
+
+
+class BagWriter:
+    """Writes rclpy messages to a new rosbag2 bag (storage "mcap" or "sqlite3"); a context manager."""
+
+    def __init__(self, path: str | Path, storage: str = "mcap"):
+        if storage not in STORAGES:
+            raise BagError(f"unknown bag storage {storage!r} (available: {', '.join(STORAGES)})")
+        self.path, self._connections = Path(path), {}
+        try:
+            self._writer = Writer(self.path, version=9, storage_plugin=STORAGES[storage])
+            self._writer.open()
+        except (WriterError, OSError) as exc:
+            raise BagError(f"cannot write the bag {path}: {exc}") from exc
+
+    def write(self, topic: str, msg: Any, timestamp_ns: int) -> None:
+        connection = self._connections.get(topic)
+        if connection is None:
+            module, name = type(msg).__module__.split(".")[0], type(msg).__name__
+            msgtype = f"{module}/msg/{name}"
+            connection = self._connections[topic] = self._writer.add_connection(
+                topic, msgtype, typestore=_typestore_with(msgtype))
+        self._writer.write(connection, int(timestamp_ns), serialize_message(msg))
+
+    def close(self) -> None:
+        self._writer.close()
+
+    def __enter__(self) -> "BagWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,97 @@
+"""Recorded sensor data in, every window's estimate out: the node's pipeline without DDS.
+
+Live, the node perceives only the newest window (a slow machine drops the rest). Offline there
+is no clock to keep up with: every window is cut, perceived and returned in order, whatever the
+machine's speed, and the end of the input gets a final window (masked past the end, see
+Window.tail). Runs on the same input give the same estimates on the same machine.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from emotion_ros.io.media import VideoFrame, probe, read_media
+from emotion_ros.io.rosbag import BagError, open_bag, read_messages, sensor_topics
+from emotion_ros.runtime.backend import Backend
+from emotion_ros.runtime.estimate import EmotionEstimate
+from emotion_ros.runtime.estimator import EmotionEstimator
+from emotion_ros.window.config import WindowConfig, emotion_node_parameters
+from emotion_ros.window.sensor_input import SensorInput
+from emotion_ros.window.window import Window
+
+
+Replayed = tuple[Window, EmotionEstimate]
+MEDIA_CHUNK = 0.05  # [s] audio per item read from a media file, as the file source publishes it
+
+
+class OfflineReplay:
+    """Feed messages (or decoded frames and audio) in recorded order; each call returns the
+    windows it completed with their estimates (latency: the time perceiving took); finish()
+    returns the rest."""
+
+    def __init__(self, backend: Backend, config: WindowConfig | None = None, report: Callable[[str, str, str], None] | None = None):
+        node = emotion_node_parameters()  # the node's shipped settings: replay what the robot ran
+        self.config = config or WindowConfig.from_dict(node["window"])
+        self.estimator = EmotionEstimator(backend, detection_rate=node["faces"]["detection_rate"],
+                                          track_timeout=node["people"]["track_timeout"],
+                                          main_person=node["people"]["main_person"])
+        self.input = SensorInput(self.config, report=report, frame_size=backend.frame_size, on_frame=self.estimator.prefill)
+        self.windows = 0
+
+    def feed(self, kind: str, item: Any) -> list[Replayed]:
+        """kind: a bag message's ("image", "compressed", "audio_frame", "audio_common_stamped": see
+        io/rosbag.py), or a media file's ("frame": a VideoFrame, "pcm": a PcmChunk)."""
+        inputs = self.input
+        feed: dict[str, Callable[[Any], list[Window]]] = {
+            "image": inputs.image, "compressed": inputs.compressed_image, "audio_frame": inputs.audio,
+            "audio_common_stamped": inputs.audio_common_stamped,
+            "frame": lambda frame: inputs.frame(frame.stamp, frame.rgb), "pcm": inputs.pcm}
+        return self._perceive(feed[kind](item))
+
+    def finish(self) -> list[Replayed]:
+        """End of input: the remaining windows, the last one reaching past the end (masked)."""
+        return self._perceive(self.input.flush(tail=True))
+
+    def _perceive(self, windows: list[Window]) -> list[Replayed]:
+        self.windows += len(windows)
+        return [(window, self.estimator.estimate(window, time.monotonic())[0]) for window in windows]
+
+
+def estimate_record(window: Window, estimate: EmotionEstimate) -> dict:
+    """One window's estimate as a JSON line: times [s] (tail: the last window, reaching past the
+    end of the input), the main person's label (None when nobody is in view), scores, valence,
+    arousal, speaking, every person, and how long perceiving took."""
+    visible = estimate.person_visible
+    return {
+        "t_start": round(estimate.t_start, 6), "t_end": round(estimate.t_end, 6), "tail": window.tail,
+        "label": estimate.label if visible else None, "confidence": round(estimate.confidence, 6) if visible else 0.0,
+        "scores": {label: round(float(p), 6) for label, p in zip(estimate.labels, estimate.scores)},
+        "valence": round(estimate.valence, 6), "arousal": round(estimate.arousal, 6),
+        "speaking": estimate.speaking, "speaking_probability": round(estimate.speaking_probability, 6),
+        "video_present": estimate.video_present, "audio_present": estimate.audio_present,
+        "person_id": estimate.person_id, "latency_ms": round(estimate.latency * 1000, 2),
+        "people": [{"id": p.id, "label": estimate.labels[int(np.argmax(p.scores))], "confidence": round(float(np.max(p.scores)), 6),
+                    "box": [round(float(v), 1) for v in p.box]} for p in estimate.people],
+    }
+
+
+def recorded_items(path: str | Path, image_topic: str | None = None, audio_topic: str | None = None) -> tuple[int, Iterator]:
+    """(how many items, the items in recorded order) of a rosbag2 bag (a directory) or a media
+    file, each a (kind, payload) OfflineReplay.feed takes."""
+    path = Path(path)
+    if path.is_dir():
+        topics = sensor_topics(path, image_topic, audio_topic)
+        chosen = {t: kind for t, kind in ((topics.image, topics.image_kind), (topics.audio, topics.audio_kind)) if t}
+        with open_bag(path) as reader:
+            count = sum(c.msgcount for c in reader.connections if c.topic in chosen)
+        return count, ((chosen[topic], msg) for topic, _, msg in read_messages(path, list(chosen)))
+    if image_topic or audio_topic:
+        raise BagError(f"{path} is a media file, not a bag: it has no topics to choose")
+    info = probe(str(path))
+    count = round(info.duration * (info.fps or 0)) + round(info.duration / MEDIA_CHUNK) * info.has_audio
+    return count, (("frame", item) if isinstance(item, VideoFrame) else ("pcm", item)
+                   for item in read_media(str(path), chunk=MEDIA_CHUNK))

@@ -1,0 +1,97 @@
+"""Offline replay: a bag (MCAP, sqlite3) or a media file through the node's pipeline, every window."""
+
+import json
+
+import numpy as np
+import pytest
+from std_msgs.msg import Header
+
+from emotion_ros.io.audio import pcm_to_audio_frame
+from emotion_ros.io.image import rgb_to_compressed, rgb_to_image
+from emotion_ros.io.media import VideoFrame, probe, read_media
+from emotion_ros.io.rosbag import BagError, BagWriter, sensor_topics
+from emotion_ros.io.stamps import to_stamp
+from emotion_ros.runtime.backends import create_backend
+from emotion_ros.runtime.offline_replay import OfflineReplay, estimate_record, recorded_items
+
+T0 = 1_700_000_000.0  # the robot's clock when it recorded
+
+
+@pytest.fixture(scope="module")
+def backend():
+    return create_backend("onnxruntime", "tiny")
+
+
+def write_bag(clip, path, storage, compressed):
+    """The clip as a robot records it: camera and microphone topics stamped with its clock."""
+    with BagWriter(path, storage) as bag:
+        for item in read_media(str(clip), chunk=0.05):
+            header = Header(stamp=to_stamp(T0 + item.stamp), frame_id="camera")
+            if isinstance(item, VideoFrame):
+                msg = rgb_to_compressed(item.rgb, "jpeg", header=header) if compressed else rgb_to_image(item.rgb, "rgb8", header)
+                bag.write("/head_camera/image_raw" + ("/compressed" if compressed else ""), msg, int((T0 + item.stamp) * 1e9))
+            else:
+                bag.write("/respeaker/audio", pcm_to_audio_frame(item.samples, item.sample_rate, "S16LE", header),
+                          int((T0 + item.stamp) * 1e9))
+    return path
+
+
+def replay(backend, path):
+    run = OfflineReplay(backend)
+    count, items = recorded_items(path)
+    records = [estimate_record(w, e) for kind, item in items for w, e in run.feed(kind, item)]
+    records += [estimate_record(w, e) for w, e in run.finish()]
+    for record in records:
+        del record["latency_ms"]
+    return count, records
+
+
+@pytest.mark.parametrize("storage, compressed", [("mcap", False), ("sqlite3", True)])
+def test_a_bag_replays_every_window_identically(backend, sample_clip, tmp_path, storage, compressed):
+    bag = write_bag(sample_clip, tmp_path / "bag", storage, compressed)
+    topics = sensor_topics(bag)
+    assert topics.image_kind == ("compressed" if compressed else "image") and topics.audio == "/respeaker/audio"
+    count, first = replay(backend, bag)
+    _, second = replay(backend, bag)
+    assert first == second  # deterministic
+    ends = [r["t_end"] - T0 for r in first]
+    duration = probe(str(sample_clip)).duration
+    # one state per stride from the first full window, the last reaching past the clip's end
+    assert ends == pytest.approx(list(np.arange(2.0, ends[-1] + 1e-6, 0.5)), abs=1e-4)
+    # (the AAC track runs a few ms past the video's end: the tail window covers that too)
+    assert duration <= ends[-1] < duration + 0.5 + 0.05 and first[-1]["tail"] and not any(r["tail"] for r in first[:-1])
+    assert all(r["label"] == "happy" and r["people"] for r in first)
+    assert count > 100
+
+
+def test_a_raw_image_bag_replays_as_its_media_file_does(backend, sample_clip, tmp_path):
+    _, from_bag = replay(backend, write_bag(sample_clip, tmp_path / "bag", "mcap", False))
+    _, from_file = replay(backend, sample_clip)
+    shift = lambda records: [{**r, "t_start": round(r["t_start"] - T0, 3), "t_end": round(r["t_end"] - T0, 3)} for r in records]  # noqa: E731
+    assert [r["label"] for r in from_bag] == [r["label"] for r in from_file]
+    assert [r["t_end"] for r in shift(from_bag)] == pytest.approx([r["t_end"] for r in from_file], abs=1e-3)
+    np.testing.assert_allclose([list(r["scores"].values()) for r in from_bag],
+                               [list(r["scores"].values()) for r in from_file], atol=1e-4)
+
+
+def test_the_replay_command_writes_states_and_a_summary(sample_clip, tmp_path, capsys):
+    from emotion_ros.cli import main
+
+    bag = write_bag(sample_clip, tmp_path / "bag", "mcap", True)
+    assert main(["replay", str(bag), "--out", str(tmp_path / "states.jsonl")]) == 0
+    summary = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    states = [json.loads(line) for line in (tmp_path / "states.jsonl").read_text().splitlines()]
+    assert summary["windows"] == len(states) >= 4 and summary["rejected"] == 0
+    assert main(["replay", str(bag), "--image-topic", "/nope"]) == 1
+    assert "the bag has no topic /nope" in capsys.readouterr().err
+
+
+def test_several_image_topics_must_be_chosen_between(tmp_path):
+    with BagWriter(tmp_path / "bag", "mcap") as bag:
+        for topic in ("/left/image_raw", "/right/image_raw"):
+            bag.write(topic, rgb_to_image(np.zeros((4, 4, 3), np.uint8), "rgb8", Header(stamp=to_stamp(1.0))), 10**9)
+    with pytest.raises(BagError, match="several image topics"):
+        sensor_topics(tmp_path / "bag")
+    assert sensor_topics(tmp_path / "bag", image_topic="/left/image_raw").image == "/left/image_raw"
+    with pytest.raises(BagError, match="cannot read the bag"):
+        sensor_topics(tmp_path / "missing")
