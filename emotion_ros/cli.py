@@ -131,6 +131,8 @@ def _run_nodes(args: argparse.Namespace, clip: Path | None, stop) -> tuple[dict,
             source = FileSourceNode(parameter_overrides=[
                 Parameter("path", value=str(clip)), Parameter("rate", value=float(args.rate)),
                 Parameter("loop", value=bool(args.loop)), Parameter("reliable", value=True),
+                # media time: the windows fall where an offline replay of the clip puts them
+                Parameter("stamp_origin", value="media"),
             ])
             sources = [source]
             finished = source.finished.is_set
@@ -145,10 +147,14 @@ def _run_nodes(args: argparse.Namespace, clip: Path | None, stop) -> tuple[dict,
         drained_at: list[float] = []
 
         def played_and_drained() -> bool:
-            # After the last message, give in-flight messages and the workers a moment.
+            # After the last message, give in-flight messages and the workers a moment, then
+            # perceive what is left of the clip (the windows up to its end), one by one.
             if finished() and not drained_at:
                 drained_at.append(time.monotonic() + 1.0)
-            return bool(drained_at) and time.monotonic() > drained_at[0]
+            if not drained_at or time.monotonic() < drained_at[0]:
+                return False
+            emotion.finish_input()
+            return True
 
         spin(nodes, until=played_and_drained, stop=stop)
         return dict(emotion.counts), view
@@ -157,14 +163,20 @@ def _run_nodes(args: argparse.Namespace, clip: Path | None, stop) -> tuple[dict,
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    return run_pipeline(args, sample_clip_path(args.clip), Path(args.plot))
+    clip = sample_clip_path(args.clip)
+    if args.rate == 0:  # as fast as possible: the offline pipeline, every window
+        return replay_command.play_offline(args, clip, Path(args.plot))
+    return run_pipeline(args, clip, Path(args.plot))
 
 
 def run_live(args: argparse.Namespace) -> int:
     clip = Path(args.clip) if args.clip else None
     if clip is not None and not clip.is_file():
         raise CliError(f"clip not found: {clip}")
-    return run_pipeline(args, clip, Path(args.plot) if args.plot else None)
+    plot = Path(args.plot) if args.plot else None
+    if clip is not None and args.rate == 0:
+        return replay_command.play_offline(args, clip, plot)
+    return run_pipeline(args, clip, plot)
 
 
 def run_convert(args: argparse.Namespace) -> int:

@@ -78,3 +78,20 @@ def test_predict_reports_an_image_and_a_clip_as_json(sample_clip, tmp_path):
     broken.write_bytes(b"not an image")
     result = emotion_ros("predict", "--image", str(broken))
     assert result.returncode == 1 and "cannot read an image" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_demo_as_fast_as_possible_reports_every_window_to_the_clips_end(sample_clip, tmp_path):
+    """--rate 0 runs the offline pipeline: the windows real time gives, to the clip's end (the
+    end of a file is perceived at both rates), and the same states on every run."""
+    def demo(rate, name):
+        result = emotion_ros("demo", "--clip", str(sample_clip), "--rate", rate, "--explain-rate", "0",
+                             "--plot", str(tmp_path / f"{name}.png"), timeout=120)
+        assert result.returncode == 0, result.stderr
+        states = re.findall(r"^\s+(\d+\.\d\d s .*? A [+-]\d\.\d\d)", result.stdout, re.MULTILINE)
+        assert int(re.search(r"done: (\d+) states", result.stdout).group(1)) == len(states)
+        return states
+
+    fast, again, real_time = demo("0", "a"), demo("0", "b"), demo("1", "c")
+    assert fast == again  # deterministic
+    assert len(fast) == len(real_time) >= 5  # a 4 s clip: windows end every 0.5 s from 2 s to its end
+    assert [s.split()[2] for s in fast] == [s.split()[2] for s in real_time]  # the same labels

@@ -39,8 +39,8 @@ def write_bag(clip, path, storage, compressed):
 def replay(backend, path):
     run = OfflineReplay(backend)
     count, items = recorded_items(path)
-    records = [estimate_record(w, e) for kind, item in items for w, e in run.feed(kind, item)]
-    records += [estimate_record(w, e) for w, e in run.finish()]
+    records = [estimate_record(w, e) for kind, item in items for w, e, _ in run.feed(kind, item)]
+    records += [estimate_record(w, e) for w, e, _ in run.finish()]
     for record in records:
         del record["latency_ms"]
     return count, records

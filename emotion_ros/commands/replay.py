@@ -38,13 +38,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         with tqdm(total=count, unit="msg", disable=None, file=sys.stderr) as bar:
             for kind, item in items:
-                for window, estimate in replay.feed(kind, item):
+                for window, estimate, _ in replay.feed(kind, item):
                     out.write(json.dumps(estimate_record(window, estimate)) + "\n")
                     first = window.t_end if first is None else first
                     last = window.t_end
                 bar.update()
                 bar.set_postfix(windows=replay.windows, refresh=False)
-            for window, estimate in replay.finish():
+            for window, estimate, _ in replay.finish():
                 out.write(json.dumps(estimate_record(window, estimate)) + "\n")
                 first, last = first if first is not None else window.t_end, window.t_end
     finally:
@@ -59,3 +59,47 @@ def run(args: argparse.Namespace) -> int:
                "rejected": sum(replay.input.rejected.values())}
     print(json.dumps(summary), file=sys.stderr)
     return 0
+
+
+def play_offline(args: argparse.Namespace, clip: Path, plot: Path | None) -> int:
+    """`demo` / `run --clip` at --rate 0: the clip through the offline pipeline (every window,
+    in order, the same on every run), shown in the live view; explanations every
+    1 / explanation.rate seconds of the clip."""
+    from emotion_ros.eval.timeline import plot_timeline
+    from emotion_ros.live_view import LiveView
+    from emotion_ros.model.labels import parse_label
+    from emotion_ros.runtime.backends import create_backend
+    from emotion_ros.runtime.estimate import Explanation
+    from emotion_ros.runtime.messages import explanation_to_msg
+    from emotion_ros.runtime.offline_replay import OfflineReplay, recorded_items
+    from emotion_ros.window.config import emotion_node_parameters
+
+    node = emotion_node_parameters()
+    backend = create_backend(node["backend"], args.model or node["model"], node["threads"])
+    rate = node["explanation"]["rate"] if args.explain_rate is None else float(args.explain_rate)
+    replay, view, explained_until = OfflineReplay(backend), LiveView(), float("-inf")
+    print(f"playing {clip} offline, every window (as fast as the machine allows)", flush=True)
+    _, items = recorded_items(clip)
+    for window, estimate, contexts in (result for kind, item in items for result in replay.feed(kind, item)):
+        _show(view, backend, window, estimate)
+        if rate > 0 and backend.can_explain and estimate.t_end >= explained_until + 1.0 / rate:
+            explained_until = estimate.t_end
+            generated = backend.explain(contexts.main, "", node["explanation"]["max_new_tokens"])
+            view.explanation(explanation_to_msg(Explanation(
+                estimate.t_start, estimate.t_end, generated.text, parse_label(generated.text, estimate.labels), "",
+                generated.tokens, 0.0, estimate.person_id), "camera", backend.model_id))
+    for window, estimate, _ in replay.finish():
+        _show(view, backend, window, estimate)
+    print(f"done: {replay.windows} states (every window, the last reaching past the end), "
+          f"{len(view.explanations)} explanations, 0 dropped windows", flush=True)
+    if plot is not None and view.estimates:
+        print(f"timeline: {plot_timeline(list(view.estimates), list(view.explanations), plot, title=f'emotion-ros on {clip.name}', people=view.people_steps)}")
+    return 0
+
+
+def _show(view, backend, window, estimate) -> None:
+    from emotion_ros.runtime.messages import estimate_to_msg, people_to_msg
+
+    view.state(estimate_to_msg(estimate, "camera", backend.model_id))
+    if estimate.reads_faces:
+        view.people(people_to_msg(estimate, "camera", backend.model_id))

@@ -317,6 +317,20 @@ class PerceptionNode(ManagedNode):
             self.counts["skipped_windows"] += len(windows) - 1
             worker.submit((windows[-1], time.monotonic()))
 
+    def finish_input(self, timeout: float = 10.0) -> int:
+        """The end of a finite input (a file played into the node in this process): perceive the
+        windows still in the buffers, the last reaching past the end (Window.tail), one after
+        another so none is dropped; returns how many. Call it from the thread that spins the node."""
+        worker = self._perception_worker
+        if self.input is None or worker is None:
+            return 0
+        windows = self.input.flush(tail=True)
+        for window in windows:
+            worker.wait_idle(timeout)
+            worker.submit((window, time.monotonic()))
+        worker.wait_idle(timeout)
+        return len(windows)
+
     def _on_frame(self, stamp: float, rgb, timeline: int) -> None:
         worker = self._frame_worker
         if worker is not None:

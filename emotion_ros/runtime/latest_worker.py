@@ -45,7 +45,7 @@ class LatestWorker(Generic[Item]):
                 dropped = self._pending
                 self.dropped += 1
             self._pending, self._has_pending = item, True
-            self._condition.notify()
+            self._condition.notify_all()  # the worker, and not only a wait_idle() caller
         if dropped is not None and self._on_drop is not None:
             self._on_drop(dropped)
 
@@ -53,13 +53,18 @@ class LatestWorker(Generic[Item]):
         with self._condition:
             return not self._has_pending and not self._busy
 
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until nothing waits and nothing runs (at most ``timeout`` s); True if so."""
+        with self._condition:
+            return self._condition.wait_for(lambda: not self._has_pending and not self._busy, timeout)
+
     def stop(self, timeout: float = 10.0) -> None:
         """Finish the item in progress, drop the waiting one, and end the thread."""
         with self._condition:
             self._stopping = True
             leftover = self._pending if self._has_pending else None
             self._has_pending = False
-            self._condition.notify()
+            self._condition.notify_all()
         if leftover is not None and self._on_drop is not None:
             self._on_drop(leftover)
         if self._thread.is_alive():
@@ -82,3 +87,4 @@ class LatestWorker(Generic[Item]):
             finally:
                 with self._condition:
                     self._busy = False
+                    self._condition.notify_all()  # wait_idle()

@@ -17,21 +17,22 @@ import numpy as np
 from emotion_ros.io.media import VideoFrame, probe, read_media
 from emotion_ros.io.rosbag import BagError, open_bag, read_messages, sensor_topics
 from emotion_ros.runtime.backend import Backend
-from emotion_ros.runtime.estimate import EmotionEstimate
+from emotion_ros.runtime.estimate import EmotionEstimate, ExplanationContexts
 from emotion_ros.runtime.estimator import EmotionEstimator
 from emotion_ros.window.config import WindowConfig, emotion_node_parameters
 from emotion_ros.window.sensor_input import SensorInput
 from emotion_ros.window.window import Window
 
 
-Replayed = tuple[Window, EmotionEstimate]
+# a window, its estimate, and what explaining it needs (per person)
+Replayed = tuple[Window, EmotionEstimate, ExplanationContexts]
 MEDIA_CHUNK = 0.05  # [s] audio per item read from a media file, as the file source publishes it
 
 
 class OfflineReplay:
     """Feed messages (or decoded frames and audio) in recorded order; each call returns the
-    windows it completed with their estimates (latency: the time perceiving took); finish()
-    returns the rest."""
+    windows it completed with their estimates (latency: the time perceiving took) and explanation
+    contexts; finish() returns the rest."""
 
     def __init__(self, backend: Backend, config: WindowConfig | None = None, report: Callable[[str, str, str], None] | None = None):
         node = emotion_node_parameters()  # the node's shipped settings: replay what the robot ran
@@ -58,7 +59,7 @@ class OfflineReplay:
 
     def _perceive(self, windows: list[Window]) -> list[Replayed]:
         self.windows += len(windows)
-        return [(window, self.estimator.estimate(window, time.monotonic())[0]) for window in windows]
+        return [(window, *self.estimator.estimate(window, time.monotonic())) for window in windows]
 
 
 def estimate_record(window: Window, estimate: EmotionEstimate) -> dict:
