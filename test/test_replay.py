@@ -95,3 +95,24 @@ def test_several_image_topics_must_be_chosen_between(tmp_path):
     assert sensor_topics(tmp_path / "bag", image_topic="/left/image_raw").image == "/left/image_raw"
     with pytest.raises(BagError, match="cannot read the bag"):
         sensor_topics(tmp_path / "missing")
+
+
+def test_two_backends_compared_and_the_states_written_to_a_bag(sample_clip, tmp_path, capsys):
+    """ONNX Runtime against PyTorch on one recording: where they disagree, and the node's outputs
+    as a bag a ROS tool can read."""
+    from emotion_ros.cli import main
+    from emotion_ros.io.rosbag import read_messages
+
+    bag = write_bag(sample_clip, tmp_path / "bag", "mcap", False)
+    assert main(["replay", str(bag), "--backend", "torch", "--out", str(tmp_path / "torch.jsonl")]) == 0
+    capsys.readouterr()
+    assert main(["replay", str(bag), "--backend", "onnxruntime", "--bag-out", str(tmp_path / "states"),
+                 "--compare", str(tmp_path / "torch.jsonl"), "--plot", str(tmp_path / "compare.png")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["windows"]["matched"] == report["windows"]["a"] == report["windows"]["b"] >= 5
+    assert report["label_agreement"] == 1.0 and report["score_difference"]["max"] < 1e-3
+    assert report["latency_ms"]["a"]["p50"] > 0 and (tmp_path / "compare.png").stat().st_size > 0
+    written = list(read_messages(tmp_path / "states", ["/emotion/state", "/emotion/people"]))
+    states = [msg for topic, _, msg in written if topic == "/emotion/state"]
+    assert len(states) == report["windows"]["a"] and all(s.label == "happy" for s in states)
+    assert sum(topic == "/emotion/people" for topic, _, _ in written) == len(states)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -19,13 +20,19 @@ def add_parser(sub) -> None:
     replay.add_argument("--model", default="tiny", help="checkpoint, export directory or preset")
     replay.add_argument("--backend", default="auto", help="auto, onnxruntime, torch or tensorrt")
     replay.add_argument("--out", help="write one JSON line per window here (default: standard output)")
+    replay.add_argument("--bag-out", help="also write the states (/emotion/state, /emotion/people) to a new MCAP bag here")
+    replay.add_argument("--compare", help="another replay's JSONL: report where the two disagree (JSON)")
+    replay.add_argument("--plot", help="with --compare: a timeline of both runs (PNG)")
     replay.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from emotion_ros.eval.run_comparison import compare_runs, plot_comparison, read_states
+    from emotion_ros.io.rosbag import BagWriter
     from emotion_ros.runtime.backends import create_backend
+    from emotion_ros.runtime.messages import estimate_to_msg, people_to_msg
     from emotion_ros.runtime.offline_replay import OfflineReplay, estimate_record, recorded_items
 
     path = Path(args.path)
@@ -33,31 +40,49 @@ def run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"{path} does not exist")
     count, items = recorded_items(path, args.image_topic, args.audio_topic)
     replay = OfflineReplay(create_backend(args.backend, args.model))
-    out = open(args.out, "w") if args.out else sys.stdout
-    started, first, last = time.monotonic(), None, None
+    # the states go to --out, else to standard output (unless --compare's report goes there)
+    out = open(args.out or os.devnull, "w") if args.out or args.compare else sys.stdout
+    bag = BagWriter(args.bag_out) if args.bag_out else None
+    started, records = time.monotonic(), []
+
+    def emit(window, estimate) -> None:
+        records.append(estimate_record(window, estimate))
+        out.write(json.dumps(records[-1]) + "\n")
+        if bag is not None:
+            stamp = round(estimate.t_end * 1e9)
+            bag.write("/emotion/state", estimate_to_msg(estimate, "camera", replay.estimator.backend.model_id), stamp)
+            if estimate.reads_faces:
+                bag.write("/emotion/people", people_to_msg(estimate, "camera", replay.estimator.backend.model_id), stamp)
+
     try:
         with tqdm(total=count, unit="msg", disable=None, file=sys.stderr) as bar:
             for kind, item in items:
                 for window, estimate, _ in replay.feed(kind, item):
-                    out.write(json.dumps(estimate_record(window, estimate)) + "\n")
-                    first = window.t_end if first is None else first
-                    last = window.t_end
+                    emit(window, estimate)
                 bar.update()
                 bar.set_postfix(windows=replay.windows, refresh=False)
             for window, estimate, _ in replay.finish():
-                out.write(json.dumps(estimate_record(window, estimate)) + "\n")
-                first, last = first if first is not None else window.t_end, window.t_end
+                emit(window, estimate)
     finally:
         if out is not sys.stdout:
             out.close()
+        if bag is not None:
+            bag.close()
     wall = time.monotonic() - started
     assembler = replay.input.assembler
     covered = assembler.clock - assembler.first if assembler.clock is not None else 0.0
+    first, last = (records[0]["t_end"], records[-1]["t_end"]) if records else (None, None)
     summary = {"windows": replay.windows, "first_window_end": first, "last_window_end": last,
                "input_seconds": round(covered, 3), "wall_seconds": round(wall, 3),
                "real_time_factor": round(covered / wall, 2) if wall > 0 else None,
                "rejected": sum(replay.input.rejected.values())}
     print(json.dumps(summary), file=sys.stderr)
+    if args.compare:
+        other = read_states(args.compare)
+        print(json.dumps(compare_runs(records, other)))
+        if args.plot:
+            print(f"timeline: {plot_comparison(records, other, args.plot, ('this run', Path(args.compare).name))}",
+                  file=sys.stderr)
     return 0
 
 

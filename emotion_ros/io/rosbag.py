@@ -92,25 +92,28 @@ def read_messages(path: str | Path, topics: list[str]) -> Iterator[tuple[str, in
             yield connection.topic, timestamp, deserialize_message(raw, classes[connection.topic])
 
 
-def _definition(msgtype: str) -> str:
-    """The installed .msg text of ``msgtype``: <prefix>/share/<package>/msg/<Name>.msg, the prefix
-    found from the ament index or from where the package's Python module is installed."""
-    package, _, name = msgtype.split("/")
+def _package_definitions(package: str) -> dict[str, str]:
+    """Every installed .msg of ``package`` ("pkg/msg/Name" -> text): <prefix>/share/<package>/msg,
+    the prefix found from the ament index or from where the package's Python module lives."""
     prefixes = [Path(p) for p in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep) if p]
     module = Path(importlib.import_module(f"{package}.msg").__file__)
     prefixes.append(module.parents[5])  # <prefix>/lib/pythonX.Y/site-packages/<package>/msg/__init__.py
     for prefix in prefixes:
-        path = prefix / "share" / package / "msg" / f"{name}.msg"
-        if path.is_file():
-            return path.read_text()
-    raise BagError(f"cannot find the definition of {msgtype} (share/{package}/msg/{name}.msg)")
+        folder = prefix / "share" / package / "msg"
+        if folder.is_dir():
+            return {f"{package}/msg/{path.stem}": path.read_text() for path in sorted(folder.glob("*.msg"))}
+    raise BagError(f"cannot find the message definitions of {package} (share/{package}/msg)")
 
 
 def _typestore_with(msgtype: str):
-    """rosbags' type store for Kilted, plus the installed definition of ``msgtype`` if it lacks it."""
+    """rosbags' type store for Kilted, plus the installed definitions of ``msgtype``'s package
+    when it lacks it (all of them: a message may contain another of its package)."""
     typestore = get_typestore(Stores.ROS2_KILTED)
     if msgtype not in typestore.types:
-        typestore.register(get_types_from_msg(_definition(msgtype), msgtype))
+        types = {}
+        for name, text in _package_definitions(msgtype.split("/")[0]).items():
+            types.update(get_types_from_msg(text, name))
+        typestore.register(types)
     return typestore
 
 
