@@ -116,3 +116,40 @@ def test_two_backends_compared_and_the_states_written_to_a_bag(sample_clip, tmp_
     states = [msg for topic, _, msg in written if topic == "/emotion/state"]
     assert len(states) == report["windows"]["a"] and all(s.label == "happy" for s in states)
     assert sum(topic == "/emotion/people" for topic, _, _ in written) == len(states)
+
+
+def test_a_bag_played_at_the_recorded_rate_into_a_sim_time_node_gives_the_same_labels(ros, backend, sample_clip, tmp_path):
+    import threading
+
+    import rclpy
+    from rclpy.parameter import Parameter
+    from ros_helpers import spin_until
+
+    from emotion_ros.io.stamps import to_seconds
+    from emotion_ros.nodes.bag_player import BagPlayer
+    from emotion_ros.nodes.perception_node import PerceptionNode
+    from emotion_ros.nodes.runner import bring_up, shut_down
+
+    bag = write_bag(sample_clip, tmp_path / "bag", "sqlite3", True)
+    _, offline = replay(backend, bag)
+    emotion = PerceptionNode(parameter_overrides=[
+        Parameter("use_sim_time", value=True), Parameter("qos.reliable", value=True), Parameter("qos.depth", value=100),
+        Parameter("compressed", value=True), Parameter("explanation.enabled", value=False)])
+    states = []
+    emotion.state_listeners.append(lambda m: states.append((round(to_seconds(m.header.stamp), 3), m.label)))
+    player_node = rclpy.create_node("bag_player")
+    player = BagPlayer(player_node, bag)
+    try:
+        bring_up(emotion)
+        assert spin_until([emotion, player_node], lambda: player.subscribers() > 0, timeout=10)
+        threading.Thread(target=player.play, daemon=True).start()
+        assert spin_until([emotion, player_node], player.finished.is_set, timeout=60)
+        spin_until([emotion, player_node], lambda: False, timeout=0.5)
+        emotion.finish_input()
+        now = to_seconds(emotion.get_clock().now().to_msg())
+    finally:
+        shut_down([emotion])
+        player_node.destroy_node()
+    assert abs(now - (T0 + 4.0)) < 0.5  # the node ran on the bag's clock
+    assert [label for _, label in states] == [r["label"] for r in offline]
+    assert [t for t, _ in states] == pytest.approx([r["t_end"] for r in offline], abs=1e-3)

@@ -23,6 +23,10 @@ def add_parser(sub) -> None:
     replay.add_argument("--bag-out", help="also write the states (/emotion/state, /emotion/people) to a new MCAP bag here")
     replay.add_argument("--compare", help="another replay's JSONL: report where the two disagree (JSON)")
     replay.add_argument("--plot", help="with --compare: a timeline of both runs (PNG)")
+    replay.add_argument("--publish", action="store_true",
+                        help="instead: publish the bag's camera and microphone on image (or image/compressed) and audio at "
+                        "the recorded rate, with /clock, for a running emotion node with use_sim_time")
+    replay.add_argument("--rate", type=float, default=1.0, help="with --publish: a multiple of the recorded pace")
     replay.set_defaults(func=run)
 
 
@@ -38,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
+    if args.publish:
+        return publish(args, path)
     count, items = recorded_items(path, args.image_topic, args.audio_topic)
     replay = OfflineReplay(create_backend(args.backend, args.model))
     # the states go to --out, else to standard output (unless --compare's report goes there)
@@ -83,6 +89,30 @@ def run(args: argparse.Namespace) -> int:
         if args.plot:
             print(f"timeline: {plot_comparison(records, other, args.plot, ('this run', Path(args.compare).name))}",
                   file=sys.stderr)
+    return 0
+
+
+def publish(args: argparse.Namespace, path: Path) -> int:
+    """--publish: the bag over DDS at the recorded pace, with /clock."""
+    import rclpy
+
+    from emotion_ros.nodes.bag_player import BagPlayer
+    from emotion_ros.nodes.runner import ros_session
+
+    with ros_session(args.ros_args) as stop:
+        node = rclpy.create_node("bag_player")
+        try:
+            player = BagPlayer(node, path, args.image_topic, args.audio_topic, args.rate)
+            deadline = time.monotonic() + 10.0
+            while player.subscribers() == 0 and time.monotonic() < deadline and not stop.is_set():
+                time.sleep(0.05)  # the node's subscriptions: without them the start is lost
+            if player.subscribers() == 0:
+                print("no subscriber on the played topics after 10 s: publishing anyway", file=sys.stderr)
+            started = time.monotonic()
+            count = player.play(stop)
+        finally:
+            node.destroy_node()
+    print(json.dumps({"published": count, "wall_seconds": round(time.monotonic() - started, 3)}), file=sys.stderr)
     return 0
 
 

@@ -57,6 +57,8 @@ RCLPY_IMPORTS: dict[tuple[str, str], str] = {
     ("rclpy.qos", "QoSProfile"): ALL,
     ("rclpy.qos", "ReliabilityPolicy"): ALL,
     ("rclpy.qos", "qos_profile_sensor_data"): ALL,
+    ("rclpy.serialization", "deserialize_message"): ALL,  # since Foxy
+    ("rclpy.serialization", "serialize_message"): ALL,
     ("rclpy.signals", "SignalHandlerOptions"): ALL,  # rclpy.init(signal_handler_options=...) since Humble
     ("rclpy.task", "Future"): ALL,
 }
