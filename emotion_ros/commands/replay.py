@@ -127,6 +127,7 @@ def play_offline(args: argparse.Namespace, clip: Path, plot: Path | None) -> int
     from emotion_ros.runtime.estimate import Explanation
     from emotion_ros.runtime.messages import explanation_to_msg
     from emotion_ros.runtime.offline_replay import OfflineReplay, recorded_items
+    from emotion_ros.runtime.person_description import about
     from emotion_ros.window.config import emotion_node_parameters
 
     node = emotion_node_parameters()
@@ -135,16 +136,18 @@ def play_offline(args: argparse.Namespace, clip: Path, plot: Path | None) -> int
     replay, view, explained_until = OfflineReplay(backend), LiveView(), float("-inf")
     print(f"playing {clip} offline, every window (as fast as the machine allows)", flush=True)
     _, items = recorded_items(clip)
-    for window, estimate, contexts in (result for kind, item in items for result in replay.feed(kind, item)):
-        _show(view, backend, window, estimate)
+    for _, estimate, contexts in (result for kind, item in items for result in replay.feed(kind, item)):
+        _show(view, backend, estimate)
         if rate > 0 and backend.can_explain and estimate.t_end >= explained_until + 1.0 / rate:
             explained_until = estimate.t_end
             generated = backend.explain(contexts.main, "", node["explanation"]["max_new_tokens"])
+            width = estimate.image_size[1] if estimate.image_size else 0
+            text = about(estimate.person(estimate.person_id), width, len(estimate.people) <= 1, generated.text)
             view.explanation(explanation_to_msg(Explanation(
-                estimate.t_start, estimate.t_end, generated.text, parse_label(generated.text, estimate.labels), "",
+                estimate.t_start, estimate.t_end, text, parse_label(generated.text, estimate.labels), "",
                 generated.tokens, 0.0, estimate.person_id), "camera", backend.model_id))
-    for window, estimate, _ in replay.finish():
-        _show(view, backend, window, estimate)
+    for _, estimate, _ in replay.finish():
+        _show(view, backend, estimate)
     print(f"done: {replay.windows} states (every window, the last reaching past the end), "
           f"{len(view.explanations)} explanations, 0 dropped windows", flush=True)
     if plot is not None and view.estimates:
@@ -152,7 +155,7 @@ def play_offline(args: argparse.Namespace, clip: Path, plot: Path | None) -> int
     return 0
 
 
-def _show(view, backend, window, estimate) -> None:
+def _show(view, backend, estimate) -> None:
     from emotion_ros.runtime.messages import estimate_to_msg, people_to_msg
 
     view.state(estimate_to_msg(estimate, "camera", backend.model_id))
