@@ -106,16 +106,18 @@ def test_two_backends_compared_and_the_states_written_to_a_bag(sample_clip, tmp_
     bag = write_bag(sample_clip, tmp_path / "bag", "mcap", False)
     assert main(["replay", str(bag), "--backend", "torch", "--out", str(tmp_path / "torch.jsonl")]) == 0
     capsys.readouterr()
-    assert main(["replay", str(bag), "--backend", "onnxruntime", "--bag-out", str(tmp_path / "states"),
+    assert main(["replay", str(bag), "--backend", "onnxruntime", "--bag-out", str(tmp_path / "states"), "--explain-rate", "1",
                  "--compare", str(tmp_path / "torch.jsonl"), "--plot", str(tmp_path / "compare.png")]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["windows"]["matched"] == report["windows"]["a"] == report["windows"]["b"] >= 5
     assert report["label_agreement"] == 1.0 and report["score_difference"]["max"] < 1e-3
     assert report["latency_ms"]["a"]["p50"] > 0 and (tmp_path / "compare.png").stat().st_size > 0
-    written = list(read_messages(tmp_path / "states", ["/emotion/state", "/emotion/people"]))
+    written = list(read_messages(tmp_path / "states", ["/emotion/state", "/emotion/people", "/emotion/explanation"]))
     states = [msg for topic, _, msg in written if topic == "/emotion/state"]
     assert len(states) == report["windows"]["a"] and all(s.label == "happy" for s in states)
     assert sum(topic == "/emotion/people" for topic, _, _ in written) == len(states)
+    explanations = [msg for topic, _, msg in written if topic == "/emotion/explanation"]
+    assert len(explanations) >= 2 and all(e.text.startswith("About f") and "happy" in e.text for e in explanations)
 
 
 def test_a_bag_played_at_the_recorded_rate_into_a_sim_time_node_gives_the_same_labels(ros, backend, sample_clip, tmp_path):

@@ -23,6 +23,9 @@ def add_parser(sub) -> None:
     replay.add_argument("--bag-out", help="also write the states (/emotion/state, /emotion/people) to a new MCAP bag here")
     replay.add_argument("--compare", help="another replay's JSONL: report where the two disagree (JSON)")
     replay.add_argument("--plot", help="with --compare: a timeline of both runs (PNG)")
+    replay.add_argument("--explain-rate", type=float, default=0.0,
+                        help="explain the main person every 1/rate seconds of the recording (0: never): an "
+                        "\"explanation\" in the JSONL, /emotion/explanation in --bag-out")
     replay.add_argument("--publish", action="store_true",
                         help="instead: publish the bag's camera and microphone on image (or image/compressed) and audio at "
                         "the recorded rate, with /clock, for a running emotion node with use_sim_time")
@@ -36,8 +39,9 @@ def run(args: argparse.Namespace) -> int:
     from emotion_ros.eval.run_comparison import compare_runs, plot_comparison, read_states
     from emotion_ros.io.rosbag import BagWriter
     from emotion_ros.runtime.backends import create_backend
-    from emotion_ros.runtime.messages import estimate_to_msg, people_to_msg
-    from emotion_ros.runtime.offline_replay import OfflineReplay, estimate_record, recorded_items
+    from emotion_ros.runtime.messages import estimate_to_msg, explanation_to_msg, people_to_msg
+    from emotion_ros.runtime.offline_replay import OfflineReplay, PeriodicExplainer, estimate_record, recorded_items
+    from emotion_ros.window.config import emotion_node_parameters
 
     path = Path(args.path)
     if not path.exists():
@@ -46,29 +50,36 @@ def run(args: argparse.Namespace) -> int:
         return publish(args, path)
     count, items = recorded_items(path, args.image_topic, args.audio_topic)
     replay = OfflineReplay(create_backend(args.backend, args.model))
+    backend = replay.estimator.backend
+    explain = PeriodicExplainer(backend, args.explain_rate, emotion_node_parameters()["explanation"]["max_new_tokens"])
     # the states go to --out, else to standard output (unless --compare's report goes there)
     out = open(args.out or os.devnull, "w") if args.out or args.compare else sys.stdout
     bag = BagWriter(args.bag_out) if args.bag_out else None
     started, records = time.monotonic(), []
 
-    def emit(window, estimate) -> None:
+    def emit(window, estimate, contexts) -> None:
+        explanation = explain(estimate, contexts)
         records.append(estimate_record(window, estimate))
+        if explanation is not None:
+            records[-1]["explanation"] = explanation.text
         out.write(json.dumps(records[-1]) + "\n")
         if bag is not None:
             stamp = round(estimate.t_end * 1e9)
-            bag.write("/emotion/state", estimate_to_msg(estimate, "camera", replay.estimator.backend.model_id), stamp)
+            bag.write("/emotion/state", estimate_to_msg(estimate, "camera", backend.model_id), stamp)
             if estimate.reads_faces:
-                bag.write("/emotion/people", people_to_msg(estimate, "camera", replay.estimator.backend.model_id), stamp)
+                bag.write("/emotion/people", people_to_msg(estimate, "camera", backend.model_id), stamp)
+            if explanation is not None:
+                bag.write("/emotion/explanation", explanation_to_msg(explanation, "camera", backend.model_id), stamp)
 
     try:
         with tqdm(total=count, unit="msg", disable=None, file=sys.stderr) as bar:
             for kind, item in items:
-                for window, estimate, _ in replay.feed(kind, item):
-                    emit(window, estimate)
+                for window, estimate, contexts in replay.feed(kind, item):
+                    emit(window, estimate, contexts)
                 bar.update()
                 bar.set_postfix(windows=replay.windows, refresh=False)
-            for window, estimate, _ in replay.finish():
-                emit(window, estimate)
+            for window, estimate, contexts in replay.finish():
+                emit(window, estimate, contexts)
     finally:
         if out is not sys.stdout:
             out.close()
@@ -122,30 +133,23 @@ def play_offline(args: argparse.Namespace, clip: Path, plot: Path | None) -> int
     1 / explanation.rate seconds of the clip."""
     from emotion_ros.eval.timeline import plot_timeline
     from emotion_ros.live_view import LiveView
-    from emotion_ros.model.labels import parse_label
     from emotion_ros.runtime.backends import create_backend
-    from emotion_ros.runtime.estimate import Explanation
     from emotion_ros.runtime.messages import explanation_to_msg
-    from emotion_ros.runtime.offline_replay import OfflineReplay, recorded_items
-    from emotion_ros.runtime.person_description import about
+    from emotion_ros.runtime.offline_replay import OfflineReplay, PeriodicExplainer, recorded_items
     from emotion_ros.window.config import emotion_node_parameters
 
     node = emotion_node_parameters()
     backend = create_backend(node["backend"], args.model or node["model"], node["threads"])
     rate = node["explanation"]["rate"] if args.explain_rate is None else float(args.explain_rate)
-    replay, view, explained_until = OfflineReplay(backend), LiveView(), float("-inf")
+    replay, view = OfflineReplay(backend), LiveView()
+    explain = PeriodicExplainer(backend, rate, node["explanation"]["max_new_tokens"])
     print(f"playing {clip} offline, every window (as fast as the machine allows)", flush=True)
     _, items = recorded_items(clip)
     for _, estimate, contexts in (result for kind, item in items for result in replay.feed(kind, item)):
         _show(view, backend, estimate)
-        if rate > 0 and backend.can_explain and estimate.t_end >= explained_until + 1.0 / rate:
-            explained_until = estimate.t_end
-            generated = backend.explain(contexts.main, "", node["explanation"]["max_new_tokens"])
-            width = estimate.image_size[1] if estimate.image_size else 0
-            text = about(estimate.person(estimate.person_id), width, len(estimate.people) <= 1, generated.text)
-            view.explanation(explanation_to_msg(Explanation(
-                estimate.t_start, estimate.t_end, text, parse_label(generated.text, estimate.labels), "",
-                generated.tokens, 0.0, estimate.person_id), "camera", backend.model_id))
+        explanation = explain(estimate, contexts)
+        if explanation is not None:
+            view.explanation(explanation_to_msg(explanation, "camera", backend.model_id))
     for _, estimate, _ in replay.finish():
         _show(view, backend, estimate)
     print(f"done: {replay.windows} states (every window, the last reaching past the end), "

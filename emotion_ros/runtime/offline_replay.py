@@ -17,8 +17,10 @@ import numpy as np
 from emotion_ros.io.media import VideoFrame, probe, read_media
 from emotion_ros.io.rosbag import BagError, open_bag, read_messages, sensor_topics
 from emotion_ros.runtime.backend import Backend
-from emotion_ros.runtime.estimate import EmotionEstimate, ExplanationContexts
+from emotion_ros.model.labels import parse_label
+from emotion_ros.runtime.estimate import EmotionEstimate, Explanation, ExplanationContexts
 from emotion_ros.runtime.estimator import EmotionEstimator
+from emotion_ros.runtime.person_description import about
 from emotion_ros.window.config import WindowConfig, emotion_node_parameters
 from emotion_ros.window.sensor_input import SensorInput
 from emotion_ros.window.window import Window
@@ -96,3 +98,23 @@ def recorded_items(path: str | Path, image_topic: str | None = None, audio_topic
     count = round(info.duration * (info.fps or 0)) + round(info.duration / MEDIA_CHUNK) * info.has_audio
     return count, (("frame", item) if isinstance(item, VideoFrame) else ("pcm", item)
                    for item in read_media(str(path), chunk=MEDIA_CHUNK))
+
+
+class PeriodicExplainer:
+    """Explains the main person of a window every 1 / rate seconds of recorded time (rate 0:
+    never), as the node does every 1 / explanation.rate seconds of wall time."""
+
+    def __init__(self, backend: Backend, rate: float, max_new_tokens: int):
+        self.backend, self.rate, self.max_new_tokens = backend, rate, max_new_tokens
+        self._until = float("-inf")
+
+    def __call__(self, estimate: EmotionEstimate, contexts: ExplanationContexts) -> Explanation | None:
+        if self.rate <= 0 or not self.backend.can_explain or estimate.t_end < self._until + 1.0 / self.rate:
+            return None
+        self._until = estimate.t_end
+        started = time.monotonic()
+        generated = self.backend.explain(contexts.main, "", self.max_new_tokens)
+        width = estimate.image_size[1] if estimate.image_size else 0
+        text = about(estimate.person(estimate.person_id), width, len(estimate.people) <= 1, generated.text)
+        return Explanation(estimate.t_start, estimate.t_end, text, parse_label(generated.text, estimate.labels), "",
+                           generated.tokens, time.monotonic() - started, estimate.person_id)
