@@ -16,6 +16,7 @@ from std_msgs.msg import Header
 from emotion_ros.io.audio import pcm_to_audio_frame
 from emotion_ros.io.image import rgb_to_image
 from emotion_ros.io.stamps import to_stamp
+from emotion_ros.nodes.runner import bring_up, shut_down
 
 
 def spin_until(nodes, condition: Callable[[], bool], timeout: float) -> bool:
@@ -110,3 +111,14 @@ def drive(nodes, generator, pace=1 / 60):
         for node in nodes:
             executor.remove_node(node)
         executor.shutdown()
+
+
+def drive_node(node, sensors: "SyntheticSensors", steps) -> None:
+    """Bring ``node`` up, run the sensors' steps spinning both, then shut the node down and
+    remove the sensors (whatever happened)."""
+    try:
+        bring_up(node)
+        drive([node, sensors.node], steps)
+    finally:
+        shut_down([node])
+        sensors.node.destroy_node()

@@ -13,7 +13,7 @@ import rclpy
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
-from ros_helpers import SyntheticSensors, drive, spin_until
+from ros_helpers import SyntheticSensors, drive_node, spin_until
 from sensor_msgs.msg import CompressedImage
 from std_msgs.msg import Header
 
@@ -57,11 +57,8 @@ def test_explain_answers_every_call_within_bounds(ros, tmp_path):
             yield from sensors.advance(0.1)
 
     try:
-        bring_up(emotion)
-        drive([emotion, sensors.node], until_the_caller_is_done())
+        drive_node(emotion, sensors, until_the_caller_is_done())
     finally:
-        shut_down([emotion])
-        sensors.node.destroy_node()
         flood.wait(timeout=30)
     result = json.loads(out.read_text())
     huge = result["huge_budget"]
@@ -102,13 +99,8 @@ def test_a_stream_resuming_after_a_gap_is_not_perception_falling_behind(ros):
         sensors.t += 4.0  # the sensors stop for 4 s of sensor time, then resume
         yield from sensors.advance(3.0)
 
-    try:
-        bring_up(emotion)
-        drive([emotion, sensors.node], with_a_gap())
-        counts = dict(emotion.counts)
-    finally:
-        shut_down([emotion])
-        sensors.node.destroy_node()
+    drive_node(emotion, sensors, with_a_gap())
+    counts = dict(emotion.counts)
     assert counts["dropped_windows"] == 0 and counts["skipped_windows"] >= 1 and counts["states"] >= 8
 
 
@@ -137,7 +129,7 @@ def test_a_bag_loop_resets_the_cache_the_tracks_and_the_events(ros):
                                                   Parameter("event.min_dwell", value=0.0)])
     person = cv2.resize(data.astronaut(), (256, 256))
     sensors = SyntheticSensors(picture=person)
-    states, events = [], []
+    states = []
     emotion.state_listeners.append(lambda m: states.append((emotion._estimator.timeline, m.label, m.faces, m.person_id)))
 
     def loop_twice():
@@ -145,14 +137,8 @@ def test_a_bag_loop_resets_the_cache_the_tracks_and_the_events(ros):
         sensors.t, sensors.frame, sensors.picture = 1000.0, 0, np.full_like(person, 128)  # the bag starts again
         yield from sensors.advance(3.5)
 
-    try:
-        bring_up(emotion)
-        events_before = emotion.counts["events"]
-        drive([emotion, sensors.node], loop_twice())
-        events = emotion.counts["events"] - events_before
-    finally:
-        shut_down([emotion])
-        sensors.node.destroy_node()
+    drive_node(emotion, sensors, loop_twice())
+    events = emotion.counts["events"]
     first = [s for s in states if s[0] == 0]
     second = [s for s in states if s[0] == 1]
     assert first and all(label == "happy" and faces == 1 for _, label, faces, _ in first[1:])
@@ -186,12 +172,7 @@ def test_sim_time_drives_the_diagnostics_and_silence_detection(ros):
         yield from sensors.advance(2.0, video=False, audio=False, extra=tick)  # clock runs, sensors silent
 
     marks = []
-    try:
-        bring_up(emotion)
-        drive([emotion, sensors.node], phases())
-    finally:
-        shut_down([emotion])
-        sensors.node.destroy_node()
+    drive_node(emotion, sensors, phases())
     running, paused, silent = statuses[:marks[0]], statuses[marks[0]:marks[1]], statuses[marks[1]:]
     assert running and all(500.0 <= stamp <= 503.1 for stamp, _ in running)  # stamped with sim time
     assert running[-1][1].level == DiagnosticStatus.OK
