@@ -2,14 +2,13 @@
 interface package built from REP-155's field list in a test workspace, the topics over DDS."""
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from interface_workspace import build_interfaces, interface_env
 
 from emotion_ros.runtime.rep155 import TRACKED_FACES, expression_for, face_topic, normalized_roi
 
@@ -51,51 +50,13 @@ def test_face_topics_and_regions_follow_rep155():
 
 @pytest.fixture(scope="session")
 def hri_workspace(tmp_path_factory) -> Path:
-    """An hri_msgs interface package, built with colcon as make builds emotion_msgs; its install prefix."""
-    colcon = Path(sys.executable).with_name("colcon")
-    if not colcon.is_file():
-        pytest.skip(f"colcon is not installed next to {sys.executable} (make installs it)")
-    root = tmp_path_factory.mktemp("hri_ws")
-    package = root / "src" / "hri_msgs"
-    (package / "msg").mkdir(parents=True)
-    for name, text in HRI_MSGS.items():
-        (package / "msg" / name).write_text(text)
-    (package / "package.xml").write_text(
-        '<?xml version="1.0"?>\n<package format="3">\n  <name>hri_msgs</name>\n  <version>2.0.0</version>\n'
-        "  <description>REP-155 messages (test copy)</description>\n  <maintainer email=\"t@example.com\">t</maintainer>\n"
-        "  <license>Apache-2.0</license>\n  <buildtool_depend>ament_cmake</buildtool_depend>\n"
-        "  <buildtool_depend>rosidl_default_generators</buildtool_depend>\n  <depend>std_msgs</depend>\n"
-        "  <exec_depend>rosidl_default_runtime</exec_depend>\n  <member_of_group>rosidl_interface_packages</member_of_group>\n"
-        "  <export><build_type>ament_cmake</build_type></export>\n</package>\n")
-    (package / "CMakeLists.txt").write_text(
-        "cmake_minimum_required(VERSION 3.8)\nproject(hri_msgs)\nfind_package(ament_cmake REQUIRED)\n"
-        "find_package(rosidl_default_generators REQUIRED)\nfind_package(std_msgs REQUIRED)\n"
-        f"rosidl_generate_interfaces(${{PROJECT_NAME}} {' '.join(f'msg/{n}' for n in HRI_MSGS)} DEPENDENCIES std_msgs)\n"
-        "ament_export_dependencies(rosidl_default_runtime)\nament_package()\n")
-    prefix = Path(sys.prefix)
-    env = {**os.environ, "AMENT_PREFIX_PATH": str(prefix), "CMAKE_PREFIX_PATH": str(prefix),
-           "PATH": f"{colcon.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    build = subprocess.run(
-        [str(colcon), "--log-base", str(root / "log"), "build", "--base-paths", str(root / "src"), "--build-base",
-         str(root / "build"), "--install-base", str(root / "install"), "--merge-install",
-         "--event-handlers", "console_cohesion-", "status-",
-         "--cmake-args", f"-DPython3_EXECUTABLE={sys.executable}", "-DBUILD_TESTING=OFF"],
-        cwd=root, env=env, capture_output=True, text=True, timeout=600)
-    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
-    return root / "install"
-
-
-def hri_env(install: Path) -> dict:
-    """The environment of a process that imports the hri_msgs built in ``install``."""
-    site = next(install.glob("lib/python*/site-packages"))
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
-            "LD_LIBRARY_PATH": os.pathsep.join([str(install / "lib"), os.environ.get("LD_LIBRARY_PATH", "")]),
-            "AMENT_PREFIX_PATH": os.pathsep.join([str(install), os.environ.get("AMENT_PREFIX_PATH", sys.prefix)])}
+    """An hri_msgs interface package built with colcon; its install prefix."""
+    return build_interfaces(tmp_path_factory.mktemp("hri_ws"), "hri_msgs", HRI_MSGS)
 
 
 def test_faces_expressions_regions_and_ids_cross_dds_with_an_hri_msgs_package(hri_workspace, tmp_path):
     out = tmp_path / "heard.json"
-    run = subprocess.run([sys.executable, str(Path(__file__).with_name("hri_roundtrip.py")), str(out)], env=hri_env(hri_workspace),
+    run = subprocess.run([sys.executable, str(Path(__file__).with_name("hri_roundtrip.py")), str(out)], env=interface_env(hri_workspace),
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-3000:]
     heard = json.loads(out.read_text())
@@ -114,7 +75,7 @@ def test_faces_expressions_regions_and_ids_cross_dds_with_an_hri_msgs_package(hr
 def test_behind_a_ros4hri_face_pipeline_the_node_reads_its_faces_by_their_ids(hri_workspace, tmp_path):
     out = tmp_path / "heard.json"
     run = subprocess.run([sys.executable, str(Path(__file__).with_name("hri_face_source.py")), str(out)],
-                         env=hri_env(hri_workspace), capture_output=True, text=True, timeout=180)
+                         env=interface_env(hri_workspace), capture_output=True, text=True, timeout=180)
     assert run.returncode == 0, run.stderr[-3000:]
     heard = json.loads(out.read_text())
     people = heard["people"]

@@ -1,49 +1,27 @@
 """Offline replay: a bag (MCAP, sqlite3) or a media file through the node's pipeline, every window."""
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+from interface_workspace import build_interfaces, interface_env
+from recorded_bags import AUDIO_COMMON, T0, audio_common_typestore, replay, write_audio_common_bag, write_bag
 from std_msgs.msg import Header
 
-from emotion_ros.io.audio import pcm_to_audio_frame
-from emotion_ros.io.image import rgb_to_compressed, rgb_to_image
-from emotion_ros.io.media import VideoFrame, probe, read_media
+from emotion_ros.io.image import rgb_to_image
+from emotion_ros.io.media import probe
 from emotion_ros.io.rosbag import BagError, BagWriter, sensor_topics
 from emotion_ros.io.stamps import to_stamp
 from emotion_ros.runtime.backends import create_backend
 from emotion_ros.runtime.offline_replay import OfflineReplay, estimate_record, recorded_items
 
-T0 = 1_700_000_000.0  # the robot's clock when it recorded
-
 
 @pytest.fixture(scope="module")
 def backend():
     return create_backend("onnxruntime", "tiny")
-
-
-def write_bag(clip, path, storage, compressed):
-    """The clip as a robot records it: camera and microphone topics stamped with its clock."""
-    with BagWriter(path, storage) as bag:
-        for item in read_media(str(clip), chunk=0.05):
-            header = Header(stamp=to_stamp(T0 + item.stamp), frame_id="camera")
-            if isinstance(item, VideoFrame):
-                msg = rgb_to_compressed(item.rgb, "jpeg", header=header) if compressed else rgb_to_image(item.rgb, "rgb8", header)
-                bag.write("/head_camera/image_raw" + ("/compressed" if compressed else ""), msg, int((T0 + item.stamp) * 1e9))
-            else:
-                bag.write("/respeaker/audio", pcm_to_audio_frame(item.samples, item.sample_rate, "S16LE", header),
-                          int((T0 + item.stamp) * 1e9))
-    return path
-
-
-def replay(backend, path):
-    run = OfflineReplay(backend)
-    count, items = recorded_items(path)
-    records = [estimate_record(w, e) for kind, item in items for w, e, _ in run.feed(kind, item)]
-    records += [estimate_record(w, e) for w, e, _ in run.finish()]
-    for record in records:
-        del record["latency_ms"]
-    return count, records
 
 
 @pytest.mark.parametrize("storage, compressed", [("mcap", False), ("sqlite3", True)])
@@ -155,3 +133,83 @@ def test_a_bag_played_at_the_recorded_rate_into_a_sim_time_node_gives_the_same_l
     assert abs(now - (T0 + 4.0)) < 0.5  # the node ran on the bag's clock
     assert [label for _, label in states] == [r["label"] for r in offline]
     assert [t for t, _ in states] == pytest.approx([r["t_end"] for r in offline], abs=1e-3)
+
+
+@pytest.mark.parametrize("storage, layout", [("mcap", "ros-drivers"), ("sqlite3", "mgonzs13")])
+def test_audio_common_bags_replay_as_our_audio_frames_do(backend, sample_clip, tmp_path, storage, layout):
+    """Both audio_common_msgs layouts, without the package installed: the same windows, labels and
+    voice cues as the same audio recorded as AudioFrame, and no chunk lost before the AudioInfo."""
+    bag = write_audio_common_bag(sample_clip, tmp_path / "bag", storage, layout)
+    topics = sensor_topics(bag)
+    assert topics.audio == "/audio/audio_stamped"
+    assert (topics.audio_kind, topics.audio_info) == (
+        ("audio_common_data", "/audio/audio_info") if layout == "ros-drivers" else ("audio_common_stamped", None))
+    run = OfflineReplay(backend)
+    _, items = recorded_items(bag)
+    records = [estimate_record(w, e) for kind, item in items for w, e, _ in run.feed(kind, item)]
+    records += [estimate_record(w, e) for w, e, _ in run.finish()]
+    assert sum(run.input.rejected.values()) == 0 and run.input.accepted["audio"] > 0
+    _, reference = replay(backend, write_bag(sample_clip, tmp_path / "frames", "mcap", False))
+    assert [r["t_end"] for r in records] == pytest.approx([r["t_end"] for r in reference], abs=1e-4)
+    assert [(r["label"], r["speaking"], r["audio_present"]) for r in records] == [
+        (r["label"], r["speaking"], r["audio_present"]) for r in reference]
+    np.testing.assert_allclose([r["arousal"] for r in records], [r["arousal"] for r in reference], atol=1e-3)
+    np.testing.assert_allclose([r["speaking_probability"] for r in records], [r["speaking_probability"] for r in reference], atol=1e-3)
+
+
+def test_a_foreign_type_the_bag_does_not_define_is_a_clear_error(tmp_path):
+    from rosbags.rosbag2 import Writer
+
+    from emotion_ros.io.rosbag import read_messages
+
+    with Writer(tmp_path / "bag", version=9) as bag:
+        connection = bag.add_connection("/audio", "audio_common_msgs/msg/AudioStamped", msgdef="", rihs01="RIHS01_" + "0" * 64)
+        bag.write(connection, 10**9, b"\x00\x01\x00\x00")
+    with pytest.raises(BagError, match="not installed here and the bag does not store its definition"):
+        list(read_messages(tmp_path / "bag", ["/audio"]))
+    with pytest.raises(BagError, match="not installed here"):
+        list(read_messages(tmp_path / "bag", ["/audio"], installed_only=True))
+
+
+def test_an_audio_data_stream_needs_its_audio_info_topic(tmp_path):
+    from rosbags.rosbag2 import Writer
+
+    store = audio_common_typestore("ros-drivers")
+    with Writer(tmp_path / "bag", version=9) as bag:
+        bag.add_connection("/mic/audio_stamped", "audio_common_msgs/msg/AudioDataStamped", typestore=store)
+    with pytest.raises(BagError, match="no AudioInfo topic"):
+        sensor_topics(tmp_path / "bag")
+
+
+def test_publishing_a_type_that_is_not_installed_is_one_clear_line(sample_clip, tmp_path, capsys):
+    """Over DDS the played messages must be real ones: without audio_common_msgs installed the
+    player says so (offline replay above reads the same bag)."""
+    from emotion_ros.cli import main
+    from emotion_ros.io.audio_common import audio_common_types
+
+    if audio_common_types():
+        pytest.skip("audio_common_msgs is installed here")
+    bag = write_audio_common_bag(sample_clip, tmp_path / "bag", "mcap", "ros-drivers")
+    assert main(["replay", str(bag), "--publish"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].endswith("audio_common_msgs/msg/AudioDataStamped is not installed here")
+
+
+@pytest.mark.parametrize("layout", ["ros-drivers", "mgonzs13"])
+def test_audio_common_bags_played_into_a_node_with_the_package_installed(sample_clip, tmp_path_factory, layout):
+    """With each layout's audio_common_msgs built and installed, the bag is read into the real
+    classes, and played over DDS (the AudioInfo latched before the node starts) into a sim-time
+    node set to that audio type: the same states as offline, no audio rejected."""
+    messages = {msgtype.rsplit("/", 1)[1] + ".msg": text for msgtype, text in AUDIO_COMMON[layout].items()}
+    install = build_interfaces(tmp_path_factory.mktemp("audio_common_ws"), "audio_common_msgs", messages)
+    out = tmp_path_factory.mktemp("played") / "states.json"
+    run = subprocess.run([sys.executable, str(Path(__file__).with_name("audio_common_live.py")), str(sample_clip), layout, str(out)],
+                         env=interface_env(install), capture_output=True, text=True, timeout=240)
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert "AudioInfo" in result["types"] and result["rejected"] == 0
+    offline, live = result["offline"], result["live"]
+    assert len(offline) >= 5 and all(r["audio_present"] and r["label"] == "happy" for r in offline)
+    assert [(s["label"], s["speaking"], s["audio_present"]) for s in live] == [
+        (r["label"], r["speaking"], r["audio_present"]) for r in offline]
+    assert [s["t_end"] for s in live] == pytest.approx([r["t_end"] for r in offline], abs=1e-3)

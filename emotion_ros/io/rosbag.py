@@ -1,7 +1,9 @@
 """rosbag2 bags (MCAP or sqlite3) without a ROS install.
 
 The `rosbags` library reads and writes the container; rclpy (de)serialises the messages, so a
-message read from a bag is the same object a subscription would deliver.
+message read from a bag is the same object a subscription would deliver. A type that is not
+installed here (audio_common_msgs is not on PyPI) is read with the definition the bag carries,
+into an object with the same fields.
 """
 
 from __future__ import annotations
@@ -11,14 +13,17 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from rclpy.serialization import deserialize_message, serialize_message
 from rosbags.rosbag2 import Reader, ReaderError, StoragePlugin, Writer, WriterError
-from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+from rosbags.interfaces import MessageDefinitionFormat
+from rosbags.typesys import Stores, get_types_from_idl, get_types_from_msg, get_typestore
 
 IMAGE_TYPES = {"sensor_msgs/msg/Image": "image", "sensor_msgs/msg/CompressedImage": "compressed"}
-AUDIO_TYPES = {"emotion_msgs/msg/AudioFrame": "audio_frame", "audio_common_msgs/msg/AudioStamped": "audio_common_stamped"}
+AUDIO_TYPES = {"emotion_msgs/msg/AudioFrame": "audio_frame", "audio_common_msgs/msg/AudioStamped": "audio_common_stamped",
+               "audio_common_msgs/msg/AudioDataStamped": "audio_common_data"}
+AUDIO_INFO_TYPE = "audio_common_msgs/msg/AudioInfo"  # the format of an AudioDataStamped stream
 STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
 
 
@@ -37,12 +42,19 @@ def message_class(msgtype: str) -> type:
 
 @dataclass(frozen=True)
 class SensorTopics:
-    """The bag's camera and microphone topics and how to read them (IMAGE_TYPES / AUDIO_TYPES values)."""
+    """The bag's camera and microphone topics and how to read them (IMAGE_TYPES / AUDIO_TYPES values);
+    audio_info: the AudioInfo topic of an AudioDataStamped stream."""
 
     image: str | None
     image_kind: str | None
     audio: str | None
     audio_kind: str | None
+    audio_info: str | None = None
+
+    def kinds(self) -> dict[str, str]:
+        """topic -> kind of every topic to read ("audio_info" for the AudioInfo topic)."""
+        pairs = ((self.image, self.image_kind), (self.audio, self.audio_kind), (self.audio_info, "audio_info"))
+        return {topic: kind for topic, kind in pairs if topic is not None}
 
 
 def _pick(connections: dict[str, str], types: dict[str, str], chosen: str | None, what: str) -> tuple[str | None, str | None]:
@@ -66,7 +78,18 @@ def sensor_topics(path: str | Path, image_topic: str | None = None, audio_topic:
     audio, audio_kind = _pick(connections, AUDIO_TYPES, audio_topic, "audio")
     if image is None and audio is None:
         raise BagError(f"{path} has no image or audio topic (topics: {', '.join(sorted(connections)) or 'none'})")
-    return SensorTopics(image, image_kind, audio, audio_kind)
+    info = _audio_info_topic(connections, audio) if audio_kind == "audio_common_data" else None
+    return SensorTopics(image, image_kind, audio, audio_kind, info)
+
+
+def _audio_info_topic(connections: dict[str, str], audio: str) -> str:
+    """The AudioInfo topic of ``audio``: its sibling `audio_info` (audio_capture's layout), else the only one."""
+    found = sorted(topic for topic, msgtype in connections.items() if msgtype == AUDIO_INFO_TYPE)
+    sibling = audio.rsplit("/", 1)[0] + "/audio_info"
+    if sibling in found or len(found) == 1:
+        return sibling if sibling in found else found[0]
+    raise BagError(f"{audio} is AudioDataStamped, whose format is published separately as AudioInfo, but the bag has "
+                   + (f"several AudioInfo topics ({', '.join(found)}) and none is {sibling}" if found else "no AudioInfo topic"))
 
 
 @contextmanager
@@ -83,13 +106,55 @@ def open_bag(path: str | Path) -> Iterator[Reader]:
         reader.close()
 
 
-def read_messages(path: str | Path, topics: list[str]) -> Iterator[tuple[str, int, Any]]:
-    """(topic, receive time [ns], rclpy message) of ``topics``, in the order they were recorded."""
+def read_messages(path: str | Path, topics: list[str], installed_only: bool = False) -> Iterator[tuple[str, int, Any]]:
+    """(topic, receive time [ns], message) of ``topics``, in the order they were recorded: an rclpy
+    message where its type is installed, else (unless ``installed_only``) an object with the same
+    fields, read with the definition stored in the bag."""
     with open_bag(path) as reader:
         connections = [c for c in reader.connections if c.topic in topics]
-        classes = {c.topic: message_class(c.msgtype) for c in connections}
+        decoders = _decoders(connections, installed_only)
         for connection, timestamp, raw in reader.messages(connections=connections):
-            yield connection.topic, timestamp, deserialize_message(raw, classes[connection.topic])
+            yield connection.topic, timestamp, decoders[connection.topic](raw)
+
+
+def _decoders(connections: list, installed_only: bool) -> dict[str, Callable[[bytes], Any]]:
+    """topic -> a function from the serialised message to the message (see read_messages)."""
+    decoders, foreign = {}, []
+    for connection in connections:
+        try:
+            cls = message_class(connection.msgtype)
+        except BagError:
+            if installed_only:
+                raise
+            foreign.append(connection)
+            continue
+        decoders[connection.topic] = lambda raw, cls=cls: deserialize_message(raw, cls)
+    if foreign:
+        typestore = _typestore_from_bag(foreign)
+        for connection in foreign:
+            decoders[connection.topic] = lambda raw, msgtype=connection.msgtype: typestore.deserialize_cdr(raw, msgtype)
+    return decoders
+
+
+def _typestore_from_bag(connections: list):
+    """rosbags' Kilted type store plus the definitions the bag stores for ``connections`` (rosbag2
+    keeps each topic's .msg, with the types it uses, since Iron; MCAP always)."""
+    typestore, types = get_typestore(Stores.ROS2_KILTED), {}
+    for connection in connections:
+        definition = connection.msgdef
+        if definition.format == MessageDefinitionFormat.MSG and definition.data:
+            types.update(get_types_from_msg(definition.data, connection.msgtype))
+        elif definition.format == MessageDefinitionFormat.IDL and definition.data:
+            # one IDL, or several, each after a line of 80 "=" and an "IDL: name" line
+            separator = "=" * 80 + "\n"
+            parts = definition.data.split(separator)[1:] if definition.data.startswith(separator) else [definition.data]
+            for part in parts:
+                types.update(get_types_from_idl(part.split("\n", 1)[1] if part.startswith("IDL: ") else part))
+        else:
+            raise BagError(f"{connection.topic}: {connection.msgtype} is not installed here and the bag does not store "
+                           "its definition (bags recorded before Iron): install the package that defines it")
+    typestore.register(types)
+    return typestore
 
 
 def _package_definitions(package: str) -> dict[str, str]:

@@ -6,7 +6,7 @@ from typing import Callable
 
 from emotion_msgs.msg import AudioFrame
 from rclpy.node import Node
-from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image
 
 from emotion_ros.io.audio_common import audio_common_types
@@ -93,7 +93,9 @@ class SensorSubscriptions:
             elif audio_type == "audio_common_stamped":
                 self._add("audio", types["AudioStamped"], lambda m: self.input.audio_common_stamped(m, "audio"))
             else:
-                latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
+                # audio_capture publishes its AudioInfo once, transient local: only a transient-local
+                # subscription hears it when the node starts after the microphone
+                latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
                 self._subscriptions.append(node.create_subscription(types["AudioInfo"], "audio_info", self._on_audio_info, latched))
                 self._add("audio", types["AudioDataStamped"], lambda m: self.input.audio_common_data(m, self._audio_info, "audio"))
 

@@ -8,6 +8,7 @@ Window.tail). Runs on the same input give the same estimates on the same machine
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -44,14 +45,20 @@ class OfflineReplay:
                                           main_person=node["people"]["main_person"])
         self.input = SensorInput(self.config, report=report, frame_size=backend.frame_size, on_frame=self.estimator.prefill)
         self.windows = 0
+        self.audio_info = None  # audio_common_msgs/AudioInfo of an AudioDataStamped stream
 
     def feed(self, kind: str, item: Any) -> list[Replayed]:
-        """kind: a bag message's ("image", "compressed", "audio_frame", "audio_common_stamped": see
-        io/rosbag.py), or a media file's ("frame": a VideoFrame, "pcm": a PcmChunk)."""
+        """kind: a bag message's ("image", "compressed", "audio_frame", "audio_common_stamped",
+        "audio_common_data", "audio_info": see io/rosbag.py), or a media file's ("frame": a
+        VideoFrame, "pcm": a PcmChunk)."""
         inputs = self.input
+        if kind == "audio_info":  # the format of the AudioDataStamped that follow
+            self.audio_info = item
+            return []
         feed: dict[str, Callable[[Any], list[Window]]] = {
             "image": inputs.image, "compressed": inputs.compressed_image, "audio_frame": inputs.audio,
             "audio_common_stamped": inputs.audio_common_stamped,
+            "audio_common_data": lambda msg: inputs.audio_common_data(msg, self.audio_info),
             "frame": lambda frame: inputs.frame(frame.stamp, frame.rgb), "pcm": inputs.pcm}
         return self._perceive(feed[kind](item))
 
@@ -87,17 +94,25 @@ def recorded_items(path: str | Path, image_topic: str | None = None, audio_topic
     file, each a (kind, payload) OfflineReplay.feed takes."""
     path = Path(path)
     if path.is_dir():
-        topics = sensor_topics(path, image_topic, audio_topic)
-        chosen = {t: kind for t, kind in ((topics.image, topics.image_kind), (topics.audio, topics.audio_kind)) if t}
+        chosen = sensor_topics(path, image_topic, audio_topic).kinds()
         with open_bag(path) as reader:
             count = sum(c.msgcount for c in reader.connections if c.topic in chosen)
-        return count, ((chosen[topic], msg) for topic, _, msg in read_messages(path, list(chosen)))
+        return count, _bag_items(path, chosen)
     if image_topic or audio_topic:
         raise BagError(f"{path} is a media file, not a bag: it has no topics to choose")
     info = probe(str(path))
     count = round(info.duration * (info.fps or 0)) + round(info.duration / MEDIA_CHUNK) * info.has_audio
     return count, (("frame", item) if isinstance(item, VideoFrame) else ("pcm", item)
                    for item in read_media(str(path), chunk=MEDIA_CHUNK))
+
+
+def _bag_items(path: Path, chosen: dict[str, str]) -> Iterator[tuple[str, Any]]:
+    """(kind, message) of the chosen topics in recorded order; an AudioInfo topic's first message
+    comes first, so audio recorded before it (a latched topic can arrive late) is not lost."""
+    info = next((topic for topic, kind in chosen.items() if kind == "audio_info"), None)
+    if info is not None:
+        yield from (("audio_info", msg) for _, _, msg in itertools.islice(read_messages(path, [info]), 1))
+    yield from ((chosen[topic], msg) for topic, _, msg in read_messages(path, list(chosen)))
 
 
 class PeriodicExplainer:

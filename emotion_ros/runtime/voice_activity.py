@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from emotion_ros.model.voice_cues import SPEAKING_FRACTION
 from emotion_ros.runtime.backend import Perception
 from emotion_ros.window.window import Window
 
 
 
 def voice_activity(perception: Perception, window: Window) -> float:
-    """The window's speaking probability in [0, 1] (speaking from SPEAKING_FRACTION on)."""
+    """The window's speaking probability in [0, 1] (speaking from model.voice_cues.SPEAKING_FRACTION on)."""
     if not window.audio_present:
         return 0.0
     if perception.speech is not None:
