@@ -8,7 +8,7 @@
   emotion-ros convert llama HF_DIR --out DIR [--base CKPT | --preset NAME]
   emotion-ros convert v2 CHECKPOINT.pth --llama HF_DIR --out DIR
                                    import foreign weights (safetensors out)
-  emotion-ros predict --image PATH | --video PATH [--audio PATH] [--json]
+  emotion-ros predict --image PATH | --video PATH [--audio PATH] [--subtitle TEXT | --transcript FILE] [--json]
   emotion-ros build-tiny [--out models/tiny]
                                    build the default checkpoint from the shipped weights
   emotion-ros export CHECKPOINT --profile cpu|jetson-orin|desktop-gpu --out DIR
@@ -83,7 +83,7 @@ def sample_clip_path(path: str | None) -> Path:
     from emotion_ros.io.sample_clip import make_sample_clip
 
     clip = cache_dir() / "sample_clip.mp4"
-    if not clip.is_file():
+    if not clip.is_file() or not clip.with_suffix(".srt").is_file():
         print(f"generating the sample clip (astronaut photo + espeak-ng speech) at {clip}", flush=True)
         make_sample_clip(clip)
     return clip
@@ -287,10 +287,19 @@ def run_predict(args: argparse.Namespace) -> int:
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise CliError(f"file not found: {', '.join(missing)}")
+    transcript = None
+    if args.transcript or args.video:
+        from emotion_ros.io.transcript_file import read_transcript, sidecar
+
+        source = Path(args.transcript) if args.transcript else sidecar(args.video)
+        if args.transcript and args.image:
+            raise CliError("--transcript is for --video (an image's words: --subtitle)")
+        transcript = read_transcript(source) if source else None
     backend = create_backend(args.backend, args.model, allow_untrained=args.allow_untrained)
     result = predict_file(
         backend, image=Path(args.image) if args.image else None, video=Path(args.video) if args.video else None,
         audio=Path(args.audio) if args.audio else None, explain=not args.no_explain, max_new_tokens=args.max_new_tokens,
+        subtitle=args.subtitle or "", transcript=transcript,
     )
     if args.json:
         print(json.dumps(result.as_json()))
@@ -431,6 +440,10 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--image", help="an image file (the whole frame; no face crop needed)")
     source.add_argument("--video", help="a media file: its windows are averaged")
     predict.add_argument("--audio", help="an audio (or media) file heard with the image or video")
+    words = predict.add_mutually_exclusive_group()
+    words.add_argument("--subtitle", help="what the person says (throughout the image or video)")
+    words.add_argument("--transcript", help="with --video: what is said when, as .srt or .jsonl (default: the video's own "
+                       "transcript beside it, the same name with .srt or .jsonl)")
     predict.add_argument("--model", default="tiny", help="checkpoint, export directory or preset")
     predict.add_argument("--backend", default="auto", help="auto, onnxruntime, torch or tensorrt")
     predict.add_argument("--allow-untrained", action="store_true", help="run a preset without a checkpoint (random weights)")

@@ -53,6 +53,9 @@ class LiveView:
             if msg.faces:
                 line.append(f"  {msg.faces} face{'s' if msg.faces > 1 else ''}")
             line.append(f" {estimate.latency * 1000:4.0f} ms", style="dim")
+            if estimate.text_present:
+                words = estimate.utterance if len(estimate.utterance) <= 60 else "..." + estimate.utterance[-57:]
+                line.append(f'  "{words}"', style="cyan")
             self.console.print(line)
 
     @property

@@ -22,6 +22,7 @@ def state_dict(msg):
         "valence": msg.valence, "arousal": msg.arousal, "speaking": msg.speaking,
         "speaking_probability": msg.speaking_probability, "video_present": msg.video_present,
         "audio_present": msg.audio_present, "model_id": msg.model_id, "latency": msg.latency,
+        "text_present": msg.text_present, "utterance": msg.utterance,
     }
 
 

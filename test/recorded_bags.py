@@ -5,21 +5,25 @@ import numpy as np
 from rclpy.serialization import serialize_message
 from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
-from std_msgs.msg import Header
+from std_msgs.msg import Header, String
 
 from emotion_ros.io.audio import pcm_to_audio_frame
 from emotion_ros.io.image import rgb_to_compressed, rgb_to_image
 from emotion_ros.io.media import VideoFrame, read_media
 from emotion_ros.io.rosbag import BagWriter
 from emotion_ros.io.stamps import to_stamp
+from emotion_ros.io.transcript_file import read_transcript, sidecar
 from emotion_ros.runtime.offline_replay import OfflineReplay, estimate_record, recorded_items
 
 T0 = 1_700_000_000.0  # the robot's clock when it recorded
 
 
-def write_bag(clip, path, storage, compressed):
-    """The clip as a robot records it: camera and microphone topics stamped with its clock."""
+def write_bag(clip, path, storage, compressed, transcript=False):
+    """The clip as a robot records it: camera and microphone topics stamped with its clock (and
+    with ``transcript``, a recogniser's String on /speech 0.5 s after each sentence ends)."""
     with BagWriter(path, storage) as bag:
+        for said in read_transcript(sidecar(clip)) if transcript else []:
+            bag.write("/speech", String(data=said.text), int((T0 + said.t_end + 0.5) * 1e9))
         for item in read_media(str(clip), chunk=0.05):
             header = Header(stamp=to_stamp(T0 + item.stamp), frame_id="camera")
             if isinstance(item, VideoFrame):

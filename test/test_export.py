@@ -224,6 +224,8 @@ def test_every_shape_the_runtime_feeds_fits_the_tensorrt_profiles(cpu_export, sa
     import dataclasses
 
     from emotion_ros.export.tensorrt_shapes import optimisation_profiles
+    from emotion_ros.io.transcript import Utterance
+    from emotion_ros.model.prompt import SUBTITLE_CHARACTERS
     from emotion_ros.runtime.estimator import EmotionEstimator
     from emotion_ros.runtime.explain_limits import MAX_QUESTION_TOKENS
     from emotion_ros.window.config import emotion_node_window
@@ -237,12 +239,15 @@ def test_every_shape_the_runtime_feeds_fits_the_tensorrt_profiles(cpu_export, sa
     windows = list(iter_media_windows(sample_clip, emotion_node_window(), backend.frame_size, on_frame=estimator.prefill))
     audio_only = dataclasses.replace(windows[-1], video_present=False, frames=None,
                                      frame_mask=np.zeros_like(windows[-1].frame_mask))
-    for window in windows + [audio_only]:
+    said = dataclasses.replace(windows[0], words=(Utterance("What a lovely surprise, thank you so much!", 0.0, 2.0),))
+    for window in windows + [audio_only, said]:
         _, contexts = estimator.estimate(window)
     question = " ".join(["why"] * MAX_QUESTION_TOKENS)
     while len(backend.tokenizer.encode(question)) > MAX_QUESTION_TOKENS:
         question = question[:-4]
-    backend.explain(contexts.main, question, 4)
+    # the longest prompt: the longest question and the most words a prompt quotes, in words the
+    # tokenizer never saw (about a token per character)
+    backend.explain(contexts.main, question, 4, subtitle="zq" * SUBTITLE_CHARACTERS)
     profiles = optimisation_profiles(load_profile(profile_name), read_manifest(out)["config"], backend.frame_size)
     outside = []
     for graph, inputs in profiles.items():
@@ -250,5 +255,5 @@ def test_every_shape_the_runtime_feeds_fits_the_tensorrt_profiles(cpu_export, sa
             for shape in seen.get(graph, {}).get(name, ()):
                 if len(shape) != len(low) or any(not lo <= n <= hi for n, lo, hi in zip(shape, low, high)):
                     outside.append(f"{graph}.{name}: fed {shape}, profile {low}..{high}")
-    assert {"window", "face_reader", "llm_step"} <= set(seen)
+    assert {"window", "face_reader", "llm_step"} <= set(seen) and "text" in seen["window"]
     assert not outside, outside

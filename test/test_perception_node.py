@@ -68,6 +68,11 @@ def test_media_file_to_a_subscriber_in_another_process(ros, sample_clip, tmp_pat
         assert -1 <= state["valence"] <= 1 and -1 <= state["arousal"] <= 1 and 0 <= state["speaking_probability"] <= 1
         assert state["video_present"] and state["audio_present"]
         assert state["model_id"].startswith("tiny@") and 0 <= state["latency"] < 5
+    # the clip's transcript (beside it) reached the node on `speech` as a recogniser's would, 0.5 s
+    # after the sentence ended: the windows cut after that which overlap the sentence carry it
+    said = {s["stamp"]: s["utterance"] for s in states if s["text_present"]}
+    assert {3.0, 3.5} <= set(said) and set(said.values()) == {"Hello, nice to see you."}
+    assert 2.0 not in said and all(s["text_present"] == bool(s["utterance"]) for s in states)
     assert received["events"] and received["events"][0]["label"] in labels
     model_id = received["states"][0]["model_id"]
     assert received["explanations"] and all(e["model_id"] == model_id for e in received["explanations"])

@@ -12,7 +12,7 @@ from interface_workspace import build_interfaces, interface_env
 
 from emotion_ros.runtime.rep155 import TRACKED_FACES, expression_for, face_topic, normalized_roi
 
-# The three hri_msgs messages the node uses, field for field as REP-155's hri_msgs defines them.
+# The hri_msgs messages the node uses, field for field as ROS4HRI's hri_msgs 2.x defines them.
 HRI_MSGS = {
     "Expression.msg": "\n".join([
         "std_msgs/Header header",
@@ -23,6 +23,7 @@ HRI_MSGS = {
         "string expression", "float32 valence", "float32 arousal", "float32 confidence", ""]),
     "IdsList.msg": "std_msgs/Header header\nstring[] ids\n",
     "NormalizedRegionOfInterest2D.msg": "std_msgs/Header header\nfloat32 xmin\nfloat32 ymin\nfloat32 xmax\nfloat32 ymax\nfloat32 c\n",
+    "LiveSpeech.msg": "std_msgs/Header header\nstring incremental\nstring final\nfloat64 confidence\nstring locale\n",
 }
 REP155_EXPRESSIONS = {"neutral", "angry", "sad", "happy", "surprised", "disgusted", "scared"}
 
@@ -90,3 +91,18 @@ def test_behind_a_ros4hri_face_pipeline_the_node_reads_its_faces_by_their_ids(hr
         assert by_id["fghij"]["roi"] == pytest.approx([384, 144, 96, 144], abs=2)
     assert {face for face, expression in heard["expressions"] if expression == "happy"} == {"abcde", "fghij"}
     assert heard["tracked_publishers"] == 1  # the other node's: faces are not published twice
+
+
+def test_a_ros4hri_recogniser_s_live_speech_reaches_the_windows_it_overlaps(hri_workspace, tmp_path):
+    """LiveSpeech on `speech` (transcript_type live_speech): stamped hypotheses, replaced by the
+    final result, in the states of the windows that overlap them."""
+    out = tmp_path / "heard.json"
+    run = subprocess.run([sys.executable, str(Path(__file__).with_name("hri_live_speech.py")), str(out)],
+                         env=interface_env(hri_workspace), capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stderr[-3000:]
+    heard = json.loads(out.read_text())
+    said = {state["t"]: state["utterance"] for state in heard["states"]}
+    assert not heard["rejected"]
+    assert said[1002.5] == "" and said[1003.5] == "I can"  # the hypothesis, before the final result
+    assert said[1004.5] == said[1005.5] == "I can't believe it"  # ... then only the final one
+    assert said[1007.0] == ""  # 3.1 s after it ended: no longer in a 2 s window

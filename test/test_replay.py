@@ -26,9 +26,10 @@ def backend():
 
 @pytest.mark.parametrize("storage, compressed", [("mcap", False), ("sqlite3", True)])
 def test_a_bag_replays_every_window_identically(backend, sample_clip, tmp_path, storage, compressed):
-    bag = write_bag(sample_clip, tmp_path / "bag", storage, compressed)
+    bag = write_bag(sample_clip, tmp_path / "bag", storage, compressed, transcript=True)
     topics = sensor_topics(bag)
     assert topics.image_kind == ("compressed" if compressed else "image") and topics.audio == "/respeaker/audio"
+    assert (topics.speech, topics.speech_kind) == ("/speech", "transcript")
     count, first = replay(backend, bag)
     _, second = replay(backend, bag)
     assert first == second  # deterministic
@@ -40,11 +41,18 @@ def test_a_bag_replays_every_window_identically(backend, sample_clip, tmp_path, 
     assert duration <= ends[-1] < duration + 0.5 + 0.05 and first[-1]["tail"] and not any(r["tail"] for r in first[:-1])
     assert all(r["label"] == "happy" and r["people"] for r in first)
     assert count > 100
+    # the recogniser's sentence (spoken 0.5 - 2.55 s, received at 3.05 s) is in every window cut
+    # after it arrived: those ending at 3.0 s and later
+    said = [r["t_end"] - T0 for r in first if r["utterance"]]
+    assert said == pytest.approx(ends[ends.index(pytest.approx(3.0, abs=1e-3)):], abs=1e-3)
+    assert {r["utterance"] for r in first} == {"", "Hello, nice to see you."}
 
 
 def test_a_raw_image_bag_replays_as_its_media_file_does(backend, sample_clip, tmp_path):
     _, from_bag = replay(backend, write_bag(sample_clip, tmp_path / "bag", "mcap", False))
-    _, from_file = replay(backend, sample_clip)
+    alone = tmp_path / "clip.mp4"  # without the transcript beside the clip: the bag has no words either
+    alone.write_bytes(sample_clip.read_bytes())
+    _, from_file = replay(backend, alone)
     shift = lambda records: [{**r, "t_start": round(r["t_start"] - T0, 3), "t_end": round(r["t_end"] - T0, 3)} for r in records]  # noqa: E731
     assert [r["label"] for r in from_bag] == [r["label"] for r in from_file]
     assert [r["t_end"] for r in shift(from_bag)] == pytest.approx([r["t_end"] for r in from_file], abs=1e-3)

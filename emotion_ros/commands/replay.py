@@ -17,6 +17,8 @@ def add_parser(sub) -> None:
     replay.add_argument("path", help="a bag directory (with metadata.yaml) or a media file")
     replay.add_argument("--image-topic", help="the bag's camera topic (default: its only Image or CompressedImage topic)")
     replay.add_argument("--audio-topic", help="the bag's microphone topic (default: its only audio topic)")
+    replay.add_argument("--speech-topic", help="the bag's speech-recogniser topic, std_msgs/String or hri_msgs/LiveSpeech "
+                        "(default: the only one named .../speech)")
     replay.add_argument("--model", default="tiny", help="checkpoint, export directory or preset")
     replay.add_argument("--backend", default="auto", help="auto, onnxruntime, torch or tensorrt")
     replay.add_argument("--out", help="write one JSON line per window here (default: standard output)")
@@ -27,7 +29,8 @@ def add_parser(sub) -> None:
                         help="explain the main person every 1/rate seconds of the recording (0: never): an "
                         "\"explanation\" in the JSONL, /emotion/explanation in --bag-out")
     replay.add_argument("--publish", action="store_true",
-                        help="instead: publish the bag's camera and microphone on image (or image/compressed) and audio at "
+                        help="instead: publish the bag's camera, microphone and speech on image (or image/compressed), audio "
+                        "and speech at "
                         "the recorded rate, with /clock, for a running emotion node with use_sim_time")
     replay.add_argument("--rate", type=float, default=1.0, help="with --publish: a multiple of the recorded pace")
     replay.set_defaults(func=run)
@@ -48,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"{path} does not exist")
     if args.publish:
         return publish(args, path)
-    count, items = recorded_items(path, args.image_topic, args.audio_topic)
+    count, items = recorded_items(path, args.image_topic, args.audio_topic, args.speech_topic)
     replay = OfflineReplay(create_backend(args.backend, args.model))
     backend = replay.estimator.backend
     explain = PeriodicExplainer(backend, args.explain_rate, emotion_node_parameters()["explanation"]["max_new_tokens"])
@@ -113,7 +116,7 @@ def publish(args: argparse.Namespace, path: Path) -> int:
     with ros_session(args.ros_args) as stop:
         node = rclpy.create_node("bag_player")
         try:
-            player = BagPlayer(node, path, args.image_topic, args.audio_topic, args.rate)
+            player = BagPlayer(node, path, args.image_topic, args.audio_topic, args.rate, args.speech_topic)
             deadline = time.monotonic() + 10.0
             while player.subscribers() == 0 and time.monotonic() < deadline and not stop.is_set():
                 time.sleep(0.05)  # the node's subscriptions: without them the start is lost

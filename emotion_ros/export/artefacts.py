@@ -25,7 +25,8 @@ from emotion_ros.model.config import config_from_dict
 from emotion_ros.model.network import EmotionNetwork
 
 MANIFEST = "manifest.json"
-FORMAT = 4  # 3: face readers export face_reader; 4: the window graph takes audio_mask and gives speech
+FORMAT = 5  # 3: face readers export face_reader; 4: the window graph takes audio_mask and gives speech;
+# 5: a model with a text view's window graph takes text
 _log = logging.getLogger(__name__)
 
 

@@ -32,6 +32,7 @@ from emotion_ros.export.tensorrt_ops import unsupported_operators
 from emotion_ros.export.tensorrt_shapes import optimisation_profiles
 from emotion_ros.model.face_encoder import BOX, DETECTION, person_tokens
 from emotion_ros.model.generation import GenerationConfig, generate
+from emotion_ros.model.text_cues import text_cues
 from emotion_ros.runtime.onnx_backend import OnnxRuntimeBackend, OnnxStepper
 from emotion_ros.runtime.people import people_in_window
 from emotion_ros.runtime.torch_backend import TorchBackend
@@ -106,6 +107,9 @@ def _face_reader_parity(reference: TorchBackend, exported: OnnxRuntimeBackend, f
             "face_reader_embeddings": _max_diff(our_embeddings, their_embeddings)}
 
 
+PARITY_WORDS = "I really cannot believe this happened again!"  # what is said in parity windows (a text view reads it)
+
+
 def check_parity(reference: TorchBackend, exported: OnnxRuntimeBackend, tolerance: float, check_tokens: bool,
                  frames: np.ndarray, audio: np.ndarray) -> dict:
     """Max |difference| of every output against PyTorch; raises ParityError beyond tolerance."""
@@ -114,10 +118,11 @@ def check_parity(reference: TorchBackend, exported: OnnxRuntimeBackend, toleranc
     if reference.reads_faces:
         report.update(_face_reader_parity(reference, exported, frames))
     ref_features, features = _main_person_views(reference, ref_features, features)
-    for video, sound in ((True, True), (True, False), (False, True)):
-        ours = exported.perceive(features, frames[-1], audio, video, sound)
-        theirs = reference.perceive(ref_features, frames[-1], audio, video, sound)
-        key = f"video={video},audio={sound}"
+    said = text_cues(PARITY_WORDS)
+    for video, sound, words in ((True, True, True), (True, False, False), (False, True, True)):
+        ours = exported.perceive(features, frames[-1], audio, video, sound, text=said if words else None)
+        theirs = reference.perceive(ref_features, frames[-1], audio, video, sound, text=said if words else None)
+        key = f"video={video},audio={sound}" + (f",words={words}" if reference.reads_text else "")
         report[f"probabilities[{key}]"] = _max_diff(ours.scores, theirs.scores)
         report[f"valence_arousal[{key}]"] = max(abs(ours.valence - theirs.valence), abs(ours.arousal - theirs.arousal))
         prefix = theirs.context[0].float().numpy()

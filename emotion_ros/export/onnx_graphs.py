@@ -26,6 +26,7 @@ from torch import nn
 
 from emotion_ros.model.config import ModelConfig
 from emotion_ros.model.network import EmotionNetwork
+from emotion_ros.model.text_cues import text_cues
 
 OPSET = 17
 
@@ -73,9 +74,9 @@ class WindowGraph(nn.Module):
         super().__init__()
         self.network = network
 
-    def forward(self, frame_features, global_frame, audio, video_present, audio_present, audio_mask):
+    def forward(self, frame_features, global_frame, audio, video_present, audio_present, audio_mask, text=None):
         out = self.network(frame_features.to(_dtype(self.network)), global_frame, audio, video_present, audio_present,
-                           audio_mask)
+                           audio_mask, text)
         return out.logits.float(), out.valence_arousal.float(), out.prefix.float(), out.prefix_mask, out.speech.float()
 
 
@@ -138,9 +139,12 @@ def export_window(network: EmotionNetwork, path) -> None:
         torch.tensor([True]),
         torch.ones(1, config.audio_samples, dtype=torch.bool),
     )
-    # frame_features holds one view per person (dim 0); the scene, audio and flags are shared.
-    _export(WindowGraph(network), args, path,
-            ["frame_features", "global_frame", "audio", "video_present", "audio_present", "audio_mask"],
+    inputs = ["frame_features", "global_frame", "audio", "video_present", "audio_present", "audio_mask"]
+    if config.text is not None:  # the words' cues (model/text_cues.py), present in the example so the graph reads them
+        args += (torch.from_numpy(text_cues("an example")).reshape(1, -1),)
+        inputs.append("text")
+    # frame_features holds one view per person (dim 0); the scene, audio, words and flags are shared.
+    _export(WindowGraph(network), args, path, inputs,
             ["logits", "valence_arousal", "prefix", "prefix_mask", "speech"],
             {"frame_features": {0: "people"}, "global_frame": {1: "height", 2: "width"}, "logits": {0: "people"},
              "valence_arousal": {0: "people"}, "prefix": {0: "people"}, "prefix_mask": {0: "people"},

@@ -43,6 +43,8 @@ def optimisation_profiles(profile: ExportProfile, config: dict, frame_size: int)
     for i in range(llm["layers"]):
         for kind in ("key", "value"):
             shapes["llm_step"][f"past_{kind}_{i}"] = [[1, llm["kv_heads"], p, head_dim] for p in past]
+    if config.get("text"):
+        shapes["window"]["text"] = fixed((1, config["text"]["dim"]))
     if config["video"]["temporal"]["type"] != "face_reader":
         del shapes["face_reader"]
     return {name: value for name, value in shapes.items() if name in profile.graphs}

@@ -24,6 +24,8 @@ IMAGE_TYPES = {"sensor_msgs/msg/Image": "image", "sensor_msgs/msg/CompressedImag
 AUDIO_TYPES = {"emotion_msgs/msg/AudioFrame": "audio_frame", "audio_common_msgs/msg/AudioStamped": "audio_common_stamped",
                "audio_common_msgs/msg/AudioDataStamped": "audio_common_data"}
 AUDIO_INFO_TYPE = "audio_common_msgs/msg/AudioInfo"  # the format of an AudioDataStamped stream
+# a speech recogniser's output; picked without --speech-topic only on a topic named .../speech
+TRANSCRIPT_TYPES = {"std_msgs/msg/String": "transcript", "hri_msgs/msg/LiveSpeech": "live_speech"}
 STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
 
 
@@ -42,18 +44,22 @@ def message_class(msgtype: str) -> type:
 
 @dataclass(frozen=True)
 class SensorTopics:
-    """The bag's camera and microphone topics and how to read them (IMAGE_TYPES / AUDIO_TYPES values);
-    audio_info: the AudioInfo topic of an AudioDataStamped stream."""
+    """The bag's camera, microphone and speech-recogniser topics and how to read them
+    (IMAGE_TYPES / AUDIO_TYPES / TRANSCRIPT_TYPES values); audio_info: the AudioInfo topic of an
+    AudioDataStamped stream."""
 
     image: str | None
     image_kind: str | None
     audio: str | None
     audio_kind: str | None
     audio_info: str | None = None
+    speech: str | None = None
+    speech_kind: str | None = None
 
     def kinds(self) -> dict[str, str]:
         """topic -> kind of every topic to read ("audio_info" for the AudioInfo topic)."""
-        pairs = ((self.image, self.image_kind), (self.audio, self.audio_kind), (self.audio_info, "audio_info"))
+        pairs = ((self.image, self.image_kind), (self.audio, self.audio_kind), (self.audio_info, "audio_info"),
+                 (self.speech, self.speech_kind))
         return {topic: kind for topic, kind in pairs if topic is not None}
 
 
@@ -70,8 +76,10 @@ def _pick(connections: dict[str, str], types: dict[str, str], chosen: str | None
     return (found[0], types[connections[found[0]]]) if found else (None, None)
 
 
-def sensor_topics(path: str | Path, image_topic: str | None = None, audio_topic: str | None = None) -> SensorTopics:
-    """The camera and microphone topics of a bag: the given ones, else the only one of each type."""
+def sensor_topics(path: str | Path, image_topic: str | None = None, audio_topic: str | None = None,
+                  speech_topic: str | None = None) -> SensorTopics:
+    """The camera, microphone and speech-recogniser topics of a bag: the given ones, else the only
+    one of each type (for words, the only String or LiveSpeech topic named .../speech)."""
     with open_bag(path) as reader:
         connections = {c.topic: c.msgtype for c in reader.connections}
     image, image_kind = _pick(connections, IMAGE_TYPES, image_topic, "image")
@@ -79,7 +87,9 @@ def sensor_topics(path: str | Path, image_topic: str | None = None, audio_topic:
     if image is None and audio is None:
         raise BagError(f"{path} has no image or audio topic (topics: {', '.join(sorted(connections)) or 'none'})")
     info = _audio_info_topic(connections, audio) if audio_kind == "audio_common_data" else None
-    return SensorTopics(image, image_kind, audio, audio_kind, info)
+    named = connections if speech_topic else {t: m for t, m in connections.items() if t.rsplit("/", 1)[-1] == "speech"}
+    speech, speech_kind = _pick(named, TRANSCRIPT_TYPES, speech_topic, "speech")
+    return SensorTopics(image, image_kind, audio, audio_kind, info, speech, speech_kind)
 
 
 def _audio_info_topic(connections: dict[str, str], audio: str) -> str:

@@ -18,6 +18,9 @@ import cv2
 import numpy as np
 import soxr
 
+from emotion_ros.io.transcript import Utterance
+from emotion_ros.io.transcript_file import write_srt
+
 SPEECH = "Hello there! It is so good to see you again. I am really happy today."
 AUDIO_RATE = 44100
 
@@ -73,7 +76,8 @@ def make_sample_clip(
     words_per_minute: int = 150,
     pitch: int = 50,
 ) -> Path:
-    """Write the sample clip to ``path`` (MP4) and return the path.
+    """Write the sample clip to ``path`` (MP4), with its transcript beside it (the same name
+    with .srt: the sentence, from when the speech starts to when it ends), and return the path.
 
     duration [s] is a minimum: the clip is lengthened to fit the speech plus half a second.
     image: (H, W, 3) uint8 RGB filmed by the moving camera (default: the astronaut photo);
@@ -112,4 +116,5 @@ def make_sample_clip(
         out.mux(video.encode(None))
         out.mux(sound.encode(None))
     tmp.replace(path)
+    write_srt(path.with_suffix(".srt"), [Utterance(text, lead_in, lead_in + speech.size / AUDIO_RATE)])
     return path

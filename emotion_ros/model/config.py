@@ -15,6 +15,7 @@ import yaml
 
 from emotion_ros.config_schema import build_dataclass, plain
 from emotion_ros.paths import share_dir
+from emotion_ros.model.text_cues import TEXT_DIM
 
 # ImageNet and CLIP normalisation constants (RGB, on [0, 1] pixels).
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -112,6 +113,17 @@ class AudioConfig:
 
 
 @dataclass(frozen=True)
+class TextConfig:
+    """The text view: what the person said during the window, as a fourth fusion modality (after
+    audio, image, video) and LLM tokens. type "lexicon_cues": sentiment, punctuation and length
+    of the words (text_cues.py; dim 8). Presets without it (the published three-modality fusion)
+    read the words in the LLM prompt only."""
+
+    type: str = "lexicon_cues"
+    dim: int = 8
+
+
+@dataclass(frozen=True)
 class FusionConfig:
     """Conv-Attention pre-fusion (Emotion-LLaMAv2's ConvProAttention)."""
 
@@ -168,6 +180,7 @@ class ModelConfig:
     fusion: FusionConfig
     llm: LlamaConfig
     perception: PerceptionConfig = field(default_factory=PerceptionConfig)
+    text: TextConfig | None = None
     frames_read: int = 0  # frames per window the temporal view reads (0: num_frames), pooled to num_frames steps
 
     @property
@@ -205,6 +218,8 @@ class ModelConfig:
                 raise ConfigError("audio: voice_cues gives dim 8 and needs sample_rate 16000")
         elif self.audio.dim % self.audio.heads:
             raise ConfigError(f"audio: dim {self.audio.dim} is not divisible by heads {self.audio.heads}")
+        if self.text is not None and (self.text.type, self.text.dim) != ("lexicon_cues", TEXT_DIM):
+            raise ConfigError(f"text: the only text view is lexicon_cues of dim {TEXT_DIM}, got {self.text.type} of {self.text.dim}")
         frames = self.audio_samples // self.audio.hop_length // 2
         if frames > self.audio.max_positions:
             raise ConfigError(f"audio: a {self.window} s window gives {frames} encoder positions > max_positions")

@@ -1,7 +1,9 @@
-"""The whole network: video and audio views, Conv-Attention fusion, perception and LLaMA heads.
+"""The whole network: video, audio (and text) views, Conv-Attention fusion, perception and LLaMA heads.
 
 Names of the fusion module and the four projections into the LLM match Emotion-LLaMAv2
-(conv_pro_module, llama_proj, llama_proj_video, llama_proj_audio, llama_proj_fusion).
+(conv_pro_module, llama_proj, llama_proj_video, llama_proj_audio, llama_proj_fusion). A preset
+with a text view (config.text) adds the words as a fourth fusion modality and one LLM token
+(llama_proj_text); without one the network is the published three-modality one.
 """
 
 from __future__ import annotations
@@ -17,18 +19,19 @@ from emotion_ros.model.face_encoder import largest_face_view
 from emotion_ros.model.fusion import ConvProAttention
 from emotion_ros.model.llama import LlamaForCausalLM
 from emotion_ros.model.perception import PerceptionHead
+from emotion_ros.model.text_cues import TEXT_CUES
 from emotion_ros.model.video import GlobalView, TemporalView
 from emotion_ros.model.voice_cues import CUES
 
-# Modality order of the fusion inputs (the published one) and of `present` masks.
-AUDIO, IMAGE, VIDEO = 0, 1, 2
+# Modality order of the fusion inputs (the published one, then text) and of `present` masks.
+AUDIO, IMAGE, VIDEO, TEXT = 0, 1, 2, 3
 
 
 @dataclass
 class NetworkOutput:
     """logits (B, labels); valence_arousal (B, 2) in [-1, 1]; fused (B, K, C) fusion tokens;
-    prefix (B, K + G + K + K, D_llm) LLM tokens [fusion | image | video | audio] and
-    prefix_mask (B, same) bool, False where a modality is missing; speech (B,): the share of
+    prefix (B, K + G + K + K [+ 1], D_llm) LLM tokens [fusion | image | video | audio | text, with
+    a text view] and prefix_mask (B, same) bool, False where a modality is missing; speech (B,): the share of
     the window's received audio that the in-graph voice-activity detector hears as speech
     (0 without audio), or -1 for an audio view without one."""
 
@@ -52,12 +55,16 @@ class EmotionNetwork(nn.Module):
         self.global_view = GlobalView(config.video.global_view, config.video.vision_norm_eps)
         self.audio_encoder = build_audio_encoder(config.audio, config.audio_samples, config.tokens)
         dims = (self.audio_encoder.dim, self.global_view.dim, self.temporal_view.dim)
+        if config.text is not None:
+            dims += (config.text.dim,)
         self.conv_pro_module = ConvProAttention(dims, config.fusion)
         llm_dim = config.llm.dim
         self.llama_proj = nn.Linear(4 * self.global_view.dim, llm_dim)
         self.llama_proj_video = nn.Linear(self.temporal_view.dim, llm_dim)
         self.llama_proj_audio = nn.Linear(self.audio_encoder.dim, llm_dim)
         self.llama_proj_fusion = nn.Linear(config.fusion.out_dim, llm_dim)
+        if config.text is not None:
+            self.llama_proj_text = nn.Linear(config.text.dim, llm_dim)
         self.perception_head = PerceptionHead(
             config.fusion.out_dim, config.perception.hidden, len(config.labels), config.perception.dropout
         )
@@ -86,6 +93,7 @@ class EmotionNetwork(nn.Module):
         video_present: torch.Tensor,
         audio_present: torch.Tensor,
         audio_mask: torch.Tensor | None = None,
+        text: torch.Tensor | None = None,
     ) -> NetworkOutput:
         """One window, or several people's views of one window.
 
@@ -94,9 +102,11 @@ class EmotionNetwork(nn.Module):
         face_encoder.person_tokens); global_frame (B, H, W, 3) uint8, the frame seen by the
         global view; audio (B, S) float32 mono at the preset's rate; video_present,
         audio_present (B,) bool; audio_mask (B, S) bool, True where a sample was received (None:
-        all). With one global frame, audio and flags (batch 1) and B people,
-        the scene and the voice are encoded once and shared. A missing modality is masked in
-        the fusion and in the LLM prefix, whatever values stand in for it.
+        all); text (B, TEXT_DIM) float32 text cues of the words said (text_cues.py; None or
+        present 0: no words), read by a preset with a text view. With one global frame, audio,
+        text and flags (batch 1) and B people, the scene, the voice and the words are encoded
+        once and shared. A missing modality is masked in the fusion and in the LLM prefix,
+        whatever values stand in for it.
         """
         people = frame_features.shape[0]
         cls, image_tokens = self.global_view(global_frame)
@@ -106,7 +116,11 @@ class EmotionNetwork(nn.Module):
             audio_tokens = audio_tokens.expand(people, -1, -1)
             video_present, audio_present = video_present.expand(people), audio_present.expand(people)
         steps = self.temporal_view.pool_in_time(frame_features, self.config.num_frames)
-        return self.fuse(TemporalView.tokens(steps), cls, image_tokens, audio_tokens, video_present, audio_present)
+        if self.config.text is not None and text is None:
+            text = torch.zeros(global_frame.shape[0], self.config.text.dim, device=audio_tokens.device)
+        if text is not None and text.shape[0] == 1:
+            text = text.expand(people, -1)
+        return self.fuse(TemporalView.tokens(steps), cls, image_tokens, audio_tokens, video_present, audio_present, text)
 
     def fuse(
         self,
@@ -116,37 +130,32 @@ class EmotionNetwork(nn.Module):
         audio_tokens: torch.Tensor,
         video_present: torch.Tensor,
         audio_present: torch.Tensor,
+        text: torch.Tensor | None = None,
     ) -> NetworkOutput:
         """The network after its encoders (what a head is trained on when the encoders are frozen).
 
         video_tokens (B, K, D_t); cls (B, D_g) and image_tokens (B, G, 4 D_g) from the global
-        view; audio_tokens (B, K, D_a); video_present, audio_present (B,) bool.
+        view; audio_tokens (B, K, D_a); video_present, audio_present (B,) bool; text (B,
+        TEXT_DIM) text cues, with a text view (present: its first cue).
         """
         k = self.config.tokens
-        present = torch.stack([audio_present, video_present, video_present], dim=1)  # audio, image, video
         cls_tokens = cls[:, None].expand(-1, k, -1)
-        fused = self.conv_pro_module([audio_tokens, cls_tokens, video_tokens], present)
+        inputs, flags = [audio_tokens, cls_tokens, video_tokens], [audio_present, video_present, video_present]
+        if self.config.text is not None:
+            text_present = text[:, TEXT_CUES.index("present")] > 0.5
+            inputs.append(text[:, None].expand(-1, k, -1))  # window-level cues on every token, as the voice's
+            flags.append(text_present)
+        fused = self.conv_pro_module(inputs, torch.stack(flags, dim=1))
         logits, valence_arousal = self.perception_head(fused)
-        prefix = torch.cat(
-            [
-                self.llama_proj_fusion(fused),
-                self.llama_proj(image_tokens),
-                self.llama_proj_video(video_tokens),
-                self.llama_proj_audio(audio_tokens),
-            ],
-            dim=1,
-        )
-        b, g = prefix.shape[0], image_tokens.shape[1]
-        ones = torch.ones(b, k, dtype=torch.bool, device=prefix.device)
-        prefix_mask = torch.cat(
-            [
-                ones,
-                video_present[:, None].expand(b, g),
-                video_present[:, None].expand(b, k),
-                audio_present[:, None].expand(b, k),
-            ],
-            dim=1,
-        )
+        tokens = [self.llama_proj_fusion(fused), self.llama_proj(image_tokens), self.llama_proj_video(video_tokens),
+                  self.llama_proj_audio(audio_tokens)]
+        b, g = fused.shape[0], image_tokens.shape[1]
+        masks = [torch.ones(b, k, dtype=torch.bool, device=fused.device), video_present[:, None].expand(b, g),
+                 video_present[:, None].expand(b, k), audio_present[:, None].expand(b, k)]
+        if self.config.text is not None:
+            tokens.append(self.llama_proj_text(text)[:, None])
+            masks.append(text_present[:, None])
+        prefix, prefix_mask = torch.cat(tokens, dim=1), torch.cat(masks, dim=1)
         return NetworkOutput(logits, valence_arousal, fused, prefix, prefix_mask, self.speech(audio_tokens, audio_present))
 
     def speech(self, audio_tokens: torch.Tensor, audio_present: torch.Tensor) -> torch.Tensor:
@@ -155,15 +164,17 @@ class EmotionNetwork(nn.Module):
             return torch.full(audio_present.shape, -1.0, device=audio_tokens.device)
         return audio_tokens[:, 0, CUES.index("speech_fraction")].float() * audio_present
 
-    def forward_window(self, frames: torch.Tensor, audio: torch.Tensor, video_present, audio_present) -> NetworkOutput:
-        """Convenience: frames (B, T, H, W, 3) uint8; the newest frame is the global view. A face
-        reader reads the largest face of each frame (the runtime follows people instead)."""
+    def forward_window(self, frames: torch.Tensor, audio: torch.Tensor, video_present, audio_present,
+                       text: torch.Tensor | None = None) -> NetworkOutput:
+        """Convenience: frames (B, T, H, W, 3) uint8; the newest frame is the global view; text
+        (B, TEXT_DIM) as forward. A face reader reads the largest face of each frame (the
+        runtime follows people instead)."""
         b, t = frames.shape[:2]
         features = self.encode_frames(frames.reshape(b * t, *frames.shape[2:]))
         features = features.reshape(b, t, *features.shape[1:])
         if self.config.video.temporal.type == "face_reader":
             features = largest_face_view(features)
-        return self.forward(features, frames[:, -1], audio, video_present, audio_present)
+        return self.forward(features, frames[:, -1], audio, video_present, audio_present, text=text)
 
 
 def build_network(config: ModelConfig, device: str | torch.device = "cpu") -> EmotionNetwork:

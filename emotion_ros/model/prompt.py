@@ -16,6 +16,8 @@ import torch
 from emotion_ros.model.tokenizer import TextTokenizer
 
 PLACEHOLDER = "<VideoHere>"
+SUBTITLE_CHARACTERS = 200  # of what was said, the most recent, quoted in a prompt ...
+SUBTITLE_TOKENS = 128  # ... and at most this many tokens of it (with a 256-token question, a prompt fits 512)
 
 INSTRUCTIONS = {
     "emotion": "Please determine which emotion label in the video represents: {labels}.",
@@ -33,6 +35,19 @@ def instruction_text(task: str, labels: tuple[str, ...] | list[str], subtitle: s
     instruction = question or INSTRUCTIONS[task].format(labels=", ".join(labels))
     says = f" The person in video says: {subtitle.strip().rstrip('.')}." if subtitle.strip() else ""
     return f"[INST] <Vid>{PLACEHOLDER}</Vid>{says} [{task}] {instruction} [/INST]"
+
+
+def explanation_prompt(labels: tuple[str, ...] | list[str], question: str = "", subtitle: str = "",
+                       tokenizer: TextTokenizer | None = None) -> str:
+    """The prompt of an explanation (the "reason" task, or ``question``), quoting the end of what
+    the person said: SUBTITLE_CHARACTERS characters, and with ``tokenizer`` SUBTITLE_TOKENS tokens."""
+    subtitle = " ".join(subtitle.split())
+    clipped = len(subtitle) > SUBTITLE_CHARACTERS
+    if clipped:
+        subtitle = subtitle[-SUBTITLE_CHARACTERS:].split(" ", 1)[-1]
+    if tokenizer is not None and len(ids := tokenizer.encode(subtitle)) > SUBTITLE_TOKENS:
+        subtitle, clipped = tokenizer.decode(ids[-SUBTITLE_TOKENS:]).strip(), True
+    return instruction_text("reason", labels, subtitle=("..." if clipped else "") + subtitle, question=question)
 
 
 @dataclass

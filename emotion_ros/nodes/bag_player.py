@@ -13,28 +13,30 @@ from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock
 
-from emotion_ros.io.rosbag import AUDIO_INFO_TYPE, AUDIO_TYPES, IMAGE_TYPES, message_class, read_messages, sensor_topics
+from emotion_ros.io.rosbag import (AUDIO_INFO_TYPE, AUDIO_TYPES, IMAGE_TYPES, TRANSCRIPT_TYPES, message_class, read_messages,
+                                  sensor_topics)
 from emotion_ros.io.stamps import to_stamp
 
 # the emotion node's relative topic for each kind of bag topic (io/rosbag.py)
 OUTPUT_TOPICS = {"image": "image", "compressed": "image/compressed", "audio_frame": "audio", "audio_common_stamped": "audio",
-                 "audio_common_data": "audio", "audio_info": "audio_info"}
-MSGTYPES = {kind: msgtype for msgtype, kind in {**IMAGE_TYPES, **AUDIO_TYPES, AUDIO_INFO_TYPE: "audio_info"}.items()}
+                 "audio_common_data": "audio", "audio_info": "audio_info", "transcript": "speech", "live_speech": "speech"}
+MSGTYPES = {kind: msgtype for msgtype, kind in {**IMAGE_TYPES, **AUDIO_TYPES, AUDIO_INFO_TYPE: "audio_info",
+                                                **TRANSCRIPT_TYPES}.items()}
 
 
 class BagPlayer:
     """Publishes on ``node``: the bag's image topic on `image` (or `image/compressed`), its audio
     topic on `audio` (and an AudioDataStamped stream's AudioInfo on `audio_info`: its first one
-    latched from the start, as audio_capture publishes it),
+    latched from the start, as audio_capture publishes it), its speech-recogniser topic on `speech`,
     reliably (keep last 100), and the recorded time on /clock before each message, at ``rate``
     times the recorded pace. The played types must be installed (BagError otherwise)."""
 
     def __init__(self, node: Node, path: str | Path, image_topic: str | None = None, audio_topic: str | None = None,
-                 rate: float = 1.0):
+                 rate: float = 1.0, speech_topic: str | None = None):
         if rate <= 0:
             raise ValueError(f"rate must be positive, got {rate}")
         self.path, self.rate = Path(path), rate
-        self._kinds = sensor_topics(self.path, image_topic, audio_topic).kinds()
+        self._kinds = sensor_topics(self.path, image_topic, audio_topic, speech_topic).kinds()
         qos = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
         latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
         self._publishers = {

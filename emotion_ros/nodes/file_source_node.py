@@ -1,6 +1,8 @@
-"""Media file source: publishes a file's video track on `image` and audio track on `audio`.
+"""Media file source: publishes a file's video track on `image`, audio track on `audio` and
+transcript (a .srt or .jsonl beside it) on `speech`.
 
-For demos, tests and offline evaluation: it stands in for a camera and a microphone.
+For demos, tests and offline evaluation: it stands in for a camera, a microphone and a speech
+recogniser.
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ import time
 from emotion_msgs.msg import AudioFrame
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import Image
-from std_msgs.msg import Header
+from std_msgs.msg import Header, String
 
 from emotion_ros.io.audio import PCM_ENCODINGS, pcm_to_audio_frame
 from emotion_ros.io.image import SUPPORTED_ENCODINGS, pixel_format, rgb_to_image
 from emotion_ros.io.media import MediaError, VideoFrame, probe, read_media
 from emotion_ros.io.stamps import to_stamp
+from emotion_ros.io.transcript_file import TranscriptError, read_transcript, sidecar
 from emotion_ros.nodes.managed_node import SUCCESS, ManagedNode
 from emotion_ros.nodes.parameters import declare
 from emotion_ros.nodes.runner import main_for
@@ -48,6 +51,12 @@ class FileSourceNode(ManagedNode):
         declare(self, "microphone_frame_id", "microphone", "frame_id of the published audio.")
         declare(self, "stamp_origin", "now", "'now': stamps start at activation; 'media': stamps are media time.")
         declare(self, "reliable", False, "Publish with reliable QoS (for offline runs at rate 0); default best effort.")
+        declare(self, "transcript", "",
+                "Transcript to publish on `speech` (std_msgs/String), as a speech recogniser would: a .srt or .jsonl; "
+                "empty: the media file's own (the same name with .srt or .jsonl), if any; 'none': no transcript.")
+        declare(self, "transcript_delay", 0.5,
+                "Each utterance is published this long after it ends, like a recogniser's result [s] (match the "
+                "emotion node's transcript_delay).", 0.0, 30.0)
         declare(
             self, "wait_for_subscribers", 2.0,
             "At activation, wait up to this long for a subscriber on each topic, so the start of the file is not "
@@ -57,7 +66,8 @@ class FileSourceNode(ManagedNode):
         self.finished = threading.Event()
         self.frames_published = 0
         self.chunks_published = 0
-        self._image_pub = self._audio_pub = None
+        self._image_pub = self._audio_pub = self._speech_pub = None
+        self.utterances = []
 
     def on_configure(self, state):
         if not self.param("path"):
@@ -78,6 +88,14 @@ class FileSourceNode(ManagedNode):
             self._image_pub = self.create_lifecycle_publisher(Image, "image", qos)
         if self.info.has_audio and self.param("publish_audio"):
             self._audio_pub = self.create_lifecycle_publisher(AudioFrame, "audio", qos)
+        transcript = self.param("transcript")
+        path = None if transcript == "none" else transcript or sidecar(self.param("path"))
+        try:
+            self.utterances = read_transcript(path) if path else []
+        except TranscriptError as exc:
+            return self.fail(str(exc))
+        if self.utterances:
+            self._speech_pub = self.create_lifecycle_publisher(String, "speech", QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
         i = self.info
         video = f"video {i.width}x{i.height} at {i.fps:.2f} fps" if i.has_video else "no video"
         self.get_logger().info(f"{i.path}: {i.duration:.2f} s, {video}, {'audio' if i.has_audio else 'no audio'}")
@@ -88,10 +106,10 @@ class FileSourceNode(ManagedNode):
         return SUCCESS
 
     def release(self) -> None:
-        for publisher in (self._image_pub, self._audio_pub):
+        for publisher in (self._image_pub, self._audio_pub, self._speech_pub):
             if publisher is not None:
                 self.destroy_lifecycle_publisher(publisher)
-        self._image_pub = self._audio_pub = None
+        self._image_pub = self._audio_pub = self._speech_pub = None
 
     def _wait_for_subscribers(self) -> None:
         publishers = [p for p in (self._image_pub, self._audio_pub) if p is not None]
@@ -128,11 +146,15 @@ class FileSourceNode(ManagedNode):
             audio=self._audio_pub is not None,
             chunk=self.param("audio_chunk"),
         )
+        delay = self.param("transcript_delay")
+        said = [(u.t_end + delay, u.text) for u in self.utterances]  # (when the recogniser would publish, what)
         for item in items:
             if not self.running:
                 return None
             if rate > 0:
                 time.sleep(max(0.0, wall_start + (offset + item.stamp) / rate - time.monotonic()))
+            while said and said[0][0] <= item.stamp:
+                self._speech_pub.publish(String(data=said.pop(0)[1]))
             stamp = to_stamp(stamp_base + item.stamp)
             if isinstance(item, VideoFrame):
                 end = max(end, item.stamp + frame_period)
@@ -145,6 +167,8 @@ class FileSourceNode(ManagedNode):
                 frame = pcm_to_audio_frame(item.samples, item.sample_rate, self.param("audio_encoding"), header)
                 self._audio_pub.publish(frame)
                 self.chunks_published += 1
+        for _, text in said:  # said after the last frame: the recogniser still answers
+            self._speech_pub.publish(String(data=text))
         return end
 
 

@@ -35,7 +35,6 @@ from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.task import Future
 
-from emotion_ros.model.labels import parse_label
 from emotion_ros.nodes.managed_node import SUCCESS, ManagedNode
 from emotion_ros.nodes.parameters import declare, declare_config, read_config
 from emotion_ros.nodes.rclpy_api import on_parameters_set
@@ -48,12 +47,12 @@ from emotion_ros.nodes.throttled_log import ThrottledLog
 from emotion_ros.runtime.backends import BACKENDS, create_backend
 from emotion_ros.runtime.debounce import LabelDebouncer, MainPersonEvents
 from emotion_ros.runtime.diagnostics import perception_status
-from emotion_ros.runtime.estimate import EmotionEstimate, Explanation, ExplanationContexts
+from emotion_ros.runtime.estimate import EmotionEstimate, ExplanationContexts
 from emotion_ros.runtime.estimator import MAIN_PERSON_POLICIES, EmotionEstimator, StaleWindow
 from emotion_ros.runtime.explain_limits import MAX_NEW_TOKENS, ExplainLimits
+from emotion_ros.runtime.explainer import explain_person
 from emotion_ros.runtime.external_faces import ExternalFaces
 from emotion_ros.runtime.face_follower import DEFAULT_DETECTION_RATE
-from emotion_ros.runtime.person_description import about
 from emotion_ros.runtime.person_tracker import DEFAULT_TRACK_TIMEOUT
 from emotion_ros.runtime.latency import LatencyStats
 from emotion_ros.runtime.latest_worker import LatestWorker
@@ -441,15 +440,8 @@ class PerceptionNode(ManagedNode):
             request.reply.set_result((False, "superseded by a newer request before it started", None))
 
     def _explain(self, request: ExplainRequest) -> None:
-        started = time.monotonic()
-        generated = self.backend.explain(request.context, request.question, request.max_new_tokens)
-        estimate = request.estimate
-        person = estimate.person(request.person_id) if request.person_id else None
-        text = about(person, estimate.image_size[1] if estimate.image_size else 0, len(estimate.people) <= 1, generated.text)
-        explanation = Explanation(
-            estimate.t_start, estimate.t_end, text, parse_label(generated.text, estimate.labels),
-            request.question, generated.tokens, time.monotonic() - started, request.person_id,
-        )
+        explanation = explain_person(self.backend, request.estimate, request.context, request.person_id, request.question,
+                                     request.max_new_tokens)
         self.explanation_latency.add(explanation.latency)
         msg = explanation_to_msg(explanation, self.param("frame_id"), self.backend.model_id)
         if request.reply is not None:

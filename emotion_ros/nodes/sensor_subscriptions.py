@@ -8,6 +8,7 @@ from emotion_msgs.msg import AudioFrame
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import String
 
 from emotion_ros.io.audio_common import audio_common_types
 from emotion_ros.nodes.parameters import declare
@@ -15,6 +16,16 @@ from emotion_ros.window.sensor_input import SensorInput
 from emotion_ros.window.window import Window
 
 AUDIO_TYPES = ("audio_frame", "audio_common_stamped", "audio_common_data")
+TRANSCRIPT_TYPES = ("string", "live_speech", "none")
+
+
+def live_speech_type():
+    """hri_msgs/LiveSpeech when hri_msgs is installed, else None."""
+    try:
+        from hri_msgs.msg import LiveSpeech
+    except ImportError:
+        return None
+    return LiveSpeech
 
 
 def declare_sensor_parameters(node: Node) -> None:
@@ -28,6 +39,11 @@ def declare_sensor_parameters(node: Node) -> None:
         "Message type on `audio`: audio_frame (emotion_msgs/AudioFrame), audio_common_stamped "
         "(audio_common_msgs/AudioStamped) or audio_common_data (AudioDataStamped + `audio_info`).",
     )
+    declare(node, "transcript_type", "string",
+            "Message type on `speech`, a speech recogniser's output: string (std_msgs/String), live_speech "
+            "(hri_msgs/LiveSpeech, ROS4HRI's /humans/voices/<id>/speech) or none.")
+    declare(node, "transcript_delay", 0.5,
+            "How long after the speech ends its transcript arrives, for messages without a stamp [s].", 0.0, 30.0)
     declare(node, "silent_after", 2.0, "A topic silent for this long is an ERROR on /diagnostics [s].", 0.1, 600.0)
     declare(node, "qos.depth", 5, "History depth of the sensor subscriptions.", 1, 1000)
     declare(node, "qos.reliable", False,
@@ -60,6 +76,11 @@ def check_sensor_parameters(node: Node) -> str | None:
         return f"audio_type must be one of {AUDIO_TYPES}, got {audio_type!r}"
     if audio_type != "audio_frame" and not audio_common_types():
         return f"audio_type {audio_type!r} needs audio_common_msgs, which is not installed"
+    transcript_type = node.get_parameter("transcript_type").value
+    if transcript_type not in TRANSCRIPT_TYPES:
+        return f"transcript_type must be one of {TRANSCRIPT_TYPES}, got {transcript_type!r}"
+    if transcript_type == "live_speech" and live_speech_type() is None:
+        return "transcript_type 'live_speech' needs hri_msgs, which is not installed"
     if not node.get_parameter("use_video").value and not node.get_parameter("use_audio").value:
         return "use_video and use_audio are both false: nothing to subscribe to"
     return None
@@ -98,6 +119,25 @@ class SensorSubscriptions:
                 latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
                 self._subscriptions.append(node.create_subscription(types["AudioInfo"], "audio_info", self._on_audio_info, latched))
                 self._add("audio", types["AudioDataStamped"], lambda m: self.input.audio_common_data(m, self._audio_info, "audio"))
+        self._subscribe_transcript(param("transcript_type"), param("transcript_delay"))
+
+    def _subscribe_transcript(self, transcript_type: str, delay: float) -> None:
+        """`speech`, reliable: an utterance is an event, not a stream to sample. Not watched for
+        silence (people are quiet most of the time)."""
+        if transcript_type == "none":
+            return
+        feed = self.input.transcript if transcript_type == "string" else self.input.live_speech
+        msg_type = String if transcript_type == "string" else live_speech_type()
+
+        def callback(msg) -> None:  # words complete no window: nothing to pass on
+            try:
+                feed(msg, delay, self._now(), "speech")
+            except Exception as exc:  # as _add: report, never raise
+                self.input.rejected[("speech", "internal")] += 1
+                self.report("speech", "internal", f"internal error on a message: {type(exc).__name__}: {exc}")
+
+        qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+        self._subscriptions.append(self.node.create_subscription(msg_type, "speech", callback, qos))
 
     def stop(self) -> None:
         for subscription in self._subscriptions:

@@ -7,6 +7,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from emotion_ros.model.text_cues import text_cues
+
 
 class BackendError(RuntimeError):
     """The backend failed or produced unusable output (e.g. NaN) for one request."""
@@ -43,6 +45,7 @@ class Backend(Protocol):
     feature_shape: tuple[int, int]  # (4, D) of one frame's cached feature; (8, 12) face tokens if reads_faces
     frame_size: int  # the largest square input of the video views [px]: frames are letterboxed into it
     reads_faces: bool  # the temporal view finds faces: per-frame features are face tokens (face_encoder.py)
+    reads_text: bool  # the model has a text view: perceive() reads the words' cues (model/text_cues.py)
     can_explain: bool
 
     def encode_frames(self, frames: np.ndarray) -> np.ndarray:
@@ -59,32 +62,37 @@ class Backend(Protocol):
 
     def perceive(
         self, features: np.ndarray, global_frame: np.ndarray, audio: np.ndarray, video_present: bool, audio_present: bool,
-        audio_mask: np.ndarray | None = None,
+        audio_mask: np.ndarray | None = None, text: np.ndarray | None = None,
     ) -> Perception:
         """features (T, 4, D) (a person's view when reads_faces); global_frame (H, W, 3) uint8;
-        audio (S,) float32; audio_mask (S,) bool, True where a sample was received (None: all)."""
+        audio (S,) float32; audio_mask (S,) bool, True where a sample was received (None: all);
+        text (TEXT_DIM,) float32 cues of the words said (None: none; ignored without a text view)."""
 
     def perceive_people(
         self, views: np.ndarray, global_frame: np.ndarray, audio: np.ndarray, video_present: bool, audio_present: bool,
-        audio_mask: np.ndarray | None = None,
+        audio_mask: np.ndarray | None = None, text: np.ndarray | None = None,
     ) -> list[Perception]:
         """views (P, T, 4, D): several people's views of one window, read in one batch (the
         scene and the voice are encoded once) -> one Perception per person."""
 
-    def explain(self, context: Any, question: str, max_new_tokens: int) -> GeneratedText:
-        """Generate an answer about the window behind ``context``."""
+    def explain(self, context: Any, question: str, max_new_tokens: int, subtitle: str = "") -> GeneratedText:
+        """Generate an answer about the window behind ``context``; subtitle: what the person said
+        during it, quoted in the prompt as Emotion-LLaMA's ("The person in video says: ...")."""
 
 
 def window_graph_inputs(views: np.ndarray, global_frame: np.ndarray, audio: np.ndarray, video_present: bool,
-                        audio_present: bool, audio_mask: np.ndarray | None = None) -> dict[str, np.ndarray]:
+                        audio_present: bool, audio_mask: np.ndarray | None = None,
+                        text: np.ndarray | None = None, with_text: bool = False) -> dict[str, np.ndarray]:
     """The exported window graph's inputs for one window, as every graph runner feeds them:
     frame_features (P, T, ...) float32, global_frame (1, S, S, 3) uint8, audio (1, N) float32,
-    video_present and audio_present (1,) bool, audio_mask (1, N) bool (all True when None). The
+    video_present and audio_present (1,) bool, audio_mask (1, N) bool (all True when None), and
+    with_text (a model with a text view) text (1, TEXT_DIM) float32 (the words' cues; None: no
+    words). The
     shapes must lie inside the TensorRT optimisation profiles (export/tensorrt_shapes.py) for
     every window the runtime cuts."""
     if audio_mask is None:
         audio_mask = np.ones(np.shape(audio), dtype=bool)
-    return {
+    inputs = {
         "frame_features": np.ascontiguousarray(views, dtype=np.float32),
         "global_frame": np.ascontiguousarray(global_frame, dtype=np.uint8)[None],
         "audio": np.ascontiguousarray(audio, dtype=np.float32)[None],
@@ -92,6 +100,9 @@ def window_graph_inputs(views: np.ndarray, global_frame: np.ndarray, audio: np.n
         "audio_present": np.array([bool(audio_present)]),
         "audio_mask": np.ascontiguousarray(audio_mask, dtype=bool)[None],
     }
+    if with_text:
+        inputs["text"] = (text_cues("") if text is None else np.ascontiguousarray(text, dtype=np.float32)).reshape(1, -1)
+    return inputs
 
 
 def speech_share(value: float) -> float | None:

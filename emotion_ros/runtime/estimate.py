@@ -74,6 +74,11 @@ class EmotionEstimate:
     reads_faces: bool = False
     people: tuple[PersonEstimate, ...] = ()
     image_size: tuple[int, int] | None = None  # (height, width) [px] of the camera frame, when video was present
+    utterance: str = ""  # the words said during the window (Window.text), "" when none
+
+    @property
+    def text_present(self) -> bool:
+        return bool(self.utterance)
 
     def person(self, person_id: str) -> PersonEstimate | None:
         """The person with this id in the window; "" is the main person (None when nobody)."""

@@ -9,6 +9,7 @@ import numpy as np
 
 from emotion_ros.io.letterbox import Letterbox
 from emotion_ros.model.face_encoder import person_tokens
+from emotion_ros.model.text_cues import text_cues
 from emotion_ros.runtime.backend import Backend, BackendError, Perception
 from emotion_ros.runtime.estimate import EmotionEstimate, ExplanationContexts, PersonEstimate
 from emotion_ros.runtime.frame_cache import FrameFeatureCache
@@ -127,6 +128,7 @@ class EmotionEstimator:
             video_present=window.video_present, audio_present=window.audio_present, latency=latency,
             reads_faces=backend.reads_faces, people=people,
             image_size=(window.source_size or window.frames.shape[1:3]) if window.video_present else None,
+            utterance=window.text,
         )
         contexts = ExplanationContexts(perception.context, {p.id: c.context for p, c in zip(people, perceptions) if p.id})
         return estimate, contexts
@@ -187,8 +189,9 @@ class EmotionEstimator:
         """views (P, T, 4, D) -> one Perception per view, in one backend call."""
         backend = self.backend
         try:
+            text = text_cues(window.text) if backend.reads_text else None
             perceptions = backend.perceive_people(views, global_frame, window.audio, window.video_present, window.audio_present,
-                                                  window.audio_mask)
+                                                  window.audio_mask, text)
         except BackendError:
             raise
         except Exception as exc:  # any failure inside the backend is one bad window, not a dead node

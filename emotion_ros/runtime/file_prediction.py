@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -10,10 +10,12 @@ import numpy as np
 
 from emotion_ros.io.audio import MonoResampler
 from emotion_ros.io.media import MediaError, read_audio
+from emotion_ros.io.transcript import Utterance
 from emotion_ros.runtime.backend import Backend
 from emotion_ros.io.letterbox import letterbox
 from emotion_ros.runtime.estimate import EmotionEstimate, ExplanationContexts, PersonEstimate
 from emotion_ros.runtime.estimator import EmotionEstimator
+from emotion_ros.runtime.explainer import their_words, with_words
 from emotion_ros.window.config import WindowConfig
 from emotion_ros.window.media_windows import iter_media_windows
 from emotion_ros.window.window import Window
@@ -113,9 +115,20 @@ def image_window(rgb: np.ndarray, backend: Backend, audio: np.ndarray | None = N
     )
 
 
+def _said(subtitle: str, transcript: list[Utterance] | None, window: Window) -> tuple[Utterance, ...]:
+    """The words of ``window``: the subtitle, else the transcript's utterances that overlap it."""
+    if subtitle.strip():
+        return (Utterance(" ".join(subtitle.split()), window.t_start, window.t_end),)
+    return tuple(u for u in transcript or () if u.t_end >= window.t_start and u.t_start <= window.t_end)
+
+
 def predict_file(backend: Backend, image: Path | None = None, video: Path | None = None, audio: Path | None = None,
-                 explain: bool = True, max_new_tokens: int = 48) -> FilePrediction:
+                 explain: bool = True, max_new_tokens: int = 48, subtitle: str = "",
+                 transcript: list[Utterance] | None = None) -> FilePrediction:
     """Estimate the emotion in an image (optionally with an audio file) or a media file.
+
+    What the person says: ``subtitle`` (throughout), or for a media file the utterances of its
+    ``transcript`` (media time), each in the windows it overlaps.
 
     A media file is cut into windows like a live stream; scores, valence and arousal are
     averaged over the windows that show someone (all windows for a model that does not find
@@ -126,13 +139,14 @@ def predict_file(backend: Backend, image: Path | None = None, video: Path | None
     results: list[tuple[EmotionEstimate, ExplanationContexts]] = []
     if image is not None:
         sound = _audio_track(audio, backend.sample_rate) if audio is not None else None
-        results.append(estimator.estimate(image_window(_read_image(image), backend, sound)))
+        window = image_window(_read_image(image), backend, sound)
+        results.append(estimator.estimate(replace(window, words=_said(subtitle, transcript, window))))
     else:
         config = WindowConfig(duration=backend.window, num_frames=backend.num_frames, sample_rate=backend.sample_rate)
         # Every frame is encoded as it is read (faces found at the node's rate and followed in
         # between), and each window as soon as it is cut, while its frames are still cached.
         windows = iter_media_windows(video, config, backend.frame_size, audio, on_frame=estimator.prefill)
-        results = [estimator.estimate(window) for window in windows]
+        results = [estimator.estimate(replace(window, words=_said(subtitle, transcript, window))) for window in windows]
         if not results:
             raise MediaError(f"{video} is shorter than one {backend.window:g} s window")
     visible = [pair for pair in results if pair[0].person_visible]
@@ -140,7 +154,10 @@ def predict_file(backend: Backend, image: Path | None = None, video: Path | None
     scores = np.mean([estimate.scores for estimate, _ in averaged], axis=0)
     top = int(np.argmax(scores))
     best, best_context = max(averaged, key=lambda pair: pair[0].scores[top])
-    text = backend.explain(best_context.main, "", max_new_tokens).text if explain and backend.can_explain else ""
+    text = ""
+    if explain and backend.can_explain:
+        words = their_words(best)
+        text = with_words(backend.explain(best_context.main, "", max_new_tokens, words).text, words)
     timeline = None
     if video is not None:
         timeline = [{"t": round(e.t_end, 3), "label": e.label if e.person_visible else None,

@@ -34,6 +34,8 @@ def estimate_to_msg(estimate: EmotionEstimate, frame_id: str, model_id: str) -> 
         speaking_probability=float(estimate.speaking_probability),
         video_present=estimate.video_present,
         audio_present=estimate.audio_present,
+        text_present=estimate.text_present,
+        utterance=estimate.utterance,
         model_id=model_id,
         latency=float(estimate.latency),
     )
@@ -51,6 +53,7 @@ def msg_to_estimate(msg: EmotionState) -> EmotionEstimate:
         video_present=msg.video_present,
         audio_present=msg.audio_present,
         latency=msg.latency,
+        utterance=msg.utterance,
     )
 
 
@@ -83,6 +86,7 @@ def people_to_msg(estimate: EmotionEstimate, frame_id: str, model_id: str) -> Pe
         voice_attributed=estimate.voice_attributed,
         voice_speaking=estimate.speaking,
         voice_speaking_probability=float(estimate.speaking_probability),
+        utterance=estimate.utterance,
         model_id=model_id,
     )
 

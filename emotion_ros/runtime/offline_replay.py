@@ -8,6 +8,7 @@ Window.tail). Runs on the same input give the same estimates on the same machine
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import time
 from pathlib import Path
@@ -16,12 +17,12 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from emotion_ros.io.media import VideoFrame, probe, read_media
-from emotion_ros.io.rosbag import BagError, open_bag, read_messages, sensor_topics
+from emotion_ros.io.rosbag import TRANSCRIPT_TYPES, BagError, open_bag, read_messages, sensor_topics
+from emotion_ros.io.transcript_file import read_transcript, sidecar
 from emotion_ros.runtime.backend import Backend
-from emotion_ros.model.labels import parse_label
 from emotion_ros.runtime.estimate import EmotionEstimate, Explanation, ExplanationContexts
 from emotion_ros.runtime.estimator import EmotionEstimator
-from emotion_ros.runtime.person_description import about
+from emotion_ros.runtime.explainer import explain_person
 from emotion_ros.window.config import WindowConfig, emotion_node_parameters
 from emotion_ros.window.sensor_input import SensorInput
 from emotion_ros.window.window import Window
@@ -44,17 +45,25 @@ class OfflineReplay:
                                           track_timeout=node["people"]["track_timeout"],
                                           main_person=node["people"]["main_person"])
         self.input = SensorInput(self.config, report=report, frame_size=backend.frame_size, on_frame=self.estimator.prefill)
+        self.transcript_delay = node["transcript_delay"]
         self.windows = 0
         self.audio_info = None  # audio_common_msgs/AudioInfo of an AudioDataStamped stream
 
     def feed(self, kind: str, item: Any) -> list[Replayed]:
         """kind: a bag message's ("image", "compressed", "audio_frame", "audio_common_stamped",
-        "audio_common_data", "audio_info": see io/rosbag.py), or a media file's ("frame": a
-        VideoFrame, "pcm": a PcmChunk)."""
+        "audio_common_data", "audio_info", and "transcript" or "live_speech" with the receive
+        time: see io/rosbag.py), or a media file's ("frame": a VideoFrame, "pcm": a PcmChunk,
+        "words": an Utterance of its transcript)."""
         inputs = self.input
         if kind == "audio_info":  # the format of the AudioDataStamped that follow
             self.audio_info = item
             return []
+        if kind == "words":  # an Utterance of a media file's transcript
+            return self._perceive(inputs.utterance(item))
+        if kind in ("transcript", "live_speech"):  # (receive time [s], message) of a bag's speech topic
+            received, msg = item
+            read = inputs.transcript if kind == "transcript" else inputs.live_speech
+            return self._perceive(read(msg, self.transcript_delay, received))
         feed: dict[str, Callable[[Any], list[Window]]] = {
             "image": inputs.image, "compressed": inputs.compressed_image, "audio_frame": inputs.audio,
             "audio_common_stamped": inputs.audio_common_stamped,
@@ -74,7 +83,7 @@ class OfflineReplay:
 def estimate_record(window: Window, estimate: EmotionEstimate) -> dict:
     """One window's estimate as a JSON line: times [s] (tail: the last window, reaching past the
     end of the input), the main person's label (None when nobody is in view), scores, valence,
-    arousal, speaking, every person, and how long perceiving took."""
+    arousal, speaking, what was said, every person, and how long perceiving took."""
     visible = estimate.person_visible
     return {
         "t_start": round(estimate.t_start, 6), "t_end": round(estimate.t_end, 6), "tail": window.tail,
@@ -82,28 +91,34 @@ def estimate_record(window: Window, estimate: EmotionEstimate) -> dict:
         "scores": {label: round(float(p), 6) for label, p in zip(estimate.labels, estimate.scores)},
         "valence": round(estimate.valence, 6), "arousal": round(estimate.arousal, 6),
         "speaking": estimate.speaking, "speaking_probability": round(estimate.speaking_probability, 6),
-        "video_present": estimate.video_present, "audio_present": estimate.audio_present,
+        "video_present": estimate.video_present, "audio_present": estimate.audio_present, "utterance": estimate.utterance,
         "person_id": estimate.person_id, "latency_ms": round(estimate.latency * 1000, 2),
         "people": [{"id": p.id, "label": estimate.labels[int(np.argmax(p.scores))], "confidence": round(float(np.max(p.scores)), 6),
                     "box": [round(float(v), 1) for v in p.box]} for p in estimate.people],
     }
 
 
-def recorded_items(path: str | Path, image_topic: str | None = None, audio_topic: str | None = None) -> tuple[int, Iterator]:
+def recorded_items(path: str | Path, image_topic: str | None = None, audio_topic: str | None = None,
+                   speech_topic: str | None = None) -> tuple[int, Iterator]:
     """(how many items, the items in recorded order) of a rosbag2 bag (a directory) or a media
-    file, each a (kind, payload) OfflineReplay.feed takes."""
+    file (with its transcript, when one is beside it), each a (kind, payload) OfflineReplay.feed takes."""
     path = Path(path)
     if path.is_dir():
-        chosen = sensor_topics(path, image_topic, audio_topic).kinds()
+        chosen = sensor_topics(path, image_topic, audio_topic, speech_topic).kinds()
         with open_bag(path) as reader:
             count = sum(c.msgcount for c in reader.connections if c.topic in chosen)
         return count, _bag_items(path, chosen)
-    if image_topic or audio_topic:
+    if image_topic or audio_topic or speech_topic:
         raise BagError(f"{path} is a media file, not a bag: it has no topics to choose")
     info = probe(str(path))
-    count = round(info.duration * (info.fps or 0)) + round(info.duration / MEDIA_CHUNK) * info.has_audio
-    return count, (("frame", item) if isinstance(item, VideoFrame) else ("pcm", item)
-                   for item in read_media(str(path), chunk=MEDIA_CHUNK))
+    transcript = sidecar(path)
+    said = read_transcript(transcript) if transcript else []
+    count = round(info.duration * (info.fps or 0)) + round(info.duration / MEDIA_CHUNK) * info.has_audio + len(said)
+    media = ((item.stamp, "frame" if isinstance(item, VideoFrame) else "pcm", item)
+             for item in read_media(str(path), chunk=MEDIA_CHUNK))
+    # each utterance goes in when it ends (a recogniser's result, without its delay)
+    words = ((u.t_end, "words", u) for u in said)
+    return count, ((kind, item) for _, kind, item in heapq.merge(media, words, key=lambda entry: entry[0]))
 
 
 def _bag_items(path: Path, chosen: dict[str, str]) -> Iterator[tuple[str, Any]]:
@@ -112,7 +127,9 @@ def _bag_items(path: Path, chosen: dict[str, str]) -> Iterator[tuple[str, Any]]:
     info = next((topic for topic, kind in chosen.items() if kind == "audio_info"), None)
     if info is not None:
         yield from (("audio_info", msg) for _, _, msg in itertools.islice(read_messages(path, [info]), 1))
-    yield from ((chosen[topic], msg) for topic, _, msg in read_messages(path, list(chosen)))
+    for topic, received, msg in read_messages(path, list(chosen)):
+        kind = chosen[topic]
+        yield kind, ((received / 1e9, msg) if kind in TRANSCRIPT_TYPES.values() else msg)
 
 
 class PeriodicExplainer:
@@ -127,9 +144,4 @@ class PeriodicExplainer:
         if self.rate <= 0 or not self.backend.can_explain or estimate.t_end < self._until + 1.0 / self.rate:
             return None
         self._until = estimate.t_end
-        started = time.monotonic()
-        generated = self.backend.explain(contexts.main, "", self.max_new_tokens)
-        width = estimate.image_size[1] if estimate.image_size else 0
-        text = about(estimate.person(estimate.person_id), width, len(estimate.people) <= 1, generated.text)
-        return Explanation(estimate.t_start, estimate.t_end, text, parse_label(generated.text, estimate.labels), "",
-                           generated.tokens, time.monotonic() - started, estimate.person_id)
+        return explain_person(self.backend, estimate, contexts.main, estimate.person_id, "", self.max_new_tokens)

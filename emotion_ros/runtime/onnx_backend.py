@@ -20,7 +20,7 @@ from emotion_ros.export.artefacts import StaleArtefacts, export_artefacts, read_
 from emotion_ros.export.onnx_graphs import llm_io_names
 from emotion_ros.model.config import config_from_dict
 from emotion_ros.model.generation import GenerationConfig, generate
-from emotion_ros.model.prompt import build_prompt, instruction_text
+from emotion_ros.model.prompt import build_prompt, explanation_prompt
 from emotion_ros.model.resolve import UNTRAINED_SUFFIX
 from emotion_ros.model.tokenizer import TextTokenizer
 from emotion_ros.model.video import frame_feature_shape
@@ -104,6 +104,7 @@ class OnnxRuntimeBackend:
         self.feature_shape = frame_feature_shape(config.video.temporal)
         self.frame_size = max(config.video.temporal.image_size, config.video.global_view.image_size)
         self.reads_faces = config.video.temporal.type == "face_reader"
+        self.reads_text = config.text is not None
         self.llm_config = config.llm
         self.can_explain = "llm_step" in self.sessions and "token_embedding" in self.sessions
 
@@ -142,12 +143,14 @@ class OnnxRuntimeBackend:
         })
         return expression[0], embeddings[0]
 
-    def perceive(self, features, global_frame, audio, video_present, audio_present, audio_mask=None) -> Perception:
-        return self.perceive_people(features[None], global_frame, audio, video_present, audio_present, audio_mask)[0]
+    def perceive(self, features, global_frame, audio, video_present, audio_present, audio_mask=None, text=None) -> Perception:
+        return self.perceive_people(features[None], global_frame, audio, video_present, audio_present, audio_mask, text)[0]
 
-    def perceive_people(self, views, global_frame, audio, video_present, audio_present, audio_mask=None) -> list[Perception]:
+    def perceive_people(self, views, global_frame, audio, video_present, audio_present, audio_mask=None,
+                        text=None) -> list[Perception]:
         logits, valence_arousal, prefix, prefix_mask, speech = self.sessions["window"].run(
-            None, window_graph_inputs(views, global_frame, audio, video_present, audio_present, audio_mask))
+            None, window_graph_inputs(views, global_frame, audio, video_present, audio_present, audio_mask,
+                                     text, with_text=self.reads_text))
         exp = np.exp(logits - logits.max(axis=1, keepdims=True))
         scores = (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
         return [Perception(scores[i], float(valence_arousal[i, 0]), float(valence_arousal[i, 1]),
@@ -157,9 +160,9 @@ class OnnxRuntimeBackend:
     def _embed(self, token_ids: torch.Tensor) -> torch.Tensor:
         return torch.from_numpy(self.sessions["token_embedding"].run(None, {"token_ids": token_ids.numpy().astype(np.int64)})[0])
 
-    def explain(self, context, question: str, max_new_tokens: int) -> GeneratedText:
+    def explain(self, context, question: str, max_new_tokens: int, subtitle: str = "") -> GeneratedText:
         prefix, prefix_mask = (torch.from_numpy(a) for a in context)
-        text = instruction_text("reason", self.labels, question=question)
+        text = explanation_prompt(self.labels, question, subtitle, self.tokenizer)
         prompt = build_prompt(self._embed, self.tokenizer, prefix, prefix_mask, text)
         llm = self.llm_config
         stepper = OnnxStepper(self.sessions["llm_step"], self.sessions["token_embedding"], llm.layers, llm.kv_heads, llm.head_dim)

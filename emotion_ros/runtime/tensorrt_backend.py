@@ -19,7 +19,7 @@ from emotion_ros.export.onnx_graphs import llm_io_names
 from emotion_ros.export.tensorrt_engine import ensure_engine, probe_tensorrt
 from emotion_ros.model.config import config_from_dict
 from emotion_ros.model.generation import GenerationConfig, generate
-from emotion_ros.model.prompt import build_prompt, instruction_text
+from emotion_ros.model.prompt import build_prompt, explanation_prompt
 from emotion_ros.model.resolve import UNTRAINED_SUFFIX
 from emotion_ros.model.tokenizer import TextTokenizer
 from emotion_ros.model.video import frame_feature_shape
@@ -115,6 +115,7 @@ class TensorRTBackend:
         self.feature_shape = frame_feature_shape(config.video.temporal)
         self.frame_size = max(config.video.temporal.image_size, config.video.global_view.image_size)
         self.reads_faces = config.video.temporal.type == "face_reader"
+        self.reads_text = config.text is not None
         self.llm_config = config.llm
         self.can_explain = "llm_step" in self.runners
         self.profile = report.get("profile")
@@ -135,11 +136,13 @@ class TensorRTBackend:
         })
         return out["expression"][0].float().cpu().numpy(), out["embeddings"][0].float().cpu().numpy()
 
-    def perceive(self, features, global_frame, audio, video_present, audio_present, audio_mask=None) -> Perception:
-        return self.perceive_people(features[None], global_frame, audio, video_present, audio_present, audio_mask)[0]
+    def perceive(self, features, global_frame, audio, video_present, audio_present, audio_mask=None, text=None) -> Perception:
+        return self.perceive_people(features[None], global_frame, audio, video_present, audio_present, audio_mask, text)[0]
 
-    def perceive_people(self, views, global_frame, audio, video_present, audio_present, audio_mask=None) -> list[Perception]:
-        inputs = window_graph_inputs(views, global_frame, audio, video_present, audio_present, audio_mask)
+    def perceive_people(self, views, global_frame, audio, video_present, audio_present, audio_mask=None,
+                        text=None) -> list[Perception]:
+        inputs = window_graph_inputs(views, global_frame, audio, video_present, audio_present, audio_mask,
+                                     text, with_text=self.reads_text)
         out = self.runners["window"].run({name: torch.from_numpy(array) for name, array in inputs.items()})
         scores = torch.softmax(out["logits"].float(), -1).cpu().numpy()
         valence_arousal = out["valence_arousal"].float().cpu().tolist()
@@ -148,10 +151,11 @@ class TensorRTBackend:
         return [Perception(scores[i], *valence_arousal[i], (prefix[i : i + 1], prefix_mask[i : i + 1]), speech_share(speech[i]))
                 for i in range(len(scores))]
 
-    def explain(self, context, question: str, max_new_tokens: int) -> GeneratedText:
+    def explain(self, context, question: str, max_new_tokens: int, subtitle: str = "") -> GeneratedText:
         prefix, prefix_mask = context
         embed = lambda ids: self.runners["token_embedding"].run({"token_ids": ids})["embeds"].float().cpu()  # noqa: E731
-        prompt = build_prompt(embed, self.tokenizer, prefix, prefix_mask, instruction_text("reason", self.labels, question=question))
+        text = explanation_prompt(self.labels, question, subtitle, self.tokenizer)
+        prompt = build_prompt(embed, self.tokenizer, prefix, prefix_mask, text)
         llm = self.llm_config
         stepper = TensorRTStepper(self.runners["llm_step"], self.runners["token_embedding"], llm.layers, llm.kv_heads, llm.head_dim)
         stop = tuple(i for i in (self.tokenizer.eos_id,) if i is not None)

@@ -12,7 +12,7 @@ from emotion_ros.model.checkpoint import Checkpoint, load_checkpoint
 from emotion_ros.model.config import load_preset
 from emotion_ros.model.generation import GenerationConfig, generate
 from emotion_ros.model.network import EmotionNetwork, build_network
-from emotion_ros.model.prompt import build_prompt, instruction_text
+from emotion_ros.model.prompt import build_prompt, explanation_prompt
 from emotion_ros.model.resolve import UNTRAINED_SUFFIX, resolve_model
 from emotion_ros.model.tokenizer import TextTokenizer
 from emotion_ros.model.video import frame_feature_shape
@@ -47,6 +47,7 @@ class TorchBackend:
         self.feature_shape = frame_feature_shape(config.video.temporal)
         self.frame_size = max(config.video.temporal.image_size, config.video.global_view.image_size)
         self.reads_faces = config.video.temporal.type == "face_reader"
+        self.reads_text = config.text is not None
         self.can_explain = True
 
     @torch.inference_mode()
@@ -65,16 +66,18 @@ class TorchBackend:
         read = self.network.read_faces(to(frame), to(boxes.astype(np.float32)), to(keypoints.astype(np.float32)))
         return tuple(t[0].float().cpu().numpy() for t in read)
 
-    def perceive(self, features, global_frame, audio, video_present, audio_present, audio_mask=None) -> Perception:
-        return self.perceive_people(features[None], global_frame, audio, video_present, audio_present, audio_mask)[0]
+    def perceive(self, features, global_frame, audio, video_present, audio_present, audio_mask=None, text=None) -> Perception:
+        return self.perceive_people(features[None], global_frame, audio, video_present, audio_present, audio_mask, text)[0]
 
     @torch.inference_mode()
-    def perceive_people(self, views, global_frame, audio, video_present, audio_present, audio_mask=None) -> list[Perception]:
+    def perceive_people(self, views, global_frame, audio, video_present, audio_present, audio_mask=None,
+                        text=None) -> list[Perception]:
         to = lambda array: torch.from_numpy(np.ascontiguousarray(array)).to(self.device)  # noqa: E731
         flag = lambda value: torch.tensor([bool(value)], device=self.device)  # noqa: E731
         mask = None if audio_mask is None else to(np.asarray(audio_mask, dtype=bool))[None]
+        words = to(np.asarray(text, dtype=np.float32))[None] if self.reads_text and text is not None else None
         out = self.network(to(views), to(global_frame)[None], to(audio.astype(np.float32))[None], flag(video_present),
-                           flag(audio_present), mask)
+                           flag(audio_present), mask, words)
         scores = out.probabilities.float().cpu().numpy()
         valence_arousal = out.valence_arousal.float().cpu().tolist()
         speech = out.speech.float().cpu().tolist()
@@ -82,9 +85,9 @@ class TorchBackend:
                            speech_share(speech[i])) for i in range(len(scores))]
 
     @torch.inference_mode()
-    def explain(self, context, question: str, max_new_tokens: int) -> GeneratedText:
+    def explain(self, context, question: str, max_new_tokens: int, subtitle: str = "") -> GeneratedText:
         prefix, prefix_mask = context
-        text = instruction_text("reason", self.labels, question=question)
+        text = explanation_prompt(self.labels, question, subtitle, self.tokenizer)
         prompt = build_prompt(self.network.llm.embed, self.tokenizer, prefix, prefix_mask, text)
         stop = tuple(i for i in (self.tokenizer.eos_id,) if i is not None)
         config = GenerationConfig(max_new_tokens=max_new_tokens, stop_token_ids=stop, vocab_limit=self.tokenizer.vocab_size,

@@ -16,7 +16,7 @@ from emotion_ros.model.prompt import build_prompt
 from emotion_ros.model.tokenizer import TextTokenizer
 from emotion_ros.train.features import FeatureCache
 from emotion_ros.train.records import Record
-from emotion_ros.train.samples import AUDIO_ONLY, VIDEO_ONLY, record_prompt
+from emotion_ros.train.samples import AUDIO_ONLY, VIDEO_ONLY, record_prompt, record_words
 
 
 @dataclass
@@ -43,7 +43,8 @@ class RecordAnswerer:
             video[:] = False
         elif record.task in VIDEO_ONLY:
             audio[:] = False
-        out = self.network.fuse(f.video_tokens, f.cls, f.image_tokens, f.audio_tokens, video, audio)
+        out = self.network.fuse(f.video_tokens, f.cls, f.image_tokens, f.audio_tokens, video, audio,
+                                record_words(record)[None])
         prompt = build_prompt(self.network.llm.embed, self.tokenizer, out.prefix, out.prefix_mask,
                               record_prompt(record))
         result = generate(self.network.llm, prompt.embeds, prompt.mask, self.generation, keep_logits=keep_logits)

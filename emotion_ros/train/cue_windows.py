@@ -41,7 +41,8 @@ BACKGROUND = np.array([3.0, -9.0, 2.0, 0.0, 1.0, 0.0, 2.0])  # typical clutter l
 @dataclass
 class TokenWindows:
     """frame_features (B, T, 4, 12) person-centric face tokens; global_cls (B, 8); global_quadrants (B, 4, 8);
-    audio_tokens (B, K, 8); video_present, audio_present (B,) bool."""
+    audio_tokens (B, K, 8); video_present, audio_present (B,) bool; text (B, TEXT_DIM) the words'
+    cues; sentence (B,) int64 which sentence was said (word_windows.py; -1: nothing)."""
 
     frame_features: torch.Tensor
     global_cls: torch.Tensor
@@ -49,6 +50,8 @@ class TokenWindows:
     audio_tokens: torch.Tensor
     video_present: torch.Tensor
     audio_present: torch.Tensor
+    text: torch.Tensor
+    sentence: torch.Tensor
 
     def __len__(self) -> int:
         return self.frame_features.shape[0]

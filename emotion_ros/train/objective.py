@@ -38,7 +38,8 @@ class HeadObjective(nn.Module):
 
     def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
         network, f = self.network, batch.features
-        out = network.fuse(f.video_tokens, f.cls, f.image_tokens, f.audio_tokens, f.video_present, f.audio_present)
+        out = network.fuse(f.video_tokens, f.cls, f.image_tokens, f.audio_tokens, f.video_present, f.audio_present,
+                           batch.words)
         b = batch.text_ids.shape[0]
         embed = network.llm.embed
         head = embed(self.bos_ids).expand(b, -1, -1)

@@ -16,6 +16,7 @@ import torch
 
 from emotion_ros.model.labels import parse_label
 from emotion_ros.model.prompt import PLACEHOLDER, instruction_text
+from emotion_ros.model.text_cues import text_cues
 from emotion_ros.model.tokenizer import TextTokenizer
 from emotion_ros.train.datasets import default_instruction, spec_for
 from emotion_ros.train.features import KEYS, ClipFeatures, FeatureCache
@@ -24,6 +25,13 @@ from emotion_ros.train.teacher import TeacherOutputs
 
 IGNORE = -100  # targets that carry no loss (F.cross_entropy's ignore_index)
 VIDEO_ONLY, AUDIO_ONLY = ("image",), ("audio",)  # description tasks see one modality
+
+
+def record_words(record: Record) -> torch.Tensor:
+    """(TEXT_DIM,) the text view's cues of what the record's person says (none for a task that
+    sees one modality)."""
+    said = "" if record.task in VIDEO_ONLY + AUDIO_ONLY else record.subtitle
+    return torch.from_numpy(text_cues(said))
 
 
 def record_prompt(record: Record) -> str:
@@ -97,7 +105,8 @@ class Batch:
     with pad; text_mask (B, N) bool; text_targets (B, N): the token each text position holds
     where it is part of the answer, else IGNORE; label (B,) or IGNORE; valence_arousal (B, 2)
     with va_mask (B,); teacher_ids / teacher_logprobs (B, N, k) aligned with text positions,
-    teacher_mask (B, N)."""
+    teacher_mask (B, N); words (B, TEXT_DIM) the cues of each record's subtitle, as the runtime
+    computes them (model/text_cues.py; zeros where a task does not see the words)."""
 
     features: ClipFeatures
     text_ids: torch.Tensor
@@ -109,6 +118,7 @@ class Batch:
     teacher_ids: torch.Tensor | None = None
     teacher_logprobs: torch.Tensor | None = None
     teacher_mask: torch.Tensor | None = None
+    words: torch.Tensor | None = None
 
     def to(self, device: torch.device) -> Batch:
         moved = {name: (value.to(device) if isinstance(value, torch.Tensor) else value)
@@ -164,4 +174,5 @@ def make_batch(samples: list[Sample], pad_id: int, generator: torch.Generator | 
     label = torch.tensor([s.label for s in samples], dtype=torch.long)
     va = torch.tensor([s.valence_arousal or (0.0, 0.0) for s in samples], dtype=torch.float32)
     va_mask = torch.tensor([s.valence_arousal is not None for s in samples])
-    return Batch(features, text_ids, text_mask, targets, label, va, va_mask, teacher_ids, teacher_logprobs, teacher_mask)
+    words = torch.stack([record_words(s.record) for s in samples])
+    return Batch(features, text_ids, text_mask, targets, label, va, va_mask, teacher_ids, teacher_logprobs, teacher_mask, words)

@@ -5,12 +5,13 @@
    mini-Xception over the whole frame, with the faceness classifier fitted on lfw_subset
    (scikit-image), as the global (scene) view; Silero VAD (`silero-vad` wheel) in the
    voice-cue audio view. These stay frozen.
-2. Fusion and perception head: fitted on encoder-output windows (cue_windows.py) to the
-   teacher's labels, valence and arousal (affect.py).
+2. Fusion and perception head: fitted on encoder-output windows (cue_windows.py), with words
+   said in some of them (word_windows.py: VADER text cues), to the teacher's labels, valence
+   and arousal (affect.py).
 3. Tokenizer and explanation head: a byte-level BPE trained on the explanation corpus, and
    the LLaMA head with its four projections trained to write each window's explanation
-   (explanations.py: the fitted perception head's labels, the teacher's face and voice cues)
-   after the Emotion-LLaMA "reason" prompt.
+   (explanations.py: the fitted perception head's labels, the teacher's face, voice and word
+   cues) after the Emotion-LLaMA "reason" prompt, which quotes the words when there are any.
 
 Everything is seeded and runs on a fixed number of threads, so a rebuild on the same
 machine gives the same weights. Takes a few minutes on a 2-core CPU.
@@ -21,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +36,11 @@ from emotion_ros.model.config import load_preset
 from emotion_ros.model.fer_encoder import load_fer_knowledge
 from emotion_ros.model.generation import GenerationConfig, generate
 from emotion_ros.model.network import EmotionNetwork, build_network
-from emotion_ros.model.prompt import PLACEHOLDER, build_prompt, instruction_text
+from emotion_ros.model.prompt import PLACEHOLDER, build_prompt, explanation_prompt
 from emotion_ros.model.silero_vad import load_silero_vad
+from emotion_ros.model.text_cues import TEXT_CUES
 from emotion_ros.model.tokenizer import TextTokenizer
+from emotion_ros.model.voice_cues import CUES, SPEAKING_FRACTION
 from emotion_ros.train import affect
 from emotion_ros.train.cue_windows import (
     TokenWindows,
@@ -47,6 +50,7 @@ from emotion_ros.train.cue_windows import (
     voice_cue_tokens,
 )
 from emotion_ros.train.explanations import describe_batch
+from emotion_ros.train.word_windows import HELD_OUT, cue_table, word_corpus
 
 _log = logging.getLogger(__name__)
 SPECIALS = ["<unk>", "<s>", "</s>", "<pad>"]
@@ -71,9 +75,10 @@ class BuildConfig:
     llm_batch: int = 32
     llm_lr: float = 1e-3
     explain_checks: int = 60  # held-out windows whose generated explanation is compared
+    word_sentences: int = 3000  # generated training sentences (word_windows.py)
 
 
-def _windows(network: EmotionNetwork, count: int, photo_tokens, real_readings: np.ndarray, audio_pool,
+def _windows(network: EmotionNetwork, count: int, photo_tokens, real_readings: np.ndarray, audio_pool, sentences: list[str],
              cfg: BuildConfig, rng: np.random.Generator) -> TokenWindows:
     config = network.config
     frames, global_cls, global_quadrants = synthetic_video(count, config.num_frames, rng, real_readings)
@@ -85,7 +90,12 @@ def _windows(network: EmotionNetwork, count: int, photo_tokens, real_readings: n
     audio = voice_cue_tokens(network.audio_encoder, audio_windows(audio_pool, count, config.audio_samples, rng))
     video_present = torch.from_numpy(rng.random(count) < 0.9)
     audio_present = torch.from_numpy(rng.random(count) < 0.85)
-    return TokenWindows(frames, global_cls, global_quadrants, audio, video_present, audio_present)
+    # words come mostly while the voice is heard (a recogniser transcribes speech)
+    speaking = (audio[:, 0, CUES.index("speech_fraction")] >= SPEAKING_FRACTION).numpy()
+    said = rng.random(count) < np.where(speaking, 0.7, 0.15)
+    sentence = torch.from_numpy(np.where(said, rng.integers(0, len(sentences), count), -1))
+    return TokenWindows(frames, global_cls, global_quadrants, audio, video_present, audio_present,
+                        cue_table(sentences)[sentence], sentence)
 
 
 @torch.no_grad()
@@ -119,11 +129,17 @@ def _photo_tokens(network: EmotionNetwork, variants: int) -> list[tuple[torch.Te
 
 def _fuse(network: EmotionNetwork, w: TokenWindows):
     return network.fuse(w.frame_features.flatten(1, 2), w.global_cls, w.global_quadrants.reshape(len(w), 1, -1),
-                        w.audio_tokens, w.video_present, w.audio_present)
+                        w.audio_tokens, w.video_present, w.audio_present, w.text)
 
 
 def _teacher(w: TokenWindows) -> affect.Targets:
-    return affect.targets(w.frame_features, w.audio_tokens, w.video_present, w.audio_present)
+    return affect.targets(w.frame_features, w.audio_tokens, w.video_present, w.audio_present, w.text)
+
+
+def _prompts(network: EmotionNetwork, w: TokenWindows, sentences: list[str]) -> list[str]:
+    """Each window's "reason" prompt, quoting what was said as Emotion-LLaMA's prompts do."""
+    labels = network.config.labels
+    return [explanation_prompt(labels, subtitle=sentences[i] if i >= 0 else "") for i in w.sentence.tolist()]
 
 
 def fit_perception(network: EmotionNetwork, train: TokenWindows, cfg: BuildConfig, rng: np.random.Generator) -> list[float]:
@@ -171,30 +187,33 @@ def train_tokenizer(corpus: list[str], vocab_size: int, directory: Path) -> Text
     return TextTokenizer.from_file(directory / "tokenizer.json")
 
 
-def _llm_batch(network: EmotionNetwork, tokenizer: TextTokenizer, w: TokenWindows, texts: list[str], prompt: str):
-    """Teacher-forcing inputs: embeds (B, L, D), key mask (B, L), targets (B, L) (-100 = no loss)."""
-    before, after = prompt.split(PLACEHOLDER)
-    ids_before, ids_after = tokenizer.encode(before, add_bos=True), tokenizer.encode(after)
-    answers = [tokenizer.encode(" " + text) + [tokenizer.eos_id] for text in texts]
-    longest = max(map(len, answers))
-    answer_ids = torch.tensor([a + [tokenizer.pad_id] * (longest - len(a)) for a in answers])
+def _llm_batch(network: EmotionNetwork, tokenizer: TextTokenizer, w: TokenWindows, texts: list[str], prompts: list[str]):
+    """Teacher-forcing inputs: embeds (B, L, D), key mask (B, L), targets (B, L) (-100 = no loss).
+    Each row is [prompt before PLACEHOLDER | prefix | its prompt's rest | answer | padding]."""
+    before = prompts[0].split(PLACEHOLDER)[0]  # the same for every window
+    ids_before = tokenizer.encode(before, add_bos=True)
+    rows = [(tokenizer.encode(prompt.split(PLACEHOLDER)[1]), tokenizer.encode(" " + text) + [tokenizer.eos_id])
+            for prompt, text in zip(prompts, texts)]
+    longest = max(len(after) + len(answer) for after, answer in rows)
     out = _fuse(network, w)
     b = len(texts)
+    ids = torch.full((b, longest), tokenizer.pad_id)
+    mask = torch.zeros(b, longest, dtype=torch.bool)
+    targets = torch.full((b, longest), -100)
+    for i, (after, answer) in enumerate(rows):
+        ids[i, : len(after) + len(answer)] = torch.tensor(after + answer)
+        mask[i, : len(after) + len(answer)] = True
+        targets[i, len(after) - 1 : len(after) + len(answer) - 1] = torch.tensor(answer)  # position p predicts p + 1
     embed = network.llm.embed
-    embeds = torch.cat([embed(torch.tensor(ids_before)).expand(b, -1, -1), out.prefix,
-                        embed(torch.tensor(ids_after)).expand(b, -1, -1), embed(answer_ids)], dim=1)
-    ones = lambda n: torch.ones(b, n, dtype=torch.bool)  # noqa: E731
-    mask = torch.cat([ones(len(ids_before)), out.prefix_mask, ones(len(ids_after) + longest)], dim=1)
-    targets = torch.full(mask.shape, -100)
-    start = embeds.shape[1] - longest
-    answer_targets = answer_ids.masked_fill(answer_ids == tokenizer.pad_id, -100)
-    targets[:, start - 1 : -1] = answer_targets  # position p predicts token p + 1
+    embeds = torch.cat([embed(torch.tensor(ids_before)).expand(b, -1, -1), out.prefix, embed(ids)], dim=1)
+    head = torch.ones(b, len(ids_before), dtype=torch.bool)
+    mask = torch.cat([head, out.prefix_mask, mask], dim=1)
+    targets = torch.cat([torch.full((b, len(ids_before) + out.prefix.shape[1]), -100), targets], dim=1)
     return embeds, mask, targets
 
 
 def fit_explanations(network: EmotionNetwork, tokenizer: TextTokenizer, train: TokenWindows, texts: list[str],
-                     cfg: BuildConfig, rng: np.random.Generator) -> list[float]:
-    prompt = instruction_text("reason", network.config.labels)
+                     sentences: list[str], cfg: BuildConfig, rng: np.random.Generator) -> list[float]:
     params = [p for name, p in network.named_parameters() if name.startswith(("llm.", "llama_proj"))]
     optimizer = torch.optim.AdamW(params, lr=cfg.llm_lr, weight_decay=0.01)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, cfg.llm_lr, total_steps=cfg.llm_steps,
@@ -203,7 +222,8 @@ def fit_explanations(network: EmotionNetwork, tokenizer: TextTokenizer, train: T
     for _ in range(cfg.llm_steps):
         index = rng.integers(0, len(train), cfg.llm_batch)
         batch = train.take(torch.from_numpy(index))
-        embeds, mask, targets = _llm_batch(network, tokenizer, batch, [texts[i] for i in index], prompt)
+        embeds, mask, targets = _llm_batch(network, tokenizer, batch, [texts[i] for i in index],
+                                           _prompts(network, batch, sentences))
         logits, _ = network.llm(embeds, mask)
         loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten())
         optimizer.zero_grad()
@@ -217,7 +237,8 @@ def fit_explanations(network: EmotionNetwork, tokenizer: TextTokenizer, train: T
 
 @torch.no_grad()
 def evaluate(network: EmotionNetwork, tokenizer: TextTokenizer, held_out: TokenWindows, cfg: BuildConfig) -> dict:
-    """Agreement with the teacher on held-out windows, and generated explanations."""
+    """Agreement with the teacher on held-out windows (their words: word_windows.HELD_OUT), and
+    generated explanations."""
     target = _teacher(held_out)
     out = _fuse(network, held_out)
     # The label is compared where the teacher sees a face; without one it has no label (uniform
@@ -227,12 +248,12 @@ def evaluate(network: EmotionNetwork, tokenizer: TextTokenizer, held_out: TokenW
     no_face_confidence = torch.softmax(out.logits[unseen], -1).amax(-1)
     va_error = (out.valence_arousal - target.valence_arousal).abs().mean(0)
     texts = explanation_texts(network, held_out)
-    prompt = instruction_text("reason", network.config.labels)
+    prompts = _prompts(network, held_out, list(HELD_OUT))
     exact, named, faces = 0, 0, 0
     checks = min(cfg.explain_checks, len(held_out))
     for i in range(checks):
         one = _fuse(network, held_out.take(slice(i, i + 1)))
-        built = build_prompt(network.llm.embed, tokenizer, one.prefix, one.prefix_mask, prompt)
+        built = build_prompt(network.llm.embed, tokenizer, one.prefix, one.prefix_mask, prompts[i])
         config = GenerationConfig(max_new_tokens=48, stop_token_ids=(tokenizer.eos_id,), vocab_limit=tokenizer.vocab_size)
         result = generate(network.llm, built.embeds, built.mask, config)
         text = tokenizer.decode(result.tokens).strip()
@@ -240,8 +261,14 @@ def evaluate(network: EmotionNetwork, tokenizer: TextTokenizer, held_out: TokenW
         if texts[i].startswith("The face shows"):  # the teacher saw a face: the text must name the head's label
             faces += 1
             named += network.config.labels[int(one.logits.argmax())] in text.split(".")[0]
+    # the same windows with the most positive and the most negative held-out sentence: valence must order them
+    table = cue_table(list(HELD_OUT))[:-1]
+    compound = table[:, TEXT_CUES.index("compound")]
+    valences = [_fuse(network, replace(held_out, text=table[i].expand(len(held_out), -1))).valence_arousal[:, 0]
+                for i in (int(compound.argmax()), int(compound.argmin()))]
     return {
         "label_agreement": round(float(agree), 4),
+        "words_valence_order": round(float((valences[0] > valences[1]).float().mean()), 4),
         "windows_with_face": int(seen.sum()),
         "no_face_max_confidence": round(float(no_face_confidence.max()), 4),
         "valence_mae": round(float(va_error[0]), 4),
@@ -268,13 +295,14 @@ def build_tiny(output: str | Path, cfg: BuildConfig = BuildConfig(), progress=No
     network.requires_grad_(False)
     network.eval()  # no dropout or batch statistics anywhere: training mode changes nothing
 
-    say("making training windows (photographs, espeak-ng speech)")
+    say("making training windows (photographs, espeak-ng speech, words)")
     with torch.no_grad():
         photos = _photo_tokens(network, cfg.photo_variants)
         readings = real_face_readings(network)
         pool = speech_pool(network.config.audio.sample_rate, cfg.sentences)
-        windows = _windows(network, cfg.windows + cfg.held_out, photos, readings, pool, cfg, rng)
-    train, held_out = windows.take(slice(0, cfg.windows)), windows.take(slice(cfg.windows, None))
+        sentences = word_corpus(cfg.word_sentences, rng)
+        train = _windows(network, cfg.windows, photos, readings, pool, sentences, cfg, rng)
+        held_out = _windows(network, cfg.held_out, photos, readings, pool, list(HELD_OUT), cfg, rng)
 
     say(f"fitting fusion and perception head ({cfg.fusion_steps} steps)")
     for module in (network.conv_pro_module, network.perception_head):
@@ -285,13 +313,13 @@ def build_tiny(output: str | Path, cfg: BuildConfig = BuildConfig(), progress=No
     say("training the tokenizer")
     with torch.no_grad():
         texts = explanation_texts(network, train)
-    prompt = instruction_text("reason", network.config.labels)
-    tokenizer = train_tokenizer(texts + [prompt.replace(PLACEHOLDER, " ")], network.config.llm.vocab_size, output)
+    prompts = [explanation_prompt(network.config.labels, subtitle=said) for said in ("", "words")]
+    tokenizer = train_tokenizer(texts + [p.replace(PLACEHOLDER, " ") for p in prompts], network.config.llm.vocab_size, output)
 
     say(f"training the explanation head ({cfg.llm_steps} steps)")
     for name, parameter in network.named_parameters():
         parameter.requires_grad_(name.startswith(("llm.", "llama_proj")))
-    llm_losses = fit_explanations(network, tokenizer, train, texts, cfg, rng)
+    llm_losses = fit_explanations(network, tokenizer, train, texts, sentences, cfg, rng)
     network.requires_grad_(False)
 
     say("evaluating on held-out windows")

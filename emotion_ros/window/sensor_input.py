@@ -18,8 +18,10 @@ from emotion_ros.io.errors import InvalidInput
 from emotion_ros.io.image import compressed_to_rgb, image_to_rgb
 from emotion_ros.io.letterbox import letterbox
 from emotion_ros.io.stamps import checked_seconds
+from emotion_ros.io.transcript import Utterance, live_speech_to_utterance, string_to_utterance
 from emotion_ros.window.assembler import WindowAssembler
 from emotion_ros.window.config import WindowConfig
+from emotion_ros.window.utterances import UtteranceBuffer
 from emotion_ros.window.window import Window
 
 # report(source, kind, message): source is a topic name or "window".
@@ -52,6 +54,9 @@ class SensorInput:
         self.accepted: Counter[str] = Counter()  # messages decoded
         self.used: Counter[str] = Counter()  # ... whose data the window buffers took (not too old, not a duplicate)
         self._resamplers: dict[str, MonoResampler] = {}
+        # words stay attachable for a window past their end, plus the recogniser's lag
+        self.utterances = UtteranceBuffer(horizon=2 * config.duration + 10.0)
+        self._words_timeline = 0
 
     def _reject(self, topic: str, error: Exception) -> list[Window]:
         kind = error.kind if isinstance(error, InvalidInput) else "error"
@@ -83,18 +88,50 @@ class SensorInput:
         if self.frame_size:
             self.source_size = (int(rgb.shape[0]), int(rgb.shape[1]))
             rgb = letterbox(rgb, self.frame_size)
-        windows = self._sized(self.assembler.add_frame(stamp, rgb))
+        windows = self._finished(self.assembler.add_frame(stamp, rgb))
         if self.assembler.last_admitted:
             self.used[topic] += 1
         if self._on_frame is not None and self.assembler.last_frame_kept:
             self._on_frame(stamp, rgb, self.assembler.timeline)
         return windows
 
-    def _sized(self, windows: list[Window]) -> list[Window]:
-        """The windows, stamped with the camera's frame size when frames are letterboxed."""
-        if self.source_size is None:
-            return windows
-        return [replace(window, source_size=self.source_size) for window in windows]
+    def _finished(self, windows: list[Window]) -> list[Window]:
+        """The windows, with the words said during them and the camera's frame size when frames
+        are letterboxed."""
+        if self.assembler.timeline != self._words_timeline:  # sensor time jumped back: old words are void
+            self.utterances.clear()
+            self._words_timeline = self.assembler.timeline
+        return [replace(window, words=self.utterances.during(window.t_start, window.t_end),
+                        source_size=self.source_size or window.source_size) for window in windows]
+
+    def transcript(self, msg, delay: float, now: float, topic: str = "speech") -> list[Window]:
+        """std_msgs/String from a speech recogniser, ``delay`` [s] after the speech ended
+        (io/transcript.py). It has no stamp: it arrived at the newest sensor stamp (``now``, the
+        node's clock, before any sensor message), so bags and simulations line up too. Words
+        never complete a window."""
+        return self._words(topic, lambda: string_to_utterance(msg, self._sensor_now(now), delay))
+
+    def live_speech(self, msg, delay: float, now: float, topic: str = "speech") -> list[Window]:
+        """hri_msgs/LiveSpeech (ROS4HRI), incremental or final: its stamp, else as transcript()."""
+        return self._words(topic, lambda: live_speech_to_utterance(msg, self._sensor_now(now), delay))
+
+    def utterance(self, said: Utterance, topic: str = "speech") -> list[Window]:
+        """Words already on sensor time (a transcript file)."""
+        return self._words(topic, lambda: said)
+
+    def _sensor_now(self, now: float) -> float:
+        return self.assembler.clock if self.assembler.clock is not None else now
+
+    def _words(self, topic: str, convert: Callable[[], Utterance | None]) -> list[Window]:
+        try:
+            said = convert()
+        except (InvalidInput, ValueError) as error:
+            return self._reject(topic, error)
+        self.accepted[topic] += 1
+        if said is not None:
+            self.utterances.add(said)
+            self.used[topic] += 1
+        return []
 
     def audio(self, msg, topic: str = "audio") -> list[Window]:
         """emotion_msgs/AudioFrame."""
@@ -132,7 +169,7 @@ class SensorInput:
             self.used[topic] += 1
         if resampler.sample_rate_changes != changes:
             self._report(topic, "sample_rate", f"audio sample rate changed to {chunk.sample_rate} Hz")
-        return self._sized(windows)
+        return self._finished(windows)
 
     def flush(self, partial: bool = False, tail: bool = False) -> list[Window]:
         """End of input: drain the resamplers, then emit every window sensor time has reached
@@ -141,7 +178,7 @@ class SensorInput:
         for resampler in self._resamplers.values():
             for mono in resampler.finish():
                 windows += self.assembler.add_audio(mono.stamp, mono.samples)
-        return self._sized(windows + self.assembler.flush(partial, tail))
+        return self._finished(windows + self.assembler.flush(partial, tail))
 
     def close(self) -> None:
         """Free the resamplers' native state now rather than at interpreter exit."""

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from emotion_ros.io.transcript import Utterance
+
 
 @dataclass(frozen=True)
 class Window:
@@ -28,6 +30,8 @@ class Window:
                   jump back (bag loop, simulation reset), so consumers reset what they keep
     tail:         the last window of a finished input (a file, a bag), which extends past its
                   end: the time after it is masked (WindowAssembler.flush(tail=True))
+    words:        the utterances (io/transcript.py) that overlap the window, as far as the
+                  recogniser had delivered them when the window was cut
     """
 
     index: int
@@ -44,10 +48,16 @@ class Window:
     source_size: tuple[int, int] | None = None
     timeline: int = 0
     tail: bool = False
+    words: tuple[Utterance, ...] = ()
 
     @property
     def duration(self) -> float:
         return self.t_end - self.t_start
+
+    @property
+    def text(self) -> str:
+        """What was said during the window ("" when nothing was)."""
+        return " ".join(u.text for u in self.words)
 
     @property
     def audio_coverage(self) -> float:
@@ -58,4 +68,5 @@ class Window:
         """One human-readable line, for logs and the terminal view."""
         video = f"{int(self.frame_mask.sum())}/{self.frame_mask.size} frames" if self.video_present else "no video"
         audio = f"audio {self.audio_coverage:.0%}" if self.audio_present else "no audio"
-        return f"window #{self.index} [{self.t_start:.3f}, {self.t_end:.3f}] s: {video}, {audio}"
+        words = f", says {self.text!r}" if self.words else ""
+        return f"window #{self.index} [{self.t_start:.3f}, {self.t_end:.3f}] s: {video}, {audio}{words}"
