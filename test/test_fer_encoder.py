@@ -48,7 +48,7 @@ def test_the_network_runs_a_window_with_fer_views(network):
     with torch.no_grad():
         out = network.forward_window(frames, torch.zeros(1, config.audio_samples), torch.tensor([True]), torch.tensor([False]))
     k = config.tokens
-    assert out.prefix.shape[1] == k + 1 + k + k  # the global view groups its 4 quadrant tokens into one
+    assert out.prefix.shape[1] == k + 1 + k + k + 1  # the global view groups its 4 quadrant tokens into one; + the words
     assert torch.isfinite(out.logits).all()
 
 

@@ -78,8 +78,9 @@ def test_tiny_runs_a_full_window(tiny):
     assert out.logits.shape == (1, len(config.labels))
     assert torch.allclose(out.probabilities.sum(-1), torch.tensor(1.0))
     assert out.valence_arousal.shape == (1, 2) and out.valence_arousal.abs().max() <= 1
-    expected_prefix = config.tokens * 3 + config.global_tokens
-    assert out.prefix.shape == (1, expected_prefix, config.llm.dim) and out.prefix_mask.all()
+    expected_prefix = config.tokens * 3 + config.global_tokens + 1  # ... and the words' token
+    assert out.prefix.shape == (1, expected_prefix, config.llm.dim)
+    assert out.prefix_mask[:, :-1].all() and not out.prefix_mask[:, -1].any()  # nothing said: the words masked
     assert torch.isfinite(out.prefix).all()
 
 

@@ -32,7 +32,7 @@ def test_compressed_images_follow_the_remapped_image_topic(ros):
     publisher = camera.create_publisher(CompressedImage, "/head_camera/image_raw/compressed", qos_profile_sensor_data)
     try:
         bring_up(emotion)
-        assert [s.topic_name for s in emotion._sensors._subscriptions] == ["/head_camera/image_raw/compressed"]
+        assert [s.topic_name for s in emotion._sensors._subscriptions] == ["/head_camera/image_raw/compressed", "/speech"]
         frame, sent = np.full((48, 64, 3), 90, np.uint8), [0]
 
         def sent_and_received() -> bool:

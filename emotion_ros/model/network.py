@@ -116,8 +116,6 @@ class EmotionNetwork(nn.Module):
             audio_tokens = audio_tokens.expand(people, -1, -1)
             video_present, audio_present = video_present.expand(people), audio_present.expand(people)
         steps = self.temporal_view.pool_in_time(frame_features, self.config.num_frames)
-        if self.config.text is not None and text is None:
-            text = torch.zeros(global_frame.shape[0], self.config.text.dim, device=audio_tokens.device)
         if text is not None and text.shape[0] == 1:
             text = text.expand(people, -1)
         return self.fuse(TemporalView.tokens(steps), cls, image_tokens, audio_tokens, video_present, audio_present, text)
@@ -136,12 +134,15 @@ class EmotionNetwork(nn.Module):
 
         video_tokens (B, K, D_t); cls (B, D_g) and image_tokens (B, G, 4 D_g) from the global
         view; audio_tokens (B, K, D_a); video_present, audio_present (B,) bool; text (B,
-        TEXT_DIM) text cues, with a text view (present: its first cue).
+        TEXT_DIM) text cues, read by a text view (present: its first cue; None: nothing said).
         """
         k = self.config.tokens
         cls_tokens = cls[:, None].expand(-1, k, -1)
         inputs, flags = [audio_tokens, cls_tokens, video_tokens], [audio_present, video_present, video_present]
         if self.config.text is not None:
+            if text is None:  # nothing said
+                text = torch.zeros(video_tokens.shape[0], self.config.text.dim, device=video_tokens.device)
+            text = text.to(self.llama_proj_text.weight.dtype)
             text_present = text[:, TEXT_CUES.index("present")] > 0.5
             inputs.append(text[:, None].expand(-1, k, -1))  # window-level cues on every token, as the voice's
             flags.append(text_present)

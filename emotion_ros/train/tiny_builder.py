@@ -71,7 +71,7 @@ class BuildConfig:
     fusion_steps: int = 2000
     fusion_batch: int = 128
     fusion_lr: float = 3e-3
-    llm_steps: int = 1400
+    llm_steps: int = 2000
     llm_batch: int = 32
     llm_lr: float = 1e-3
     explain_checks: int = 60  # held-out windows whose generated explanation is compared
