@@ -46,10 +46,11 @@ class BagPlayer:
         self._clock = node.create_publisher(Clock, "/clock", 10)
         self.published = 0
         self.finished = threading.Event()
-        for topic, kind in self._kinds.items():  # latched: there for the node whenever it starts
-            if kind == "audio_info":
-                for _, _, msg in itertools.islice(read_messages(self.path, [topic], installed_only=True), 1):
-                    self._publishers[topic].publish(msg)
+        # the stream's format, latched: there for the node whenever it starts
+        self._formats = {topic: msg for topic, kind in self._kinds.items() if kind == "audio_info"
+                         for _, _, msg in itertools.islice(read_messages(self.path, [topic], installed_only=True), 1)}
+        for topic, msg in self._formats.items():
+            self._publishers[topic].publish(msg)
 
     def subscribers(self) -> int:
         """The fewest subscribers any of the played topics has (wait for them before playing)."""
@@ -58,6 +59,10 @@ class BagPlayer:
     def play(self, stop: threading.Event | None = None) -> int:
         """Publish the recording at the recorded pace (any thread); returns how many messages."""
         started_wall = started_bag = None
+        # again just before the audio: a subscriber that matched a moment ago may not have had
+        # the latched copy yet, and audio before its format is lost
+        for topic, msg in self._formats.items():
+            self._publishers[topic].publish(msg)
         try:
             for topic, timestamp, msg in read_messages(self.path, list(self._publishers), installed_only=True):
                 if stop is not None and stop.is_set():
