@@ -9,19 +9,18 @@ Usage: python audio_common_live.py CLIP ros-drivers|mgonzs13 OUT.json
 
 import json
 import sys
-import threading
 from pathlib import Path
 
 import rclpy
 from rclpy.parameter import Parameter
 from recorded_bags import replay, write_audio_common_bag
-from ros_helpers import spin_until
+from ros_helpers import play_bag_into
 
 from emotion_ros.io.audio_common import audio_common_types
 from emotion_ros.io.stamps import to_seconds
 from emotion_ros.nodes.bag_player import BagPlayer
 from emotion_ros.nodes.perception_node import PerceptionNode
-from emotion_ros.nodes.runner import bring_up, shut_down
+from emotion_ros.nodes.runner import shut_down
 from emotion_ros.runtime.backends import create_backend
 
 AUDIO_TYPES = {"ros-drivers": "audio_common_data", "mgonzs13": "audio_common_stamped"}
@@ -41,12 +40,7 @@ def main():
     emotion.state_listeners.append(lambda m: states.append(
         {"t_end": to_seconds(m.header.stamp), "label": m.label, "speaking": m.speaking, "audio_present": m.audio_present}))
     try:
-        bring_up(emotion)
-        assert spin_until([emotion, player_node], lambda: player.subscribers() > 0, timeout=10)
-        threading.Thread(target=player.play, daemon=True).start()
-        assert spin_until([emotion, player_node], player.finished.is_set, timeout=60)
-        spin_until([emotion, player_node], lambda: False, timeout=0.5)
-        emotion.finish_input()
+        play_bag_into(emotion, player_node, player)
         rejected = sum(emotion.input.rejected.values())
     finally:
         shut_down([emotion])

@@ -122,3 +122,16 @@ def drive_node(node, sensors: "SyntheticSensors", steps) -> None:
     finally:
         shut_down([node])
         sensors.node.destroy_node()
+
+
+def play_bag_into(emotion, player_node, player) -> None:
+    """Bring the emotion node (with use_sim_time) up, play the bag into it at the recorded pace
+    (nodes/bag_player.py) and end its input; the caller shuts both nodes down."""
+    import threading
+
+    bring_up(emotion)
+    assert spin_until([emotion, player_node], lambda: player.subscribers() > 0, timeout=10)
+    threading.Thread(target=player.play, daemon=True).start()
+    assert spin_until([emotion, player_node], player.finished.is_set, timeout=60)
+    spin_until([emotion, player_node], lambda: False, timeout=0.5)
+    emotion.finish_input()

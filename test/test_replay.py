@@ -107,16 +107,14 @@ def test_two_backends_compared_and_the_states_written_to_a_bag(sample_clip, tmp_
 
 
 def test_a_bag_played_at_the_recorded_rate_into_a_sim_time_node_gives_the_same_labels(ros, backend, sample_clip, tmp_path):
-    import threading
-
     import rclpy
     from rclpy.parameter import Parameter
-    from ros_helpers import spin_until
+    from ros_helpers import play_bag_into
 
     from emotion_ros.io.stamps import to_seconds
     from emotion_ros.nodes.bag_player import BagPlayer
     from emotion_ros.nodes.perception_node import PerceptionNode
-    from emotion_ros.nodes.runner import bring_up, shut_down
+    from emotion_ros.nodes.runner import shut_down
 
     bag = write_bag(sample_clip, tmp_path / "bag", "sqlite3", True)
     _, offline = replay(backend, bag)
@@ -128,12 +126,7 @@ def test_a_bag_played_at_the_recorded_rate_into_a_sim_time_node_gives_the_same_l
     player_node = rclpy.create_node("bag_player")
     player = BagPlayer(player_node, bag)
     try:
-        bring_up(emotion)
-        assert spin_until([emotion, player_node], lambda: player.subscribers() > 0, timeout=10)
-        threading.Thread(target=player.play, daemon=True).start()
-        assert spin_until([emotion, player_node], player.finished.is_set, timeout=60)
-        spin_until([emotion, player_node], lambda: False, timeout=0.5)
-        emotion.finish_input()
+        play_bag_into(emotion, player_node, player)
         now = to_seconds(emotion.get_clock().now().to_msg())
     finally:
         shut_down([emotion])
