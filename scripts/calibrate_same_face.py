@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from skimage import data
 
-from emotion_ros.eval.face_composites import composite_frames, scene
+from emotion_ros.samples.face_composites import composite_frames, scene
 from emotion_ros.io.letterbox import letterbox
 from emotion_ros.model.face_encoder import DETECTION
 from emotion_ros.runtime.face_follower import SAME_FACE

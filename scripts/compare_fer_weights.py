@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from ai_edge_litert.interpreter import Interpreter
 
-from emotion_ros.eval.face_composites import composite_frames
+from emotion_ros.samples.face_composites import composite_frames
 from emotion_ros.io.letterbox import letterbox
 from emotion_ros.model.config import load_preset
 from emotion_ros.model.face_align import aligned_crops

@@ -34,7 +34,7 @@ def sample_clip(tmp_path_factory) -> Path:
     """A real 4 s MP4 (H.264 + AAC 44.1 kHz stereo): the astronaut photo and espeak-ng speech."""
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed (make installs it)")
-    from emotion_ros.io.sample_clip import make_sample_clip
+    from emotion_ros.samples.sample_clip import make_sample_clip
 
     return make_sample_clip(tmp_path_factory.mktemp("media") / "clip.mp4", duration=4.0, fps=25, size=(320, 240), text="Hello, nice to see you.")
 
@@ -69,7 +69,7 @@ def speech_16k() -> "np.ndarray":  # noqa: F821
         pytest.skip("espeak-ng is not installed (make installs it)")
     import numpy as np
 
-    from emotion_ros.io.sample_clip import synthesize_speech
+    from emotion_ros.samples.sample_clip import synthesize_speech
 
     silence = np.zeros(8000, np.float32)
     return np.concatenate([silence, synthesize_speech("Hello there, it is good to see you.", rate=16000), silence])

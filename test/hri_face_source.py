@@ -20,7 +20,7 @@ from sensor_msgs.msg import Image
 from skimage import data
 from std_msgs.msg import Header
 
-from emotion_ros.eval.face_composites import ASTRONAUT_FACE, scene
+from emotion_ros.samples.face_composites import ASTRONAUT_FACE, scene
 from emotion_ros.io.image import rgb_to_image
 from emotion_ros.io.stamps import to_stamp
 from emotion_ros.nodes.perception_node import PerceptionNode

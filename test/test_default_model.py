@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from emotion_ros.eval.face_composites import ASTRONAUT_FACE, composite_frames
+from emotion_ros.samples.face_composites import ASTRONAUT_FACE, composite_frames
 from emotion_ros.runtime.people import box_iou
 
 
@@ -85,7 +85,7 @@ def test_a_reduced_build_is_deterministic_and_loads(tmp_path):
     from safetensors.torch import load_file
 
     from emotion_ros.model.checkpoint import load_checkpoint
-    from emotion_ros.train.tiny_builder import BuildConfig, build_tiny
+    from emotion_ros.default_model.builder import BuildConfig, build_tiny
 
     config = BuildConfig(windows=48, held_out=8, fusion_steps=4, fusion_batch=16, llm_steps=2, llm_batch=4,
                          explain_checks=1, photo_variants=1, sentences=1)

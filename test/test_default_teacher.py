@@ -5,9 +5,9 @@ import torch
 
 from emotion_ros.model.face_encoder import BOX, DETECTION, EMPTY_LOGIT, EXPRESSION, empty_token
 from emotion_ros.model.voice_cues import CUES
-from emotion_ros.train.affect import LABELS, targets
-from emotion_ros.train.cue_windows import synthetic_video
-from emotion_ros.train.explanations import describe
+from emotion_ros.default_model.affect import LABELS, targets
+from emotion_ros.default_model.cue_windows import synthetic_video
+from emotion_ros.default_model.explanations import describe
 
 HAPPY = LABELS.index("happy")
 

@@ -10,11 +10,11 @@ import pytest
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.parameter import Parameter
 
-from emotion_ros.export import tensorrt_engine
-from emotion_ros.export.artefacts import StaleArtefacts, read_manifest
+from emotion_ros.artefacts import tensorrt_engine
+from emotion_ros.artefacts.onnx_artefacts import StaleArtefacts, read_manifest
 from emotion_ros.export.exporter import export_model
 from emotion_ros.export.profile import ExportProfile, ProfileError, load_profile
-from emotion_ros.export.tensorrt_engine import MachineIdentity, StaleEngine, TensorRTUnavailable, ensure_engine, sidecar_mismatches
+from emotion_ros.artefacts.tensorrt_engine import MachineIdentity, StaleEngine, TensorRTUnavailable, ensure_engine, sidecar_mismatches
 from emotion_ros.export.tensorrt_ops import unsupported_operators
 from emotion_ros.nodes.perception_node import PerceptionNode
 from emotion_ros.nodes.runner import bring_up, shut_down

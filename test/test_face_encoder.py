@@ -6,7 +6,7 @@ import pytest
 import torch
 from skimage import data
 
-from emotion_ros.eval.face_composites import ASTRONAUT_FACE, paste_faces, scene
+from emotion_ros.samples.face_composites import ASTRONAUT_FACE, paste_faces, scene
 from emotion_ros.io.letterbox import Letterbox, letterbox
 from emotion_ros.model.config import ConfigError, FrameEncoderConfig, load_preset
 from emotion_ros.model.face_align import crop_theta

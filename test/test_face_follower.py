@@ -4,7 +4,7 @@ every frame it read, on a real face moving through real scenes at 30 frames per 
 import numpy as np
 import pytest
 
-from emotion_ros.eval.face_composites import paste_faces, scene
+from emotion_ros.samples.face_composites import paste_faces, scene
 from emotion_ros.io.letterbox import letterbox
 from emotion_ros.model.face_encoder import BOX, DETECTION, EXPRESSION
 from emotion_ros.model.mini_xception import FER_LABELS

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from emotion_ros.eval.face_composites import composite_frames, empty_frames
+from emotion_ros.samples.face_composites import composite_frames, empty_frames
 from emotion_ros.model.blazeface import BlazeFaceFullRange, anchor_centres, blazeface_tflite_path, load_blazeface
 from emotion_ros.model.face_localiser import FaceLocaliser, _greedy_keep, _iou, sampling_grid
 from emotion_ros.model.tflite_weights import TfliteFormatError, load_convolutions, read_convolutions

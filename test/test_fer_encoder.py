@@ -61,7 +61,7 @@ def test_fer_encoder_configs_are_checked():
 
 def test_whole_frames_under_camera_motion_read_like_the_face_crop(network, fer_network):
     """How close the detector-free reading comes to a tight crop (the published preprocessing)."""
-    from emotion_ros.io.sample_clip import camera_motion
+    from emotion_ros.samples.sample_clip import camera_motion
     from emotion_ros.model.mini_xception import to_model_input
 
     photo, results = data.astronaut(), []

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from emotion_ros.eval.face_composites import paste_faces, scene
-from emotion_ros.export.artefacts import StaleArtefacts, export_artefacts, read_manifest, weights_fingerprint
+from emotion_ros.samples.face_composites import paste_faces, scene
+from emotion_ros.artefacts.onnx_artefacts import StaleArtefacts, export_artefacts, read_manifest, weights_fingerprint
 from emotion_ros.io.letterbox import letterbox
 from emotion_ros.model.config import load_preset
 from emotion_ros.model.face_encoder import person_tokens

@@ -260,7 +260,7 @@ def test_shutdown_while_explaining_is_prompt(ros):
 def test_people_and_the_main_person_reach_another_process_with_their_faces_rois(ros, tmp_path):
     """The generated people clip (two people, then three) as a 640 x 480 camera: emotion/people
     lists everyone with a stable id and an ROI on their face; emotion/state is the main person."""
-    from emotion_ros.eval.people_clip import people_clip
+    from emotion_ros.samples.people_clip import people_clip
     from emotion_ros.runtime.people import box_iou
 
     out, t0 = tmp_path / "people.json", 1000.0

@@ -4,7 +4,7 @@ estimate per person, on boxes and on a generated clip of real faces (people_clip
 import numpy as np
 import pytest
 
-from emotion_ros.eval.people_clip import PEOPLE_SCRIPT, people_clip
+from emotion_ros.samples.people_clip import PEOPLE_SCRIPT, people_clip
 from emotion_ros.io.letterbox import Letterbox
 from emotion_ros.model.face_encoder import BOX, DETECTION
 from emotion_ros.runtime.estimator import EmotionEstimator
@@ -174,7 +174,7 @@ def test_the_voice_is_the_only_persons_and_nobody_s_with_several_in_view():
 def test_the_live_view_names_the_main_person_and_the_others():
     from rich.console import Console
 
-    from emotion_ros.live_view import LiveView
+    from emotion_ros.commands.live_view import LiveView
     from emotion_ros.runtime.messages import estimate_to_msg, people_to_msg
 
     view = LiveView(Console(record=True, width=120))
@@ -231,7 +231,7 @@ def test_events_follow_the_main_person_and_say_when_nobody_is_left():
 def test_a_face_passing_behind_another_keeps_its_id(tiny_checkpoint):
     """Two people at the same height walk through each other: one face hides the other for about
     a second (less than the timeout); both come out with the ids they went in with."""
-    from emotion_ros.eval.people_clip import Walk
+    from emotion_ros.samples.people_clip import Walk
     from emotion_ros.runtime.torch_backend import TorchBackend
 
     backend = TorchBackend(str(tiny_checkpoint))
@@ -268,7 +268,7 @@ def test_the_live_view_keeps_a_bounded_history():
 
     from rich.console import Console
 
-    from emotion_ros.live_view import LiveView
+    from emotion_ros.commands.live_view import LiveView
     from emotion_ros.runtime.messages import estimate_to_msg, people_to_msg
 
     view = LiveView(Console(file=io.StringIO()), history=10)

@@ -86,7 +86,7 @@ def test_estimator_gives_valid_estimates_and_encodes_only_new_frames(backend):
 
 
 def test_estimator_reports_every_person_with_the_largest_face_first(backend):
-    from emotion_ros.eval.face_composites import paste_faces, scene
+    from emotion_ros.samples.face_composites import paste_faces, scene
     from emotion_ros.io.letterbox import letterbox
 
     rgb, truth = paste_faces(scene("grass", 480, 640), [(90, 0.25, 0.45), (160, 0.7, 0.5)])

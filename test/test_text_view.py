@@ -11,7 +11,7 @@ from emotion_ros.model.prompt import SUBTITLE_CHARACTERS, SUBTITLE_TOKENS, expla
 from emotion_ros.model.text_cues import TEXT_CUES, TEXT_DIM, text_cues
 from emotion_ros.runtime.backends import create_backend
 from emotion_ros.runtime.explainer import explain_person, with_words
-from emotion_ros.train.word_windows import HELD_OUT
+from emotion_ros.default_model.word_windows import HELD_OUT
 
 NEGATIVE, POSITIVE = "This is the worst day of my life.", "We won the championship last night!"
 

@@ -96,7 +96,7 @@ def test_adapter_reads_multi_labels_and_names_missing_columns(tmp_path, clip_dir
 
 def test_short_clip_gives_one_partial_window(tmp_path):
     """A 1 s clip (shorter than a 2 s window) is one window whose missing start is masked."""
-    from emotion_ros.io.sample_clip import camera_motion
+    from emotion_ros.samples.sample_clip import camera_motion
     from emotion_ros.window.config import WindowConfig
     from emotion_ros.window.media_windows import media_windows
 

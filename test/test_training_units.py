@@ -188,7 +188,7 @@ def test_teacher_outputs_round_trip_and_guard_the_vocabulary(network, tokenizer,
     batch = make_batch([item], tokenizer.pad_id)
     assert batch.teacher_mask[0].nonzero().flatten().tolist() == list(range(item.answer_start, len(item.text_ids)))
 
-    from emotion_ros.train.tiny_builder import train_tokenizer
+    from emotion_ros.default_model.builder import train_tokenizer
 
     other = train_tokenizer(["the face shows a smile"] * 20, 300, tmp_path / "student")
     with pytest.raises(TeacherError, match="tokenizer differs"):

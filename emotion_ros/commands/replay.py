@@ -135,7 +135,7 @@ def play_offline(args: argparse.Namespace, clip: Path, plot: Path | None) -> int
     in order, the same on every run), shown in the live view; explanations every
     1 / explanation.rate seconds of the clip."""
     from emotion_ros.eval.timeline import plot_timeline
-    from emotion_ros.live_view import LiveView
+    from emotion_ros.commands.live_view import LiveView
     from emotion_ros.runtime.backends import create_backend
     from emotion_ros.runtime.messages import explanation_to_msg
     from emotion_ros.runtime.offline_replay import OfflineReplay, PeriodicExplainer, recorded_items

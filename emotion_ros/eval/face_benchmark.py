@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion_ros.eval.face_composites import paste_faces, scene
+from emotion_ros.samples.face_composites import paste_faces, scene
 from emotion_ros.runtime.people import box_iou
 
 FRAME = (480, 640)

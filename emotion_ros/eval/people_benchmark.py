@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from emotion_ros.eval.people_clip import Walk, people_clip
+from emotion_ros.samples.people_clip import Walk, people_clip
 from emotion_ros.eval.runtime_benchmark import _percentile_ms, _target, simulate_drops
 from emotion_ros.runtime.backends import create_backend
 from emotion_ros.runtime.estimator import EmotionEstimator

@@ -1,1 +1,1 @@
-"""Checkpoint -> ONNX graphs (and, for GPUs, TensorRT engines), with the metadata to trust them."""
+"""Checkpoint -> ONNX graphs (and, for GPUs, TensorRT engines) with parity checks and export profiles."""

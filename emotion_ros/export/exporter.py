@@ -26,7 +26,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
-from emotion_ros.export.artefacts import add_variant, export_artefacts, read_manifest, weights_fingerprint
+from emotion_ros.artefacts.onnx_artefacts import add_variant, export_artefacts, read_manifest, weights_fingerprint
 from emotion_ros.export.profile import ExportProfile
 from emotion_ros.export.tensorrt_ops import unsupported_operators
 from emotion_ros.export.tensorrt_shapes import optimisation_profiles
@@ -50,7 +50,7 @@ def parity_inputs(frame_size: int, num_frames: int, samples: int) -> tuple[np.nd
 
     try:
         from emotion_ros.io.media import VideoFrame, read_media
-        from emotion_ros.io.sample_clip import make_sample_clip
+        from emotion_ros.samples.sample_clip import make_sample_clip
 
         with tempfile.TemporaryDirectory() as tmp:
             clip = make_sample_clip(Path(tmp) / "clip.mp4", duration=3.0, fps=10, size=(320, 240))

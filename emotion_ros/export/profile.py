@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from emotion_ros.export.onnx_graphs import GRAPHS
+from emotion_ros.artefacts.onnx_graphs import GRAPHS
 from emotion_ros.paths import share_dir
 
 PRECISIONS = ("fp32", "fp16")

@@ -44,7 +44,7 @@ def create_backend(name: str, model: str, threads: int = 0, force_engine_update:
 def _build(name: str, model: str, threads: int, force_engine_update: bool, int8: bool) -> Backend:
     is_tensorrt_export = (Path(model) / "tensorrt_profiles.json").is_file()
     if name == "tensorrt" or (name == "auto" and is_tensorrt_export):
-        from emotion_ros.export.tensorrt_engine import TensorRTUnavailable
+        from emotion_ros.artefacts.tensorrt_engine import TensorRTUnavailable
         from emotion_ros.runtime.tensorrt_backend import TensorRTBackend
 
         try:

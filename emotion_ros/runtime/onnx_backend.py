@@ -16,8 +16,8 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from emotion_ros.export.artefacts import StaleArtefacts, export_artefacts, read_manifest, weights_fingerprint
-from emotion_ros.export.onnx_graphs import llm_io_names
+from emotion_ros.artefacts.onnx_artefacts import StaleArtefacts, export_artefacts, read_manifest, weights_fingerprint
+from emotion_ros.artefacts.onnx_graphs import llm_io_names
 from emotion_ros.model.config import config_from_dict
 from emotion_ros.model.generation import GenerationConfig, generate
 from emotion_ros.model.prompt import build_prompt, explanation_prompt

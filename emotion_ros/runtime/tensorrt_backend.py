@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from emotion_ros.export.artefacts import read_manifest
-from emotion_ros.export.onnx_graphs import llm_io_names
-from emotion_ros.export.tensorrt_engine import ensure_engine, probe_tensorrt
+from emotion_ros.artefacts.onnx_artefacts import read_manifest
+from emotion_ros.artefacts.onnx_graphs import llm_io_names
+from emotion_ros.artefacts.tensorrt_engine import ensure_engine, probe_tensorrt
 from emotion_ros.model.config import config_from_dict
 from emotion_ros.model.generation import GenerationConfig, generate
 from emotion_ros.model.prompt import build_prompt, explanation_prompt

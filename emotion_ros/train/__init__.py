@@ -1,2 +1,2 @@
 """Training: MMEVerse records and clip features, the perception-to-cognition curriculum,
-distillation from stored teacher outputs, torchrun (DDP) training; and the default model's build."""
+distillation from stored teacher outputs, torchrun (DDP) training."""

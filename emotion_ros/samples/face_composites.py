@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from emotion_ros.io.sample_clip import photograph
+from emotion_ros.samples.sample_clip import photograph
 
 # The astronaut's face in the 512 x 512 photograph [px], annotated by eye: ear to ear, brow to chin.
 ASTRONAUT_FACE = np.array([175.0, 72.0, 277.0, 178.0])

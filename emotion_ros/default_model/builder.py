@@ -41,16 +41,16 @@ from emotion_ros.model.silero_vad import load_silero_vad
 from emotion_ros.model.text_cues import TEXT_CUES
 from emotion_ros.model.tokenizer import TextTokenizer
 from emotion_ros.model.voice_cues import CUES, SPEAKING_FRACTION
-from emotion_ros.train import affect
-from emotion_ros.train.cue_windows import (
+from emotion_ros.default_model import affect
+from emotion_ros.default_model.cue_windows import (
     TokenWindows,
     audio_windows,
     speech_pool,
     synthetic_video,
     voice_cue_tokens,
 )
-from emotion_ros.train.explanations import describe_batch
-from emotion_ros.train.word_windows import HELD_OUT, cue_table, word_corpus
+from emotion_ros.default_model.explanations import describe_batch
+from emotion_ros.default_model.word_windows import HELD_OUT, cue_table, word_corpus
 
 _log = logging.getLogger(__name__)
 SPECIALS = ["<unk>", "<s>", "</s>", "<pad>"]
@@ -112,7 +112,7 @@ def real_face_readings(network: EmotionNetwork) -> np.ndarray:
 def _photo_tokens(network: EmotionNetwork, variants: int) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
     """Per photograph: (person-centric face tokens (V, 4, 12), global cls (V, 8), global
     quadrants (V, 4, 8)) of V camera-motion variants, letterboxed as the node does."""
-    from emotion_ros.io.sample_clip import camera_motion, photograph
+    from emotion_ros.samples.sample_clip import camera_motion, photograph
 
     size = max(network.config.video.temporal.image_size, network.config.video.global_view.image_size)
     pools = []

@@ -1,6 +1,6 @@
 """The default model's teacher: what the fused output should say, given the encoders' cues.
 
-The `tiny` checkpoint's fusion and perception head are fitted (tiny_builder.py) to reproduce
+The `tiny` checkpoint's fusion and perception head are fitted (builder.py) to reproduce
 these rules, which keep the FER2013 expression reading of the person's aligned face and add
 the voice. A window is about one person: their face is the first slot of each frame's face
 tokens (face_encoder.py; person_tokens puts it there).

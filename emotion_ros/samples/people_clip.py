@@ -14,7 +14,7 @@ from typing import Iterator
 
 import numpy as np
 
-from emotion_ros.eval.face_composites import paste_faces, scene
+from emotion_ros.samples.face_composites import paste_faces, scene
 
 
 @dataclass(frozen=True)

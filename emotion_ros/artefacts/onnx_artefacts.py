@@ -19,7 +19,7 @@ from pathlib import Path
 import onnx
 import torch
 
-from emotion_ros.export.onnx_graphs import GRAPHS, OPSET, graphs_for
+from emotion_ros.artefacts.onnx_graphs import GRAPHS, OPSET, graphs_for
 from emotion_ros.model.checkpoint import file_sha256, unique_state
 from emotion_ros.model.config import config_from_dict
 from emotion_ros.model.network import EmotionNetwork

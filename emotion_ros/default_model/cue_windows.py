@@ -8,7 +8,7 @@ The encoders are frozen, so windows are made directly as what they output:
   a detection logit and a box in slot 0, the other slots empty; frames of a window sharing an
   expression, some frames missing the face, some windows without any face), covering every
   class at every strength around real FER readings of real faces; scene tokens (global view)
-  as clutter; and real windows from photographs (tiny_builder.py passes them in).
+  as clutter; and real windows from photographs (builder.py passes them in).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class TokenWindows:
 
 def speech_pool(sample_rate: int = 16000, sentences: int = len(SENTENCES)) -> list[np.ndarray]:
     """The first ``sentences`` sentences at every rate and pitch: float32 mono clips at ``sample_rate``."""
-    from emotion_ros.io.sample_clip import synthesize_speech
+    from emotion_ros.samples.sample_clip import synthesize_speech
 
     return [synthesize_speech(text, sample_rate, rate, pitch)
             for text in SENTENCES[:sentences] for rate in RATES for pitch in PITCHES]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from emotion_ros.train.affect import LABELS, NEUTRAL_WORDS, Targets
+from emotion_ros.default_model.affect import LABELS, NEUTRAL_WORDS, Targets
 
 CLEAR, MODERATE = 0.75, 0.45  # top probability for "a clear" / "a moderate" expression
 SECOND = 0.2  # probability of the runner-up worth mentioning
