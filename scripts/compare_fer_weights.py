@@ -24,7 +24,8 @@ from emotion_ros.io.letterbox import letterbox
 from emotion_ros.model.config import load_preset
 from emotion_ros.model.face_align import aligned_crops
 from emotion_ros.model.face_encoder import CROP_SIZE, FaceFrameEncoder, load_face_knowledge
-from emotion_ros.model.mini_xception import FER_LABELS, GRAY
+from emotion_ros.model.label_sets import FER_LABELS
+from emotion_ros.model.mini_xception import GRAY
 from emotion_ros.paths import package_data_file
 
 

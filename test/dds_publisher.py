@@ -14,8 +14,9 @@ from std_msgs.msg import Header
 
 from emotion_ros.io.audio import pcm_to_audio_frame
 from emotion_ros.io.stamps import to_stamp
+from emotion_ros.model.label_sets import FER_LABELS
 
-LABELS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+LABELS = list(FER_LABELS)
 
 
 def state(i: int) -> EmotionState:

@@ -13,10 +13,11 @@ import numpy as np
 import rclpy
 from hri_msgs.msg import Expression, IdsList, NormalizedRegionOfInterest2D
 
+from emotion_ros.model.label_sets import FER_LABELS
 from emotion_ros.nodes.rep155_faces import Rep155Faces, faces_published_elsewhere
 from emotion_ros.runtime.estimate import EmotionEstimate, PersonEstimate
 
-LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+LABELS = FER_LABELS
 
 
 def window(t_end, people):

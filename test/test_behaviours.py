@@ -12,10 +12,11 @@ from ros_helpers import spin_until
 
 from emotion_ros.behaviours.emotion_listener import EmotionListener
 from emotion_ros.behaviours.hri_tree import build_hri_tree
+from emotion_ros.model.label_sets import FER_LABELS
 from emotion_ros.runtime.estimate import EmotionEstimate
 from emotion_ros.runtime.messages import estimate_to_msg
 
-LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+LABELS = FER_LABELS
 
 
 def state(label: str | None, t: float, confidence: float = 0.8) -> EmotionState:

@@ -21,7 +21,7 @@ from emotion_ros.model.face_encoder import (
     load_face_knowledge,
     person_tokens,
 )
-from emotion_ros.model.mini_xception import FER_LABELS
+from emotion_ros.model.label_sets import FER_LABELS
 from emotion_ros.runtime.people import people_in_window
 
 HAPPY = FER_LABELS.index("happy")

@@ -7,7 +7,7 @@ import pytest
 from emotion_ros.samples.face_composites import paste_faces, scene
 from emotion_ros.io.letterbox import letterbox
 from emotion_ros.model.face_encoder import BOX, DETECTION, EXPRESSION
-from emotion_ros.model.mini_xception import FER_LABELS
+from emotion_ros.model.label_sets import FER_LABELS
 from emotion_ros.runtime.estimator import EmotionEstimator
 from emotion_ros.runtime.face_follower import FaceFollower
 from emotion_ros.runtime.people import box_iou, slice_members

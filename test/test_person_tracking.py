@@ -143,9 +143,10 @@ def test_each_window_reports_every_person_with_their_id_box_and_label(clip_run):
 
 
 def estimate_with(people_count: int, speaking: float):
+    from emotion_ros.model.label_sets import FER_LABELS
     from emotion_ros.runtime.estimate import EmotionEstimate, PersonEstimate
 
-    labels = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+    labels = FER_LABELS
     scores = np.eye(len(labels), dtype=np.float32)[3] * 0.9 + 0.1 / len(labels)
     people = tuple(PersonEstimate(i, np.array([10.0 + 100 * i, 20.4, 90.6 + 100 * i, 120.0]), 1.0, scores, 0.5, 0.1,
                                   track=i + 1, tracked_for=2.25, detection=0.9,

@@ -55,7 +55,7 @@ def _frames() -> dict[str, tuple[np.ndarray, np.ndarray]]:
 def _ours(backend, frames: dict, repeats: int) -> dict:
     from emotion_ros.io.letterbox import Letterbox, letterbox
     from emotion_ros.model.face_encoder import BOX, DETECTION, EXPRESSION
-    from emotion_ros.model.mini_xception import FER_LABELS
+    from emotion_ros.model.label_sets import FER_LABELS
 
     report = {}
     for name, (rgb, truth) in frames.items():

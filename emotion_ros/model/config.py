@@ -14,8 +14,9 @@ from typing import Any
 import yaml
 
 from emotion_ros.config_schema import build_dataclass, plain
-from emotion_ros.paths import share_dir
+from emotion_ros.model.label_sets import LABEL_SETS
 from emotion_ros.model.text_cues import TEXT_DIM
+from emotion_ros.paths import share_dir
 
 # ImageNet and CLIP normalisation constants (RGB, on [0, 1] pixels).
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -230,6 +231,13 @@ class ModelConfig:
 
 
 def config_from_dict(values: dict) -> ModelConfig:
+    """values: a parsed preset or checkpoint config; `labels` is a list of names or the name of a
+    label set (label_sets.py)."""
+    labels = values.get("labels")
+    if isinstance(labels, str):
+        if labels not in LABEL_SETS:
+            raise ConfigError(f"labels: unknown label set {labels!r} (known: {', '.join(LABEL_SETS)})")
+        values = {**values, "labels": list(LABEL_SETS[labels])}
     config = build_dataclass(ModelConfig, values, "", ConfigError)
     config.check()
     return config

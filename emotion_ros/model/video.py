@@ -17,16 +17,14 @@ from torch import nn
 
 from emotion_ros.model.config import FrameEncoderConfig
 from emotion_ros.model.pooling import adaptive_pool_matrix
-from emotion_ros.model.vision import FramePreprocessor, build_frame_encoder
-
-TOKENS_PER_FRAME = 4  # the 2x2 pooled grid
+from emotion_ros.model.face_encoder import FACE_TOKEN_DIM, SLOTS, pool_face_tokens
+from emotion_ros.model.frame_encoder import TOKENS_PER_FRAME, FramePreprocessor
+from emotion_ros.model.frame_encoders import build_frame_encoder
 
 
 def frame_feature_shape(config: FrameEncoderConfig) -> tuple[int, int]:
     """The shape of one frame's cached feature: (4, D), or (SLOTS, 12) for a face reader."""
     if config.type == "face_reader":
-        from emotion_ros.model.face_encoder import FACE_TOKEN_DIM, SLOTS  # it builds on this module
-
         return SLOTS, FACE_TOKEN_DIM
     return TOKENS_PER_FRAME, config.dim
 
@@ -70,8 +68,6 @@ class TemporalView(nn.Module):
             return frame_features
         groups = frame_features.reshape(b, steps, t // steps, n, d)
         if self.config.type == "face_reader":
-            from emotion_ros.model.face_encoder import pool_face_tokens  # it builds on this module
-
             return pool_face_tokens(groups)
         return groups.mean(dim=2)
 

@@ -23,7 +23,7 @@ from emotion_ros.runtime.backend import Backend
 from emotion_ros.runtime.estimate import EmotionEstimate, Explanation, ExplanationContexts
 from emotion_ros.runtime.estimator import EmotionEstimator
 from emotion_ros.runtime.explainer import explain_person
-from emotion_ros.window.config import WindowConfig, emotion_node_parameters
+from emotion_ros.window.config import WindowConfig, emotion_node_parameters, emotion_node_window
 from emotion_ros.window.sensor_input import SensorInput
 from emotion_ros.window.window import Window
 
@@ -40,7 +40,7 @@ class OfflineReplay:
 
     def __init__(self, backend: Backend, config: WindowConfig | None = None, report: Callable[[str, str, str], None] | None = None):
         node = emotion_node_parameters()  # the node's shipped settings: replay what the robot ran
-        self.config = config or WindowConfig.from_dict(node["window"])
+        self.config = config or emotion_node_window()
         self.estimator = EmotionEstimator(backend, detection_rate=node["faces"]["detection_rate"],
                                           track_timeout=node["people"]["track_timeout"],
                                           main_person=node["people"]["main_person"])

@@ -11,6 +11,7 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from emotion_ros.model.label_sets import MER_LABELS
 from emotion_ros.train.records import Record, RecordError, split_label_text
 
 # Metric families (eval/benchmark.py): accuracy + weighted F1; those plus UAR/WAR; sentiment
@@ -24,7 +25,6 @@ EMOTIC = (
 )
 MAFW = ("anger", "anxiety", "contempt", "disappointment", "disgust", "fear", "happiness", "helplessness", "neutral",
         "sadness", "surprise")
-MER = ("angry", "happy", "neutral", "sad", "surprise", "worried")
 SENTIMENT = ("neutral", "negative", "positive")
 
 
@@ -47,8 +47,8 @@ class DataSetSpec:
 
 
 CATALOGUE = {spec.name: spec for spec in (
-    DataSetSpec("mer2023", "emotion", MER, "emotion_label", "hit_rate", test_splits=("test1", "test2", "test3")),
-    DataSetSpec("mer2024_semi", "emotion", MER, "emotion_label", "hit_rate", test_splits=("test_semi", "other")),
+    DataSetSpec("mer2023", "emotion", MER_LABELS, "emotion_label", "hit_rate", test_splits=("test1", "test2", "test3")),
+    DataSetSpec("mer2024_semi", "emotion", MER_LABELS, "emotion_label", "hit_rate", test_splits=("test_semi", "other")),
     DataSetSpec("meld_emotion", "emotion", ("anger", "disgust", "fear", "joy", "neutral", "sad", "surprise"),
                 "Emotion", "hit_rate", test_splits=("test", "dev")),
     DataSetSpec("caer", "emotion", ("anger", "disgust", "fear", "happy", "neutral", "sad", "surprise"), "emotion_label"),

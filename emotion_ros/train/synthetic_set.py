@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion_ros.train.datasets import MER, default_instruction
+from emotion_ros.model.label_sets import MER_LABELS
+from emotion_ros.train.datasets import default_instruction
 from emotion_ros.train.records import Record, write_records
 
 DATASET = "synthetic"
@@ -54,7 +55,7 @@ def _records(clip: Path, name: str, split: str, persona: Persona, sentence: str)
     common = dict(dataset=DATASET, split=split, subtitle=sentence, clip=clip, labels=(persona.label,),
                   valence=persona.valence, arousal=persona.arousal)
     reason = f"{persona.face} {persona.voice_text} So the person feels {persona.label}."
-    records = [Record(id=f"{name}/emotion", task="emotion", instruction=default_instruction("emotion", MER),
+    records = [Record(id=f"{name}/emotion", task="emotion", instruction=default_instruction("emotion", MER_LABELS),
                       answer=persona.label, **common)]
     if split == "train":
         records += [
@@ -62,7 +63,7 @@ def _records(clip: Path, name: str, split: str, persona: Persona, sentence: str)
                    **common),
             Record(id=f"{name}/image", task="image", answer=persona.face, **common),
             Record(id=f"{name}/reason", task="reason", answer=reason, **common),
-            Record(id=f"{name}/think", task="think", instruction=default_instruction("think", MER),
+            Record(id=f"{name}/think", task="think", instruction=default_instruction("think", MER_LABELS),
                    answer=f"<think>{reason}</think><answer>{persona.label}</answer>", **common),
         ]
     return records

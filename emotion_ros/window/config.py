@@ -37,7 +37,7 @@ class WindowConfig:
         0.01, 3600.0
     )
     max_frame_rate: float = _option(
-        60.0, "Frames closer together than 1/max_frame_rate are dropped; bounds memory [Hz].", 1.0, 1000.0
+        40.0, "Frames closer together than 1/max_frame_rate are dropped; bounds memory [Hz].", 1.0, 1000.0
     )
 
     def __post_init__(self):
@@ -80,5 +80,5 @@ def emotion_node_parameters() -> dict:
 
 
 def emotion_node_window() -> WindowConfig:
-    """The emotion node's window settings (config/emotion.yaml)."""
-    return WindowConfig.from_dict(emotion_node_parameters()["window"])
+    """The emotion node's window settings: the defaults, with config/emotion.yaml's overrides."""
+    return WindowConfig.from_dict(emotion_node_parameters().get("window", {}))
