@@ -145,3 +145,17 @@ def test_the_checks_catch_an_upward_import_and_a_cycle(leaning_package):
                                      "emotion_ros.model.net -> emotion_ros.runtime.backend"]
     assert sorted(cycles(graph)) == [["emotion_ros.model.fer", "emotion_ros.model.vision"],
                                      ["emotion_ros.model.net", "emotion_ros.runtime.backend"]]
+
+
+def test_the_docs_name_every_layer():
+    """README's layout and docs/ARCHITECTURE.md's layer table follow the tree."""
+    readme = (ROOT.parent / "README.md").read_text()
+    layout = readme[readme.index("## Repository layout"):readme.index("## Tests")]
+    architecture = (ROOT.parent / "docs" / "ARCHITECTURE.md").read_text()
+    packages = sorted(p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file())
+    for package in packages:
+        assert f"  {package}/ " in layout, f"README's layout does not list {package}/"
+    for members in LAYERS:
+        for name in members:
+            written = f"`{name}/`" if name in packages else f"`{name}`"
+            assert written in architecture, f"docs/ARCHITECTURE.md does not name the layer {written}"
