@@ -27,8 +27,7 @@ from dataclasses import dataclass
 import torch
 
 from emotion_ros.model.face_encoder import DETECTION, EXPRESSION
-from emotion_ros.model.label_sets import FER_LABELS
-from emotion_ros.model.mini_xception import FER_LABELS as LABELS
+from emotion_ros.model.label_sets import FER_LABELS as LABELS
 from emotion_ros.model.text_cues import TEXT_CUES, sentiment
 from emotion_ros.model.voice_cues import CUES, SEMITONES_SCALE, SPEAKING_FRACTION, loudness_to_db
 
