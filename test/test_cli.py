@@ -95,3 +95,14 @@ def test_demo_as_fast_as_possible_reports_every_window_to_the_clips_end(sample_c
     assert fast == again  # deterministic
     assert len(fast) == len(real_time) >= 5  # a 4 s clip: windows end every 0.5 s from 2 s to its end
     assert [s.split()[2] for s in fast] == [s.split()[2] for s in real_time]  # the same labels
+
+
+def test_bench_model_times_the_default_preset():
+    """bench-model builds the preset with random weights and reports sizes and times as JSON;
+    the default preset is a face reader, whose per-frame tokens are people's views."""
+    from emotion_ros.eval.model_benchmark import benchmark_model
+
+    report = benchmark_model("tiny", repeats=1, height=120, width=160, tokens=2)
+    parts = {k: v for k, v in report["parameters"].items() if k != "total"}
+    assert sum(parts.values()) == report["parameters"]["total"]
+    assert report["full_window_ms"] > 0 and report["incremental_stride_ms"] > 0

@@ -40,14 +40,14 @@ def benchmark_model(preset: str = "tiny", repeats: int = 10, threads: int | None
     frames = torch.randint(0, 256, (1, t, height, width, 3), dtype=torch.uint8)
     audio = 0.1 * torch.randn(1, config.audio_samples)
     present = torch.tensor([True])
-    features = network.encode_frames(frames[0]).reshape(1, t, 4, -1)
+    features = network.frame_views(frames[0])[None]  # (1, T, 4, D)
 
     def full_window():
         network.forward_window(frames, audio, present, present)
 
     def incremental_stride():
         # Only the stride's new frames are encoded; the others come from the per-frame cache.
-        fresh = network.encode_frames(frames[0, :new_frames])
+        fresh = network.frame_views(frames[0, :new_frames])
         cached = torch.cat([features[0, new_frames:], fresh])[None]
         network(cached, frames[:, -1], audio, present, present)
 
@@ -58,7 +58,8 @@ def benchmark_model(preset: str = "tiny", repeats: int = 10, threads: int | None
     parts = {
         "temporal_view": network.temporal_view, "global_view": network.global_view, "audio_encoder": network.audio_encoder,
         "conv_pro_module": network.conv_pro_module, "projections": [network.llama_proj, network.llama_proj_video,
-        network.llama_proj_audio, network.llama_proj_fusion], "perception_head": network.perception_head, "llm": network.llm,
+        network.llama_proj_audio, network.llama_proj_fusion, *([network.llama_proj_text] if config.text else [])],
+        "perception_head": network.perception_head, "llm": network.llm,
     }
     counts = {name: sum(parameter_count(m) for m in (part if isinstance(part, list) else [part])) for name, part in parts.items()}
     full = _median_seconds(full_window, repeats)

@@ -171,11 +171,15 @@ class EmotionNetwork(nn.Module):
         (B, TEXT_DIM) as forward. A face reader reads the largest face of each frame (the
         runtime follows people instead)."""
         b, t = frames.shape[:2]
-        features = self.encode_frames(frames.reshape(b * t, *frames.shape[2:]))
+        features = self.frame_views(frames.reshape(b * t, *frames.shape[2:]))
         features = features.reshape(b, t, *features.shape[1:])
-        if self.config.video.temporal.type == "face_reader":
-            features = largest_face_view(features)
         return self.forward(features, frames[:, -1], audio, video_present, audio_present, text=text)
+
+    def frame_views(self, frames: torch.Tensor) -> torch.Tensor:
+        """frames (N, H, W, 3) uint8 -> (N, 4, D) temporal-view tokens per frame, as forward takes
+        them: the encoded frame, or for a face reader its largest face (nobody followed)."""
+        features = self.encode_frames(frames)
+        return largest_face_view(features) if self.config.video.temporal.type == "face_reader" else features
 
 
 def build_network(config: ModelConfig, device: str | torch.device = "cpu") -> EmotionNetwork:

@@ -1,0 +1,60 @@
+"""`emotion-ros convert` and `emotion-ros build-tiny`: checkpoints from foreign weights, and the
+default tiny checkpoint from the weights that packages ship."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from emotion_ros.paths import share_dir
+
+
+def add_parser(sub) -> None:
+    convert = sub.add_parser("convert", help="import foreign weights into a checkpoint directory")
+    kinds = convert.add_subparsers(dest="source_kind", required=True)
+    llama = kinds.add_parser("llama", help="a Hugging Face Llama directory (config.json + safetensors) as the LLaMA head")
+    llama.add_argument("source", help="Hugging Face model directory")
+    llama.add_argument("--out", required=True, help="output checkpoint directory")
+    llama.add_argument("--base", help="checkpoint that provides the rest of the network")
+    llama.add_argument("--preset", default="tiny", help="preset for the rest of the network when there is no --base")
+    v2 = kinds.add_parser("v2", help="an official Emotion-LLaMA-v2 training checkpoint plus its base Llama")
+    v2.add_argument("source", help="checkpoint_N.pth ({'model': state_dict})")
+    v2.add_argument("--llama", required=True, help="the base Llama-2-7b-chat-hf directory")
+    v2.add_argument("--out", required=True, help="output checkpoint directory")
+    v2.add_argument("--preset", default="v2", help="preset of the non-LLM parts")
+    v2.add_argument("--lora-alpha", type=float, default=16.0, help="LoRA alpha (the published run used 16 with r=64)")
+    convert.set_defaults(func=run_convert)
+    build_tiny = sub.add_parser("build-tiny", help="build the default tiny checkpoint from the weights packages ship (minutes, CPU)")
+    build_tiny.add_argument("--out", help="output directory (default: the package's models/tiny)")
+    build_tiny.add_argument("--seed", type=int, default=0)
+    build_tiny.set_defaults(func=run_build_tiny)
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    from emotion_ros.model.convert import convert_emotion_llama_v2, convert_hf_llama
+
+    if args.source_kind == "llama":
+        report = convert_hf_llama(args.source, args.out, preset=args.preset, base=args.base)
+    else:
+        print("reading the official checkpoint with torch.load(weights_only=True): tensors only, no code", flush=True)
+        report = convert_emotion_llama_v2(args.source, args.llama, args.out, preset=args.preset or "v2", lora_alpha=args.lora_alpha)
+    print(f"wrote {report.tensors} tensors to {report.out}")
+    if report.merged_lora:
+        print(f"merged LoRA into {len(report.merged_lora)} projections")
+    if report.missing:
+        print(f"not in the source (train or convert them separately): {', '.join(report.missing)}")
+    print(f"tokenizer: {report.tokenizer or 'none found in the source directory'}")
+    return 0
+
+
+def run_build_tiny(args: argparse.Namespace) -> int:
+    import json
+
+    from emotion_ros.default_model.builder import BuildConfig, build_tiny
+
+    config = BuildConfig(seed=args.seed)
+    out = Path(args.out) if args.out else share_dir() / "models" / "tiny"
+    report = build_tiny(out, config, progress=lambda line: print(f"[build-tiny] {line}", flush=True))
+    print(json.dumps({key: value for key, value in report.items() if key != "config"}))
+    print(f"checkpoint: {out}")
+    return 0
