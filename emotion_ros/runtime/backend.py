@@ -1,4 +1,8 @@
-"""The interface every inference backend implements (torch, ONNX Runtime, TensorRT)."""
+"""The interface every inference backend implements (torch, ONNX Runtime, TensorRT).
+
+The node, replay, benchmarks and tests program against Backend; model_backend.ModelBackend
+implements it once for all three, each supplying only its graph runner.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
-
-from emotion_ros.model.text_cues import text_cues
 
 
 class BackendError(RuntimeError):
@@ -78,33 +80,3 @@ class Backend(Protocol):
     def explain(self, context: Any, question: str, max_new_tokens: int, subtitle: str = "") -> GeneratedText:
         """Generate an answer about the window behind ``context``; subtitle: what the person said
         during it, quoted in the prompt as Emotion-LLaMA's ("The person in video says: ...")."""
-
-
-def window_graph_inputs(views: np.ndarray, global_frame: np.ndarray, audio: np.ndarray, video_present: bool,
-                        audio_present: bool, audio_mask: np.ndarray | None = None,
-                        text: np.ndarray | None = None, with_text: bool = False) -> dict[str, np.ndarray]:
-    """The exported window graph's inputs for one window, as every graph runner feeds them:
-    frame_features (P, T, ...) float32, global_frame (1, S, S, 3) uint8, audio (1, N) float32,
-    video_present and audio_present (1,) bool, audio_mask (1, N) bool (all True when None), and
-    with_text (a model with a text view) text (1, TEXT_DIM) float32 (the words' cues; None: no
-    words). The
-    shapes must lie inside the TensorRT optimisation profiles (export/tensorrt_shapes.py) for
-    every window the runtime cuts."""
-    if audio_mask is None:
-        audio_mask = np.ones(np.shape(audio), dtype=bool)
-    inputs = {
-        "frame_features": np.ascontiguousarray(views, dtype=np.float32),
-        "global_frame": np.ascontiguousarray(global_frame, dtype=np.uint8)[None],
-        "audio": np.ascontiguousarray(audio, dtype=np.float32)[None],
-        "video_present": np.array([bool(video_present)]),
-        "audio_present": np.array([bool(audio_present)]),
-        "audio_mask": np.ascontiguousarray(audio_mask, dtype=bool)[None],
-    }
-    if with_text:
-        inputs["text"] = (text_cues("") if text is None else np.ascontiguousarray(text, dtype=np.float32)).reshape(1, -1)
-    return inputs
-
-
-def speech_share(value: float) -> float | None:
-    """A window graph's speech output as Perception.speech (negative: the model has no VAD)."""
-    return None if value < 0 else float(value)

@@ -19,13 +19,10 @@ import torch
 from emotion_ros.artefacts.onnx_artefacts import StaleArtefacts, export_artefacts, read_manifest, weights_fingerprint
 from emotion_ros.artefacts.onnx_graphs import llm_io_names
 from emotion_ros.model.config import config_from_dict
-from emotion_ros.model.generation import GenerationConfig, generate
-from emotion_ros.model.prompt import build_prompt, explanation_prompt
 from emotion_ros.model.resolve import UNTRAINED_SUFFIX
 from emotion_ros.model.tokenizer import TextTokenizer
-from emotion_ros.model.video import frame_feature_shape
 from emotion_ros.paths import cache_dir
-from emotion_ros.runtime.backend import GeneratedText, Perception, speech_share, window_graph_inputs
+from emotion_ros.runtime.model_backend import ModelBackend, WindowOutputs, window_graph_inputs
 from emotion_ros.runtime.torch_backend import TorchBackend
 
 _log = logging.getLogger(__name__)
@@ -71,7 +68,7 @@ class OnnxStepper:
         return self._run(embeds, self.mask)
 
 
-class OnnxRuntimeBackend:
+class OnnxRuntimeBackend(ModelBackend):
     """Runs an export directory (manifest.json + graphs + tokenizer), e.g. from `emotion-ros export`.
 
     Graphs come from the manifest's "optimized" variant when the export saved one (ONNX
@@ -86,11 +83,9 @@ class OnnxRuntimeBackend:
         directory = Path(directory)
         manifest = read_manifest(directory)  # raises StaleArtefacts on any mismatch
         self.artefacts = directory
-        self.model_id = manifest["model_id"]
-        self.trained = trained and not self.model_id.endswith(UNTRAINED_SUFFIX)
-        self.tokenizer = TextTokenizer.from_file(directory) if any(
+        model_id = manifest["model_id"]
+        tokenizer = TextTokenizer.from_file(directory) if any(
             (directory / n).is_file() for n in ("tokenizer.json", "tokenizer.model")) else TextTokenizer.byte_level()
-        config = config_from_dict(manifest["config"])
         graphs = {name: directory / entry["file"] for name, entry in manifest["graphs"].items()}
         variants = manifest.get("variants", {})
         graphs.update({name: directory / entry["file"] for name, entry in variants.get("optimized", {}).items()})
@@ -99,14 +94,9 @@ class OnnxRuntimeBackend:
                 raise StaleArtefacts(f"{directory} has no int8 graphs (export with quantize: dynamic_int8)")
             graphs.update({name: directory / entry["file"] for name, entry in variants["int8"].items()})
         self.sessions = {name: _session(path, threads) for name, path in graphs.items()}
-        self.labels = tuple(config.labels)
-        self.num_frames, self.sample_rate, self.window = config.window_frames, config.audio.sample_rate, config.window
-        self.feature_shape = frame_feature_shape(config.video.temporal)
-        self.frame_size = max(config.video.temporal.image_size, config.video.global_view.image_size)
-        self.reads_faces = config.video.temporal.type == "face_reader"
-        self.reads_text = config.text is not None
-        self.llm_config = config.llm
-        self.can_explain = "llm_step" in self.sessions and "token_embedding" in self.sessions
+        super().__init__(config_from_dict(manifest["config"]), tokenizer, model_id,
+                         trained and not model_id.endswith(UNTRAINED_SUFFIX),
+                         can_explain="llm_step" in self.sessions and "token_embedding" in self.sessions)
 
     @classmethod
     def from_directory(cls, directory: str | Path, threads: int = 0, int8: bool = False) -> "OnnxRuntimeBackend":
@@ -143,31 +133,17 @@ class OnnxRuntimeBackend:
         })
         return expression[0], embeddings[0]
 
-    def perceive(self, features, global_frame, audio, video_present, audio_present, audio_mask=None, text=None) -> Perception:
-        return self.perceive_people(features[None], global_frame, audio, video_present, audio_present, audio_mask, text)[0]
-
-    def perceive_people(self, views, global_frame, audio, video_present, audio_present, audio_mask=None,
-                        text=None) -> list[Perception]:
+    def _run_window(self, views, global_frame, audio, video_present, audio_present, audio_mask, text) -> WindowOutputs:
         logits, valence_arousal, prefix, prefix_mask, speech = self.sessions["window"].run(
             None, window_graph_inputs(views, global_frame, audio, video_present, audio_present, audio_mask,
                                      text, with_text=self.reads_text))
         exp = np.exp(logits - logits.max(axis=1, keepdims=True))
         scores = (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
-        return [Perception(scores[i], float(valence_arousal[i, 0]), float(valence_arousal[i, 1]),
-                           (prefix[i : i + 1], prefix_mask[i : i + 1]), speech_share(speech[i]))
-                for i in range(len(scores))]
+        return WindowOutputs(scores, valence_arousal, prefix, prefix_mask, speech)
 
     def _embed(self, token_ids: torch.Tensor) -> torch.Tensor:
         return torch.from_numpy(self.sessions["token_embedding"].run(None, {"token_ids": token_ids.numpy().astype(np.int64)})[0])
 
-    def explain(self, context, question: str, max_new_tokens: int, subtitle: str = "") -> GeneratedText:
-        prefix, prefix_mask = (torch.from_numpy(a) for a in context)
-        text = explanation_prompt(self.labels, question, subtitle, self.tokenizer)
-        prompt = build_prompt(self._embed, self.tokenizer, prefix, prefix_mask, text)
+    def _stepper(self) -> OnnxStepper:
         llm = self.llm_config
-        stepper = OnnxStepper(self.sessions["llm_step"], self.sessions["token_embedding"], llm.layers, llm.kv_heads, llm.head_dim)
-        stop = tuple(i for i in (self.tokenizer.eos_id,) if i is not None)
-        config = GenerationConfig(max_new_tokens=max_new_tokens, stop_token_ids=stop, vocab_limit=self.tokenizer.vocab_size,
-                                  max_positions=self.llm_config.max_positions)
-        result = generate(stepper, prompt.embeds, prompt.mask, config)
-        return GeneratedText(self.tokenizer.decode(result.tokens).strip(), len(result.tokens))
+        return OnnxStepper(self.sessions["llm_step"], self.sessions["token_embedding"], llm.layers, llm.kv_heads, llm.head_dim)

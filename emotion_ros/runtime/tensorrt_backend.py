@@ -18,12 +18,9 @@ from emotion_ros.artefacts.onnx_artefacts import read_manifest
 from emotion_ros.artefacts.onnx_graphs import llm_io_names
 from emotion_ros.artefacts.tensorrt_engine import ensure_engine, probe_tensorrt
 from emotion_ros.model.config import config_from_dict
-from emotion_ros.model.generation import GenerationConfig, generate
-from emotion_ros.model.prompt import build_prompt, explanation_prompt
 from emotion_ros.model.resolve import UNTRAINED_SUFFIX
 from emotion_ros.model.tokenizer import TextTokenizer
-from emotion_ros.model.video import frame_feature_shape
-from emotion_ros.runtime.backend import GeneratedText, Perception, speech_share, window_graph_inputs
+from emotion_ros.runtime.model_backend import ModelBackend, WindowOutputs, window_graph_inputs
 
 _TORCH_DTYPES = {"FLOAT": torch.float32, "HALF": torch.float16, "INT64": torch.int64, "INT32": torch.int32,
                  "BOOL": torch.bool, "UINT8": torch.uint8}
@@ -86,7 +83,7 @@ class TensorRTStepper:
         return self._run(embeds)
 
 
-class TensorRTBackend:
+class TensorRTBackend(ModelBackend):
     name = "tensorrt"
 
     def __init__(self, directory: str | Path, force_engine_update: bool = False, workspace_mib: int | None = None):
@@ -106,18 +103,10 @@ class TensorRTBackend:
             engine = ensure_engine(trt, machine, directory / entry["file"], directory / f"{name}.engine", shapes[name],
                                    precision, workspace, rebuild=force_engine_update, timing_cache=directory / "timing.cache")
             self.runners[name] = EngineRunner(trt, engine)
-        config = config_from_dict(manifest["config"])
-        self.artefacts, self.model_id = directory, manifest["model_id"]
-        self.trained = not self.model_id.endswith(UNTRAINED_SUFFIX)
-        self.tokenizer = TextTokenizer.from_file(directory)
-        self.labels = tuple(config.labels)
-        self.num_frames, self.sample_rate, self.window = config.window_frames, config.audio.sample_rate, config.window
-        self.feature_shape = frame_feature_shape(config.video.temporal)
-        self.frame_size = max(config.video.temporal.image_size, config.video.global_view.image_size)
-        self.reads_faces = config.video.temporal.type == "face_reader"
-        self.reads_text = config.text is not None
-        self.llm_config = config.llm
-        self.can_explain = "llm_step" in self.runners
+        self.artefacts = directory
+        model_id = manifest["model_id"]
+        super().__init__(config_from_dict(manifest["config"]), TextTokenizer.from_file(directory), model_id,
+                         not model_id.endswith(UNTRAINED_SUFFIX), can_explain="llm_step" in self.runners)
         self.profile = report.get("profile")
 
     def encode_frames(self, frames: np.ndarray) -> np.ndarray:
@@ -136,30 +125,17 @@ class TensorRTBackend:
         })
         return out["expression"][0].float().cpu().numpy(), out["embeddings"][0].float().cpu().numpy()
 
-    def perceive(self, features, global_frame, audio, video_present, audio_present, audio_mask=None, text=None) -> Perception:
-        return self.perceive_people(features[None], global_frame, audio, video_present, audio_present, audio_mask, text)[0]
-
-    def perceive_people(self, views, global_frame, audio, video_present, audio_present, audio_mask=None,
-                        text=None) -> list[Perception]:
+    def _run_window(self, views, global_frame, audio, video_present, audio_present, audio_mask, text) -> WindowOutputs:
         inputs = window_graph_inputs(views, global_frame, audio, video_present, audio_present, audio_mask,
                                      text, with_text=self.reads_text)
         out = self.runners["window"].run({name: torch.from_numpy(array) for name, array in inputs.items()})
         scores = torch.softmax(out["logits"].float(), -1).cpu().numpy()
-        valence_arousal = out["valence_arousal"].float().cpu().tolist()
-        prefix, prefix_mask = out["prefix"].float().cpu(), out["prefix_mask"].cpu()
-        speech = out["speech"].float().cpu().tolist()
-        return [Perception(scores[i], *valence_arousal[i], (prefix[i : i + 1], prefix_mask[i : i + 1]), speech_share(speech[i]))
-                for i in range(len(scores))]
+        return WindowOutputs(scores, out["valence_arousal"].float().cpu().numpy(), out["prefix"].float().cpu(),
+                             out["prefix_mask"].cpu(), out["speech"].float().cpu().numpy())
 
-    def explain(self, context, question: str, max_new_tokens: int, subtitle: str = "") -> GeneratedText:
-        prefix, prefix_mask = context
-        embed = lambda ids: self.runners["token_embedding"].run({"token_ids": ids})["embeds"].float().cpu()  # noqa: E731
-        text = explanation_prompt(self.labels, question, subtitle, self.tokenizer)
-        prompt = build_prompt(embed, self.tokenizer, prefix, prefix_mask, text)
+    def _embed(self, token_ids: torch.Tensor) -> torch.Tensor:
+        return self.runners["token_embedding"].run({"token_ids": token_ids})["embeds"].float().cpu()
+
+    def _stepper(self) -> TensorRTStepper:
         llm = self.llm_config
-        stepper = TensorRTStepper(self.runners["llm_step"], self.runners["token_embedding"], llm.layers, llm.kv_heads, llm.head_dim)
-        stop = tuple(i for i in (self.tokenizer.eos_id,) if i is not None)
-        result = generate(stepper, prompt.embeds, prompt.mask,
-                          GenerationConfig(max_new_tokens=max_new_tokens, stop_token_ids=stop, vocab_limit=self.tokenizer.vocab_size,
-                                           max_positions=self.llm_config.max_positions))
-        return GeneratedText(self.tokenizer.decode(result.tokens).strip(), len(result.tokens))
+        return TensorRTStepper(self.runners["llm_step"], self.runners["token_embedding"], llm.layers, llm.kv_heads, llm.head_dim)
