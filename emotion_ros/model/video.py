@@ -16,10 +16,10 @@ import torch
 from torch import nn
 
 from emotion_ros.model.config import FrameEncoderConfig
-from emotion_ros.model.pooling import adaptive_pool_matrix
 from emotion_ros.model.face_encoder import FACE_TOKEN_DIM, SLOTS, pool_face_tokens
 from emotion_ros.model.frame_encoder import TOKENS_PER_FRAME, FramePreprocessor
 from emotion_ros.model.frame_encoders import build_frame_encoder
+from emotion_ros.model.pooling import adaptive_pool_matrix
 
 
 def frame_feature_shape(config: FrameEncoderConfig) -> tuple[int, int]:
