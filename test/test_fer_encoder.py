@@ -77,3 +77,10 @@ def test_whole_frames_under_camera_motion_read_like_the_face_crop(network, fer_n
             results.append((agree, gap))
     # Measured: temporal view (4 scales) 0.75 / 0.28, global view (5 scales) 0.83 / 0.21.
     assert all(agree >= 0.65 and gap < 0.35 for agree, gap in results)
+
+
+def test_every_frame_encoder_type_a_preset_may_name_is_built():
+    from emotion_ros.model.config import FRAME_ENCODER_TYPES
+    from emotion_ros.model.frame_encoders import ENCODERS
+
+    assert sorted(ENCODERS) == sorted(FRAME_ENCODER_TYPES)

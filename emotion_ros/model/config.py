@@ -18,6 +18,8 @@ from emotion_ros.model.label_sets import LABEL_SETS
 from emotion_ros.model.text_cues import TEXT_DIM
 from emotion_ros.paths import share_dir
 
+FRAME_ENCODER_TYPES = ("vit", "fer_mini_xception", "face_reader")  # built by frame_encoders.py
+
 # ImageNet and CLIP normalisation constants (RGB, on [0, 1] pixels).
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 CLIP_MEAN, CLIP_STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
@@ -57,9 +59,8 @@ class FrameEncoderConfig:
         return self.image_size // self.patch_size
 
     def check(self, where: str) -> None:
-        if self.type not in ("vit", "fer_mini_xception", "face_reader"):
-            raise ConfigError(f"{where}.type: unknown frame encoder {self.type!r} "
-                              "(known: vit, fer_mini_xception, face_reader)")
+        if self.type not in FRAME_ENCODER_TYPES:
+            raise ConfigError(f"{where}.type: unknown frame encoder {self.type!r} (known: {', '.join(FRAME_ENCODER_TYPES)})")
         if self.type == "face_reader":
             if where != "video.temporal" or self.dim != 12 or not 1.0 <= self.crop_margin <= 2.0:
                 raise ConfigError(f"{where}: face_reader is a temporal view of dim 12 (face tokens) "

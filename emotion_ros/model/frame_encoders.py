@@ -8,6 +8,7 @@ from emotion_ros.model.fer_encoder import FerFrameEncoder
 from emotion_ros.model.frame_encoder import FrameEncoder
 from emotion_ros.model.vision import VisionTransformer
 
+# config.py checks presets against FRAME_ENCODER_TYPES before anything is built
 ENCODERS = {"vit": VisionTransformer, "fer_mini_xception": FerFrameEncoder, "face_reader": FaceFrameEncoder}
 
 
