@@ -66,7 +66,7 @@ $(STAMPS)/package: $(STAMPS)/requirements setup.py setup.cfg package.xml
 # minutes on CPU; see models/MODEL_CARD.md). Rebuilt when the model code, the preset or the
 # build's own code changes (its own package, emotion_ros/default_model).
 TINY_BUILD := $(wildcard emotion_ros/default_model/*.py)
-$(TINY): $(STAMPS)/package $(STAMPS)/debian models/tiny.yaml $(wildcard emotion_ros/model/*.py) $(TINY_BUILD) emotion_ros/io/letterbox.py emotion_ros/samples/sample_clip.py
+$(TINY): $(STAMPS)/package $(STAMPS)/debian models/tiny.yaml $(wildcard emotion_ros/model/*.py) $(TINY_BUILD) emotion_ros/io/letterbox.py $(wildcard emotion_ros/samples/*.py)
 	$(BIN)/emotion-ros build-tiny --out $(dir $@)
 
 clean:

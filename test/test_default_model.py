@@ -62,7 +62,7 @@ def test_the_sample_clip_reads_happy_and_speaking(tiny_checkpoint, sample_clip):
     assert [step["t"] for step in timeline] == sorted(step["t"] for step in timeline)
 
 
-@pytest.mark.parametrize("name", ["coffee", "chelsea", "rocket", "page"])
+@pytest.mark.parametrize("name", ["coffee", "clock", "rocket", "page"])  # test scenes only
 def test_a_photo_without_a_person_gives_no_person_and_no_label(tiny_checkpoint, tmp_path, name):
     report = predict("--image", str(photo(tmp_path, name)), "--model", str(tiny_checkpoint))
     assert report["label"] is None and report["confidence"] == 0.0 and report["people"] == []
@@ -76,6 +76,32 @@ def test_the_build_report_holds_what_the_model_card_promises(tiny_checkpoint):
     assert report["no_face_max_confidence"] < 0.3  # and without one it invents no label
     assert report["arousal_mae"] < 0.1 and report["valence_mae"] < 0.1
     assert report["explanations_naming_label"] >= 0.9
+
+
+def test_training_and_test_scenes_are_disjoint_and_the_build_reads_only_training_scenes(monkeypatch):
+    import pathlib
+
+    import torch
+
+    from emotion_ros.default_model import builder
+    from emotion_ros.model.config import load_preset
+    from emotion_ros.model.network import build_network
+    from emotion_ros.samples import scenes
+
+    training = {scenes.TRAINING_PERSON, *scenes.TRAINING_SCENES}
+    testing = {scenes.TEST_PERSON, *scenes.TEST_SCENES}
+    assert not training & testing
+    read = []
+    real = scenes.photograph
+    monkeypatch.setattr(scenes, "photograph", lambda name: read.append(name) or real(name))
+    with torch.no_grad():
+        builder._photo_tokens(build_network(load_preset("tiny")).eval(), variants=1)
+    assert set(read) == training
+    # every scene a test or a benchmark pastes faces into or shows empty is a test scene
+    sources = [*pathlib.Path(__file__).parent.glob("*.py"), *pathlib.Path(scenes.__file__).parents[1].rglob("*.py")]
+    named = {m for path in sources for m in re.findall(r'scene\("(\w+)"', path.read_text())}
+    named |= {m for path in sources for m in re.findall(r'background: str = "(\w+)"', path.read_text())}
+    assert named and named <= set(scenes.TEST_SCENES), named - set(scenes.TEST_SCENES)
 
 
 def test_a_reduced_build_is_deterministic_and_loads(tmp_path):

@@ -9,6 +9,7 @@ from skimage import data
 from emotion_ros.samples.face_composites import ASTRONAUT_FACE, paste_faces, scene
 from emotion_ros.io.letterbox import Letterbox, letterbox
 from emotion_ros.model.config import ConfigError, FrameEncoderConfig, load_preset
+from emotion_ros.model.box_framing import BoxFraming
 from emotion_ros.model.face_align import crop_theta
 from emotion_ros.model.face_encoder import (
     BOX,
@@ -75,7 +76,7 @@ def test_crop_theta_turns_the_eye_line_level():
     angle = np.deg2rad(30)
     keypoints[0, 0] = torch.tensor([150 - 20 * np.cos(angle), 150 - 20 * np.sin(angle)])  # right eye
     keypoints[0, 1] = torch.tensor([150 + 20 * np.cos(angle), 150 + 20 * np.sin(angle)])  # left eye
-    theta = crop_theta(box, keypoints, 400, 400, margin=1.0)[0]
+    theta = crop_theta(box, keypoints, torch.tensor([[0.0, 0.0, 400.0, 400.0]]), 400, 400, BoxFraming())[0]
     # the crop's rightward axis (u = 1, v = 0) points along the eye line, at half the side
     right = (theta @ torch.tensor([1.0, 0.0, 1.0]) + 1) * 200  # grid units -> pixels
     assert torch.allclose(right, torch.tensor([150 + 50 * np.cos(angle), 150 + 50 * np.sin(angle)]).float(), atol=1e-3)

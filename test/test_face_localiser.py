@@ -9,6 +9,7 @@ import torch
 
 from emotion_ros.samples.face_composites import composite_frames, empty_frames
 from emotion_ros.model.blazeface import BlazeFaceFullRange, anchor_centres, blazeface_tflite_path, load_blazeface
+from emotion_ros.model.blazeface_short import load_blazeface_short
 from emotion_ros.model.face_localiser import FaceLocaliser, _greedy_keep, _iou, sampling_grid
 from emotion_ros.model.tflite_weights import TfliteFormatError, load_convolutions, read_convolutions
 from emotion_ros.runtime.people import box_iou
@@ -25,6 +26,7 @@ def detector():
 def localiser(detector):
     localiser = FaceLocaliser(max_faces=4).eval()
     localiser.detector.load_state_dict(detector.state_dict())
+    localiser.detector_short.load_state_dict(load_blazeface_short().state_dict())
     return localiser
 
 
@@ -98,14 +100,20 @@ def test_greedy_suppression_keeps_the_best_of_each_cluster_and_chains_correctly(
     assert keep.tolist() == [[True, False, True, True]]
 
 
-def test_every_pasted_face_is_found_with_its_box_and_empty_scenes_give_none(localiser):
+def test_every_pasted_face_is_found_with_its_box_and_empty_scenes_give_none():
     """42 real faces (the astronaut's, pasted at 1/12 to 1/3 of the frame width, 1 to 4 per
-    frame, 4:3 and 16:9) and 15 scikit-image scenes without a person."""
+    frame, 4:3 and 16:9) and the 12 test scenes without a person, through the face encoder:
+    both detectors, then the faceness check of faces only the short-range model found."""
+    from emotion_ros.model.config import load_preset
+    from emotion_ros.model.face_encoder import BOX, DETECTION, FaceFrameEncoder, load_face_knowledge
+
+    encoder = load_face_knowledge(FaceFrameEncoder(load_preset("tiny").video.temporal))
     found = total = false_positives = 0
     for frame in composite_frames() + empty_frames():
+        height, width = frame.rgb.shape[:2]
         with torch.no_grad():
-            faces = localiser(torch.from_numpy(frame.rgb).permute(2, 0, 1)[None].float() / 255)
-        detected = faces.boxes[0][faces.scores[0] > 0].numpy()
+            tokens = encoder.locate(torch.from_numpy(frame.rgb).permute(2, 0, 1)[None].float() / 255)[0][0].numpy()
+        detected = tokens[tokens[:, DETECTION] > 0][:, BOX] * [width, height, width, height]
         total += len(frame.faces)
         if len(frame.faces) == 0:
             false_positives += len(detected)

@@ -54,9 +54,6 @@ from emotion_ros.default_model.word_windows import HELD_OUT, cue_table, word_cor
 
 _log = logging.getLogger(__name__)
 SPECIALS = ["<unk>", "<s>", "</s>", "<pad>"]
-# skimage.data photographs; the astronaut is left out: it is what the finished model is tested on
-FACE_PHOTOS = ("camera",)  # with a person (the face is found and read: sad, weakly)
-OTHER_PHOTOS = ("coffee", "chelsea", "rocket", "coins", "page", "horse")  # without one
 
 
 @dataclass(frozen=True)
@@ -112,11 +109,12 @@ def real_face_readings(network: EmotionNetwork) -> np.ndarray:
 def _photo_tokens(network: EmotionNetwork, variants: int) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
     """Per photograph: (person-centric face tokens (V, 4, 12), global cls (V, 8), global
     quadrants (V, 4, 8)) of V camera-motion variants, letterboxed as the node does."""
-    from emotion_ros.samples.sample_clip import camera_motion, photograph
+    from emotion_ros.samples.sample_clip import camera_motion
+    from emotion_ros.samples.scenes import TRAINING_PERSON, TRAINING_SCENES, photograph
 
     size = max(network.config.video.temporal.image_size, network.config.video.global_view.image_size)
     pools = []
-    for name in FACE_PHOTOS + OTHER_PHOTOS:
+    for name in (TRAINING_PERSON, *TRAINING_SCENES):  # never a test scene (samples/scenes.py)
         image = photograph(name)
         native = (image.shape[1], image.shape[0])
         frames = torch.from_numpy(np.stack([letterbox(camera_motion(image, 0.7 * t, native), size) for t in range(variants)]))

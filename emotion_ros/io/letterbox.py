@@ -34,12 +34,13 @@ class Letterbox:
         w, h = self.size
         return (self.side - w) // 2, (self.side - h) // 2
 
-    def to_frame(self, box: np.ndarray) -> np.ndarray:
-        """box (..., 4) x0, y0, x1, y1 as fractions of the square's side -> frame pixels, clipped."""
+    def to_frame(self, box: np.ndarray, clip: bool = True) -> np.ndarray:
+        """box (..., 4) x0, y0, x1, y1 as fractions of the square's side -> frame pixels, clipped
+        to the frame unless ``clip`` is False."""
         (w, h), (ox, oy) = self.size, self.offset
         pixels = np.asarray(box, np.float64) * self.side - [ox, oy, ox, oy]
         pixels = pixels * [self.width / w, self.height / h, self.width / w, self.height / h]
-        return np.clip(pixels, 0, [self.width, self.height, self.width, self.height])
+        return np.clip(pixels, 0, [self.width, self.height, self.width, self.height]) if clip else pixels
 
     def from_frame(self, box: np.ndarray) -> np.ndarray:
         """box (..., 4) x0, y0, x1, y1 in frame pixels -> fractions of the square's side (to_frame's inverse)."""

@@ -41,10 +41,13 @@ BACKBONE = (
 PYRAMID = ((384, 256, 96, 2), (96, 128, 64, 2), (64, 64, 48, 1))
 
 
-def _pad_same(x: torch.Tensor, stride: int) -> torch.Tensor:
-    """TensorFlow 'same' padding of a 3x3 kernel: 1 each side at stride 1; at stride 2 on an even
-    map, the one padded row and column go last."""
-    return F.pad(x, (1, 1, 1, 1)) if stride == 1 else F.pad(x, (0, 1, 0, 1))
+def _pad_same(x: torch.Tensor, stride: int, kernel: int = 3) -> torch.Tensor:
+    """TensorFlow 'same' padding of a square kernel on a map whose side the stride divides:
+    kernel - stride rows and columns, the odd one last (3x3: 1 each side at stride 1, 0 and 1
+    at stride 2; 5x5 at stride 2: 1 and 2)."""
+    before = (kernel - stride) // 2
+    after = kernel - stride - before
+    return F.pad(x, (before, after, before, after))
 
 
 class DoubleBlazeBlock(nn.Module):

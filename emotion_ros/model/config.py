@@ -52,7 +52,9 @@ class FrameEncoderConfig:
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
     scales: tuple[int, ...] = ()  # fer_mini_xception: frame sides [px] the frame is read at
-    crop_margin: float = 1.25  # face_reader: crop side / detected box side
+    # face_reader: the crop's framing relative to the detected box (model/face_align.py):
+    crop_scale: float = 1.0  # crop side / box side
+    crop_offset: tuple[float, float] = (0.0, 0.0)  # crop centre - box centre, along the eye line and to the chin, / box side
 
     @property
     def grid(self) -> int:
@@ -62,9 +64,10 @@ class FrameEncoderConfig:
         if self.type not in FRAME_ENCODER_TYPES:
             raise ConfigError(f"{where}.type: unknown frame encoder {self.type!r} (known: {', '.join(FRAME_ENCODER_TYPES)})")
         if self.type == "face_reader":
-            if where != "video.temporal" or self.dim != 12 or not 1.0 <= self.crop_margin <= 2.0:
+            if where != "video.temporal" or self.dim != 12 or not 0.5 <= self.crop_scale <= 2.0 or any(
+                    abs(value) > 0.5 for value in self.crop_offset):
                 raise ConfigError(f"{where}: face_reader is a temporal view of dim 12 (face tokens) "
-                                  "and needs crop_margin in [1, 2]")
+                                  "and needs crop_scale in [0.5, 2] and crop_offset within +-0.5")
             return
         if self.type == "fer_mini_xception":
             if self.grid != 2 or self.dim != 8 or not self.scales:

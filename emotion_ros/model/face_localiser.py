@@ -1,10 +1,19 @@
-"""Faces in a frame of any size: letterbox, BlazeFace, anchor decoding, weighted suppression.
+"""Faces in a frame of any size, near or far: letterbox, two BlazeFace models, anchor decoding,
+weighted suppression.
+
+MediaPipe ships two BlazeFace detectors: the full-range model (192 px input, blazeface.py) for
+faces far from the camera, down to about 1/20 of the frame, and the short-range model (128 px,
+blazeface_short.py) for faces close to it, up to one that fills the frame, where the full-range
+model is unsure or misses. Both run on the same letterboxed frame; their candidates are decoded
+into the same units and framing, pooled, and suppressed together, so a face both find becomes one
+detection (the score-weighted mean of both models' boxes) and a face only one finds is kept.
 
 Everything is tensor code with fixed output sizes, so it runs inside the exported graphs:
 a frame goes in, up to ``max_faces`` faces come out (boxes and keypoints in frame pixels,
 scores; empty slots score 0). The decoding and suppression follow MediaPipe's
 TensorsToDetectionsCalculator and its weighted non-maximum suppression, with MediaPipe's
-published settings (score 0.5, suppression IoU 0.3), not settings tuned here.
+published settings (score 0.5, suppression IoU 0.3, the same for both models), not settings
+tuned here.
 """
 
 from __future__ import annotations
@@ -15,22 +24,31 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from emotion_ros.model.blazeface import INPUT_SIZE, NUM_KEYPOINTS, BlazeFaceFullRange, anchor_centres
+from emotion_ros.model import blazeface, blazeface_short
+from emotion_ros.model.blazeface import NUM_KEYPOINTS
+from emotion_ros.model.box_framing import BoxFraming, reframe
 
 SCORE_CLIP = 100.0  # MediaPipe clips the raw logits to +-100 before the sigmoid
 CANDIDATES = 64  # the highest-scoring anchors that enter suppression
 SUPPRESSION_ROUNDS = 4  # parallel greedy-suppression rounds (see _greedy_keep)
+# The short-range model boxes a face tighter and lower than the full-range model; its boxes are
+# put in the full-range framing before the two are pooled. Derived from unlabelled faces that
+# both models find (models/face_framing.json, scripts/derive_face_framing.py).
+SHORT_TO_FULL = BoxFraming(scale=1.041, offset=(-0.044, -0.066))
 
 
 @dataclass
 class Faces:
     """boxes (N, M, 4) x0, y0, x1, y1 and keypoints (N, M, 6, 2) x, y, in frame pixels (continuous:
-    pixel i spans [i, i + 1]); scores (N, M) detection probabilities, sorted, 0 in empty slots.
-    All float32, whatever the frames' precision."""
+    pixel i spans [i, i + 1]); scores (N, M) detection probabilities, sorted, 0 in empty slots;
+    full_range (N, M) the full-range model's best score among the candidates pooled into each
+    face (below min_score: only the short-range model is sure of it). All float32, whatever the
+    frames' precision."""
 
     boxes: torch.Tensor
     keypoints: torch.Tensor
     scores: torch.Tensor
+    full_range: torch.Tensor
 
 
 def sampling_grid(theta: torch.Tensor, size: int) -> torch.Tensor:
@@ -74,39 +92,68 @@ def _greedy_keep(valid: torch.Tensor, overlap: torch.Tensor, rounds: int) -> tor
 class FaceLocaliser(nn.Module):
     """frames (N, 3, H, W) RGB in [0, 1], any H and W -> Faces with ``max_faces`` slots."""
 
-    def __init__(self, max_faces: int = 4, min_score: float = 0.5, iou_threshold: float = 0.3):
+    def __init__(self, max_faces: int = 4, min_score: float = 0.5, iou_threshold: float = 0.3,
+                 short_framing: BoxFraming = SHORT_TO_FULL):
         super().__init__()
-        self.detector = BlazeFaceFullRange()
+        self.detector = blazeface.BlazeFaceFullRange()
+        self.detector_short = blazeface_short.BlazeFaceShortRange()
         self.max_faces, self.min_score, self.iou_threshold = max_faces, min_score, iou_threshold
-        self.register_buffer("anchors", anchor_centres(), persistent=False)
+        self.short_framing = short_framing
+        self.register_buffer("anchors", blazeface.anchor_centres(), persistent=False)
+        self.register_buffer("anchors_short", blazeface_short.anchor_centres(), persistent=False)
 
-    def detector_input(self, frames: torch.Tensor) -> torch.Tensor:
-        """(N, 3, 192, 192) in [-1, 1]: the letterboxed frame."""
+    @staticmethod
+    def detector_input(frames: torch.Tensor, size: int = blazeface.INPUT_SIZE) -> torch.Tensor:
+        """(N, 3, size, size) in [-1, 1]: the letterboxed frame."""
         n, _, h, w = frames.shape
         # Average-pool by the integer part of the shrink first: bilinear sampling alone aliases
         # when a 640 px frame becomes 192 px. Python ints: the frame size is fixed per graph.
-        factor = max(1, int(max(h, w)) // INPUT_SIZE)
+        factor = max(1, int(max(h, w)) // size)
         x = F.avg_pool2d(frames, factor, ceil_mode=True) if factor > 1 else frames
+        if x.shape[-2:] == (size, size):  # a square frame that pooled to the input exactly
+            return x * 2.0 - 1.0
         # Letterbox: the longer side fills the input, centred; the rest is black padding.
         side = max(int(h), int(w))
         theta = torch.tensor([[side / int(w), 0.0, 0.0], [0.0, side / int(h), 0.0]], dtype=frames.dtype,
                              device=frames.device).expand(n, 2, 3)
-        grid = sampling_grid(theta, INPUT_SIZE)
+        grid = sampling_grid(theta, size)
         return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False) * 2.0 - 1.0
 
+    def candidates(self, frames: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """Each model's anchors decoded, full range then short range, each in its own framing:
+        scores (N, A), boxes (N, A, 4) x0, y0, x1, y1 and keypoints (N, A, 6, 2) in letterbox
+        units [0, 1]."""
+        n = frames.shape[0]
+        found = []
+        for detector, anchors, size in ((self.detector, self.anchors, blazeface.INPUT_SIZE),
+                                        (self.detector_short, self.anchors_short, blazeface_short.INPUT_SIZE)):
+            logits, raw = detector(self.detector_input(frames, size))
+            # Decoding and suppression in float32 even in a float16 graph: areas, IoUs and
+            # weight sums underflow in half precision.
+            raw = raw.float() / size
+            centre, extent = raw[..., 0:2] + anchors, raw[..., 2:4]
+            found.append((torch.sigmoid(logits.float().clamp(-SCORE_CLIP, SCORE_CLIP)),
+                          torch.cat([centre - extent / 2, centre + extent / 2], dim=2),
+                          raw[..., 4:].reshape(n, -1, NUM_KEYPOINTS, 2) + anchors[:, None]))
+        return found
+
     def forward(self, frames: torch.Tensor) -> Faces:
+        (scores, boxes, keypoints), (short_scores, short_boxes, short_keypoints) = self.candidates(frames)
+        centre, size = reframe(short_boxes, short_keypoints, self.short_framing)
+        full_range = torch.cat([torch.ones_like(scores), torch.zeros_like(short_scores)], dim=1)
+        return self.suppress(frames, torch.cat([scores, short_scores], dim=1),
+                             torch.cat([boxes, torch.cat([centre - size / 2, centre + size / 2], dim=2)], dim=1),
+                             torch.cat([keypoints, short_keypoints], dim=1), full_range)
+
+    def suppress(self, frames: torch.Tensor, scores: torch.Tensor, boxes: torch.Tensor, keypoints: torch.Tensor,
+                 full_range: torch.Tensor | None = None) -> Faces:
+        """Candidates (as ``candidates`` gives them) of ``frames`` -> the faces, in frame pixels.
+        full_range (N, A): 1 where a candidate is the full-range model's (default: all)."""
         n, _, h, w = frames.shape
-        logits, raw = self.detector(self.detector_input(frames))
-        # Decoding and suppression in float32 even in a float16 graph: areas, IoUs and weight
-        # sums underflow in half precision.
-        logits, raw = logits.float(), raw.float()
-        scores = torch.sigmoid(logits.clamp(-SCORE_CLIP, SCORE_CLIP))  # (N, A)
         scores, order = scores.topk(min(CANDIDATES, scores.shape[1]), dim=1)  # (N, K), sorted
-        raw = torch.gather(raw, 1, order[:, :, None].expand(-1, -1, raw.shape[2])) / INPUT_SIZE
-        anchors = self.anchors[order]  # (N, K, 2)
-        centre, size = raw[..., 0:2] + anchors, raw[..., 2:4]
-        boxes = torch.cat([centre - size / 2, centre + size / 2], dim=2)  # letterbox units [0, 1]
-        keypoints = raw[..., 4:].reshape(n, -1, NUM_KEYPOINTS, 2) + anchors[:, :, None]
+        boxes = torch.gather(boxes, 1, order[:, :, None].expand(-1, -1, 4))
+        keypoints = torch.gather(keypoints, 1, order[:, :, None, None].expand(-1, -1, NUM_KEYPOINTS, 2))
+        full_range = scores if full_range is None else scores * torch.gather(full_range, 1, order)
 
         overlap = _iou(boxes) > self.iou_threshold  # (N, K, K)
         valid = scores >= self.min_score
@@ -122,9 +169,11 @@ class FaceLocaliser(nn.Module):
         total = weights.sum(dim=2, keepdim=True).clamp(min=1e-9)
         boxes = torch.einsum("nij,njc->nic", weights, boxes) / total
         keypoints = torch.einsum("nij,njc->nic", weights, keypoints.flatten(2)).reshape_as(keypoints) / total[..., None]
+        full_range = (first.to(scores.dtype) * full_range[:, None, :]).amax(dim=2)  # (N, K kept)
 
         kept = scores * keep.to(scores.dtype)
         top, slot = kept.topk(self.max_faces, dim=1)
+        full_range = torch.gather(full_range, 1, slot) * (top > 0).to(scores.dtype)
         boxes = torch.gather(boxes, 1, slot[:, :, None].expand(-1, -1, 4))
         keypoints = torch.gather(keypoints, 1, slot[:, :, None, None].expand(-1, -1, NUM_KEYPOINTS, 2))
         # Letterbox units -> frame pixels.
@@ -132,4 +181,4 @@ class FaceLocaliser(nn.Module):
         offset = torch.tensor([(side - int(w)) / 2, (side - int(h)) / 2], device=frames.device)
         boxes = boxes * side - offset.repeat(2)
         keypoints = keypoints * side - offset
-        return Faces(boxes, keypoints, top)
+        return Faces(boxes, keypoints, top, full_range)

@@ -48,8 +48,9 @@ class FerFrameEncoder(FrameEncoder):
         gray = (images * self.luma.to(images.dtype)).sum(dim=1, keepdim=True)
         faces, maps = [], []
         for side in self.config.scales:
-            # Bilinear (not area) resizing: it exports to ONNX for any ratio, and reads the
-            # astronaut as well (happy 1.00 against 0.998 with area averaging).
+            # Bilinear, not area, resizing: area averaging is an adaptive average pool, which
+            # ONNX (and so TensorRT) has only for sizes that divide evenly; bilinear exports
+            # for any ratio. Not chosen by any image's score.
             x = gray if side == gray.shape[-1] else F.interpolate(gray, size=(side, side), mode="bilinear", align_corners=False)
             outputs = self.network.features(x)
             inner = (..., slice(BORDER, -BORDER), slice(BORDER, -BORDER))

@@ -4,7 +4,8 @@ Real faces are scarce offline. The astronaut photograph (a smiling person) is th
 labelled expression the packages ship, so the test material is made from it: its head pasted
 at several sizes and positions into other scikit-image scenes, in 4:3 and 16:9 frames, one to
 four copies per frame, with the face box known for each copy; plus scenes with nobody in them.
-None of these frames is used to build or tune the model (the build leaves the astronaut out).
+None of these frames is used to build or tune the model: the astronaut and the scenes are test
+material (samples/scenes.py), which the build never sees.
 """
 
 from __future__ import annotations
@@ -14,14 +15,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from emotion_ros.samples.sample_clip import photograph
+from emotion_ros.samples.scenes import TEST_SCENES, photograph
 
 # The astronaut's face in the 512 x 512 photograph [px], annotated by eye: ear to ear, brow to chin.
 ASTRONAUT_FACE = np.array([175.0, 72.0, 277.0, 178.0])
 HEAD = (130, 10, 320, 250)  # x0, y0, x1, y1 [px] of the pasted region: head, hair and collar
-SCENES = ("coffee", "rocket", "brick", "grass", "gravel", "page")  # backgrounds without people
-EMPTY_SCENES = ("coffee", "rocket", "page", "chelsea", "brick", "grass", "gravel", "colorwheel",
-                "immunohistochemistry", "hubble_deep_field", "coins", "horse", "moon", "text", "clock")
+SCENES = TEST_SCENES[:6]  # backgrounds of the composites: coffee, rocket, brick, grass, gravel, page
 FRAME_SIZES = {"4:3": (480, 640), "16:9": (720, 1280)}  # (height, width)
 
 
@@ -87,5 +86,5 @@ def composite_frames() -> list[CompositeFrame]:
 
 
 def empty_frames() -> list[CompositeFrame]:
-    """scikit-image scenes without a person, at their own size and aspect ratio."""
-    return [CompositeFrame(name, photograph(name), np.zeros((0, 4))) for name in EMPTY_SCENES]
+    """The test scenes, without a person, at their own size and aspect ratio."""
+    return [CompositeFrame(name, photograph(name), np.zeros((0, 4))) for name in TEST_SCENES]

@@ -20,6 +20,7 @@ import soxr
 
 from emotion_ros.io.transcript import Utterance
 from emotion_ros.io.transcript_file import write_srt
+from emotion_ros.samples.scenes import TEST_PERSON, photograph
 
 SPEECH = "Hello there! It is so good to see you again. I am really happy today."
 AUDIO_RATE = 44100
@@ -45,14 +46,6 @@ def synthesize_speech(text: str, rate: int = AUDIO_RATE, words_per_minute: int =
             parts = [f.to_ndarray()[0] for frame in container.decode(stream) for f in resampler.resample(frame)]
     speech = np.concatenate(parts).astype(np.float32)
     return soxr.resample(speech, source_rate, rate).astype(np.float32)
-
-
-def photograph(name: str) -> np.ndarray:
-    """A scikit-image photograph (skimage.data.<name>) as (H, W, 3) uint8 RGB."""
-    from skimage import data, img_as_ubyte
-
-    image = img_as_ubyte(getattr(data, name)())
-    return np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else np.ascontiguousarray(image[..., :3])
 
 
 def camera_motion(image: np.ndarray, t: float, size: tuple[int, int]) -> np.ndarray:
@@ -86,9 +79,7 @@ def make_sample_clip(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if image is None:
-        from skimage import data  # imported here: only the sample needs it
-
-        image = data.astronaut()
+        image = photograph(TEST_PERSON)
     speech = synthesize_speech(text, words_per_minute=words_per_minute, pitch=pitch)
     lead_in = 0.5
     duration = max(duration, lead_in + speech.size / AUDIO_RATE + 0.5)

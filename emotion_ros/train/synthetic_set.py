@@ -72,7 +72,8 @@ def _records(clip: Path, name: str, split: str, persona: Persona, sentence: str)
 def make_synthetic_set(directory: str | Path, clips_per_label: int = 4, test_per_label: int = 2,
                        duration: float = 2.5, size: tuple[int, int] = (192, 144), seed: int = 0) -> dict[str, Path]:
     """Write clips/ and train.jsonl, test.jsonl into ``directory``; returns the record files."""
-    from emotion_ros.samples.sample_clip import make_sample_clip, photograph
+    from emotion_ros.samples.sample_clip import make_sample_clip
+    from emotion_ros.samples.scenes import photograph
 
     directory = Path(directory)
     rng = np.random.default_rng(seed)
