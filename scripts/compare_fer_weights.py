@@ -34,7 +34,7 @@ def crops_of(encoder: FaceFrameEncoder, rgb: np.ndarray) -> torch.Tensor:
     x = torch.from_numpy(letterbox(rgb, encoder.config.image_size)).permute(2, 0, 1)[None].float() / 255
     faces = encoder.localiser(x)
     keep = faces.scores > 0
-    crops = aligned_crops(x, faces.boxes[:, keep[0]], faces.keypoints[:, keep[0]], CROP_SIZE, encoder.config.crop_margin)[0]
+    crops = aligned_crops(x, faces.boxes[:, keep[0]], faces.keypoints[:, keep[0]], CROP_SIZE, encoder.crop_framing)[0]
     return (crops * torch.tensor(GRAY).view(1, 3, 1, 1)).sum(1, keepdim=True) * 2 - 1
 
 

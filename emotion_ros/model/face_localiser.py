@@ -31,6 +31,7 @@ from emotion_ros.model.box_framing import BoxFraming, reframe
 SCORE_CLIP = 100.0  # MediaPipe clips the raw logits to +-100 before the sigmoid
 CANDIDATES = 64  # the highest-scoring anchors that enter suppression
 SUPPRESSION_ROUNDS = 4  # parallel greedy-suppression rounds (see _greedy_keep)
+NESTED = 0.5  # a box holds another face when more than this share of that face's box is inside it
 # The short-range model boxes a face tighter and lower than the full-range model; its boxes are
 # put in the full-range framing before the two are pooled. Derived from unlabelled faces that
 # both models find (models/face_framing.json, scripts/derive_face_framing.py).
@@ -60,15 +61,21 @@ def sampling_grid(theta: torch.Tensor, size: int) -> torch.Tensor:
     return (base @ theta.transpose(1, 2)).reshape(-1, size, size, 2)
 
 
-def _iou(boxes: torch.Tensor) -> torch.Tensor:
-    """boxes (N, K, 4) x0, y0, x1, y1 -> (N, K, K) intersection over union."""
+def _overlaps(boxes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """boxes (N, K, 4) x0, y0, x1, y1 -> ((N, K, K) intersection over union, (N, K, K) [i, j]
+    the share of box j that lies inside box i)."""
     x0 = torch.maximum(boxes[:, :, None, 0], boxes[:, None, :, 0])
     y0 = torch.maximum(boxes[:, :, None, 1], boxes[:, None, :, 1])
     x1 = torch.minimum(boxes[:, :, None, 2], boxes[:, None, :, 2])
     y1 = torch.minimum(boxes[:, :, None, 3], boxes[:, None, :, 3])
     inter = (x1 - x0).clamp(min=0) * (y1 - y0).clamp(min=0)
     area = (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
-    return inter / (area[:, :, None] + area[:, None, :] - inter).clamp(min=1e-9)
+    return inter / (area[:, :, None] + area[:, None, :] - inter).clamp(min=1e-9), inter / area[:, None, :].clamp(min=1e-9)
+
+
+def _iou(boxes: torch.Tensor) -> torch.Tensor:
+    """boxes (N, K, 4) x0, y0, x1, y1 -> (N, K, K) intersection over union."""
+    return _overlaps(boxes)[0]
 
 
 def _greedy_keep(valid: torch.Tensor, overlap: torch.Tensor, rounds: int) -> torch.Tensor:
@@ -176,6 +183,13 @@ class FaceLocaliser(nn.Module):
         full_range = torch.gather(full_range, 1, slot) * (top > 0).to(scores.dtype)
         boxes = torch.gather(boxes, 1, slot[:, :, None].expand(-1, -1, 4))
         keypoints = torch.gather(keypoints, 1, slot[:, :, None, None].expand(-1, -1, NUM_KEYPOINTS, 2))
+        # A face only the short-range model is sure of that holds most of a face the full-range
+        # model is sure of is that face again, boxed too large or shifted (the short-range model
+        # misjudges faces far from the camera), not another face: faces do not nest.
+        sure = full_range >= self.min_score
+        others = ~torch.eye(self.max_faces, dtype=torch.bool, device=frames.device)
+        nested = (_overlaps(boxes)[1] > NESTED) & sure[:, None, :] & others
+        top = top * ~(~sure & nested.any(dim=2))
         # Letterbox units -> frame pixels.
         side = float(max(int(h), int(w)))
         offset = torch.tensor([(side - int(w)) / 2, (side - int(h)) / 2], device=frames.device)
