@@ -112,7 +112,7 @@ class FaceFrameEncoder(FrameEncoder):
         (F,) faceness logits (the classifier as it was fitted: on the block's mean)."""
         *_, last_block, expression = self.network.features(gray)
         pooled = last_block.float().mean(dim=(2, 3))
-        faceness = self.faceness(pooled[:, :, None, None])[:, 0, 0]
+        faceness = self.faceness(pooled[:, :, None, None].to(self.faceness.weight.dtype))[:, 0, 0].float()
         embedding = F.normalize(pooled, dim=1).to(gray.dtype)
         return expression.mean(dim=(2, 3)), embedding, faceness  # published: mean, then softmax
 

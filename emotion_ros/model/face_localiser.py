@@ -6,7 +6,8 @@ faces far from the camera, down to about 1/20 of the frame, and the short-range 
 blazeface_short.py) for faces close to it, up to one that fills the frame, where the full-range
 model is unsure or misses. Both run on the same letterboxed frame; their candidates are decoded
 into the same units and framing, pooled, and suppressed together, so a face both find becomes one
-detection (the score-weighted mean of both models' boxes) and a face only one finds is kept.
+detection (with the full-range model's box where that model is sure of the face) and a face only
+one finds is kept.
 
 Everything is tensor code with fixed output sizes, so it runs inside the exported graphs:
 a frame goes in, up to ``max_faces`` faces come out (boxes and keypoints in frame pixels,
@@ -173,6 +174,11 @@ class FaceLocaliser(nn.Module):
         first_rank = torch.where(allowed, rank[None, :, None], k).amin(dim=1)  # (N, K members)
         first = allowed & (rank[None, :, None] == first_rank[:, None, :])  # [i, j]: i is the first kept over j
         weights = first.to(scores.dtype) * scores[:, None, :]  # (N, K kept, K members)
+        # A face the full-range model is sure of keeps that model's box: only its members weigh
+        # in (the short-range model adds the faces it alone finds, not a second opinion on these).
+        sure_full = full_range >= self.min_score  # (N, K members)
+        supported = (first & sure_full[:, None, :]).any(dim=2, keepdim=True)  # (N, K kept, 1)
+        weights = torch.where(supported, weights * sure_full[:, None, :].to(scores.dtype), weights)
         total = weights.sum(dim=2, keepdim=True).clamp(min=1e-9)
         boxes = torch.einsum("nij,njc->nic", weights, boxes) / total
         keypoints = torch.einsum("nij,njc->nic", weights, keypoints.flatten(2)).reshape_as(keypoints) / total[..., None]
