@@ -13,6 +13,7 @@ from emotion_ros.io.letterbox import letterbox
 from emotion_ros.model.blazeface_short import (INPUT_SIZE, BlazeFaceShortRange, anchor_centres,
                                                blazeface_short_tflite_path, load_blazeface_short)
 from emotion_ros.model.tflite_weights import TfliteFormatError, load_convolutions, read_convolutions
+from test_face_localiser import run  # the same detector call as the full-range port's tests
 
 REFERENCE = Path(__file__).parent / "data" / "blazeface_short_reference.npz"
 
@@ -20,13 +21,6 @@ REFERENCE = Path(__file__).parent / "data" / "blazeface_short_reference.npz"
 @pytest.fixture(scope="module")
 def detector():
     return load_blazeface_short()
-
-
-def run(detector, frame: np.ndarray):
-    with torch.no_grad():
-        x = torch.from_numpy(frame.astype(np.float32) / 127.5 - 1.0).permute(2, 0, 1)[None]
-        scores, regressors = detector(x)
-    return scores[0].numpy(), regressors[0].numpy()
 
 
 def test_the_port_matches_mediapipes_runtime_on_the_stored_reference(detector):
