@@ -22,10 +22,8 @@ from ai_edge_litert.interpreter import Interpreter
 from emotion_ros.samples.face_composites import composite_frames
 from emotion_ros.io.letterbox import letterbox
 from emotion_ros.model.config import load_preset
-from emotion_ros.model.face_align import aligned_crops
-from emotion_ros.model.face_encoder import CROP_SIZE, FaceFrameEncoder, load_face_knowledge
+from emotion_ros.model.face_encoder import FaceFrameEncoder, load_face_knowledge
 from emotion_ros.model.label_sets import FER_LABELS
-from emotion_ros.model.mini_xception import GRAY
 from emotion_ros.paths import package_data_file
 
 
@@ -34,8 +32,8 @@ def crops_of(encoder: FaceFrameEncoder, rgb: np.ndarray) -> torch.Tensor:
     x = torch.from_numpy(letterbox(rgb, encoder.config.image_size)).permute(2, 0, 1)[None].float() / 255
     faces = encoder.localiser(x)
     keep = faces.scores > 0
-    crops = aligned_crops(x, faces.boxes[:, keep[0]], faces.keypoints[:, keep[0]], CROP_SIZE, encoder.crop_framing)[0]
-    return (crops * torch.tensor(GRAY).view(1, 3, 1, 1)).sum(1, keepdim=True) * 2 - 1
+    side = torch.tensor(x.shape[-2:][::-1], dtype=torch.float32)
+    return encoder.crops(x, faces.boxes[:, keep[0]] / side.repeat(2), faces.keypoints[:, keep[0]] / side)[0]
 
 
 @torch.no_grad()

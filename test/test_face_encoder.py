@@ -10,7 +10,8 @@ from emotion_ros.samples.face_composites import ASTRONAUT_FACE, paste_faces, sce
 from emotion_ros.io.letterbox import Letterbox, letterbox
 from emotion_ros.model.config import ConfigError, FrameEncoderConfig, load_preset
 from emotion_ros.model.box_framing import BoxFraming
-from emotion_ros.model.face_align import crop_theta
+from emotion_ros.model.face_align import crop_theta, image_extent
+from emotion_ros.model.face_localiser import sampling_grid
 from emotion_ros.model.face_encoder import (
     BOX,
     DETECTION,
@@ -76,10 +77,36 @@ def test_crop_theta_turns_the_eye_line_level():
     angle = np.deg2rad(30)
     keypoints[0, 0] = torch.tensor([150 - 20 * np.cos(angle), 150 - 20 * np.sin(angle)])  # right eye
     keypoints[0, 1] = torch.tensor([150 + 20 * np.cos(angle), 150 + 20 * np.sin(angle)])  # left eye
-    theta = crop_theta(box, keypoints, torch.tensor([[0.0, 0.0, 400.0, 400.0]]), 400, 400, BoxFraming())[0]
+    theta = crop_theta(box, keypoints, torch.tensor([[0.0, 0.0, 400.0, 400.0]]), 400, 400, BoxFraming(), 128)[0]
     # the crop's rightward axis (u = 1, v = 0) points along the eye line, at half the side
     right = (theta @ torch.tensor([1.0, 0.0, 1.0]) + 1) * 200  # grid units -> pixels
     assert torch.allclose(right, torch.tensor([150 + 50 * np.cos(angle), 150 + 50 * np.sin(angle)]).float(), atol=1e-3)
+
+
+def test_no_crop_sample_reads_past_the_picture():
+    """Faces at every edge and corner of a letterboxed frame, level and turned, small and larger
+    than the picture: every sample's bilinear footprint (half a pixel round it) stays on the
+    picture, so neither the sampler's padding nor the black bars are read."""
+    frame = torch.zeros(1, 1, 128, 128)
+    frame[..., 16:112, :] = 0.5  # a 4:3 picture letterboxed into a square: bars of 16 rows
+    extent = image_extent(frame)
+    assert extent.tolist() == [[0.0, 16.0, 128.0, 112.0]]
+    cases = [(x, y, side, angle) for x in (0.0, 64.0, 128.0) for y in (16.0, 64.0, 112.0)
+             for side in (6.0, 40.0, 300.0) for angle in (0.0, 30.0, -45.0)]
+    centre = torch.tensor([(x, y) for x, y, _, _ in cases])
+    half = torch.tensor([side / 2 for _, _, side, _ in cases])[:, None]
+    turn = torch.tensor([(np.cos(np.deg2rad(a)), np.sin(np.deg2rad(a))) for *_, a in cases], dtype=torch.float32)
+    boxes = torch.cat([centre - half, centre + half], dim=1)
+    keypoints = centre[:, None].repeat(1, 6, 1)
+    keypoints[:, 0], keypoints[:, 1] = centre - turn * half / 2, centre + turn * half / 2  # the eyes
+    for samples in (16, 128):
+        theta = crop_theta(boxes, keypoints, extent.expand(len(cases), 4), 128, 128, BoxFraming(1.2, (0.0, 0.1)), samples)
+        pixels = (sampling_grid(theta, samples) + 1) * 64  # grid units -> frame pixels
+        assert (pixels[..., 0] >= 0.5 - 1e-4).all() and (pixels[..., 0] <= 127.5 + 1e-4).all()
+        assert (pixels[..., 1] >= 16.5 - 1e-4).all() and (pixels[..., 1] <= 111.5 + 1e-4).all()
+        # A crop that fits is not shrunk: the small faces keep their side.
+        small = torch.tensor([side == 6.0 for _, _, side, _ in cases])
+        assert torch.allclose(theta[small, :, :2].norm(dim=1) * 64, half[small].expand(-1, 2) * 1.2, atol=1e-4)
 
 
 def test_person_tokens_put_one_person_in_slot_zero():

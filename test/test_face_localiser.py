@@ -92,6 +92,17 @@ def test_sampling_grid_is_affine_grid():
     assert torch.allclose(sampling_grid(theta, 7), expected, atol=1e-6)
 
 
+def test_the_two_detectors_inputs_share_one_pooling():
+    """The short-range input (512 -> 128: pooled by 4) is pooled from the full-range one's 2x
+    pooling: the same means as pooling the frame by 4."""
+    frames = torch.rand(2, 3, 512, 512)
+    pooled = {1: frames}
+    FaceLocaliser.detector_input(frames, 192, pooled)
+    short = FaceLocaliser.detector_input(frames, 128, pooled)
+    assert sorted(pooled) == [1, 2, 4]
+    assert torch.allclose(short, torch.nn.functional.avg_pool2d(frames, 4) * 2 - 1, atol=1e-6)
+
+
 def test_greedy_suppression_keeps_the_best_of_each_cluster_and_chains_correctly():
     boxes = torch.tensor([[[0, 0, 10, 10], [1, 0, 11, 10], [8, 0, 18, 10], [30, 30, 40, 40]]], dtype=torch.float32)
     overlap = _iou(boxes) > 0.3

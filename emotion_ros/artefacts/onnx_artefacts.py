@@ -49,6 +49,17 @@ def weights_fingerprint(network: EmotionNetwork) -> str:
     return digest.hexdigest()
 
 
+def graph_code_fingerprint() -> str:
+    """sha256 over the source of the code the graphs are traced from (the model and these
+    exporters): a cache of exported graphs is only reused by the code that wrote it."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parents[1]
+    for source in sorted([*(package / "model").glob("*.py"), *(package / "artefacts").glob("*.py")]):
+        digest.update(source.name.encode())
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
 def export_artefacts(
     network: EmotionNetwork,
     directory: str | Path,

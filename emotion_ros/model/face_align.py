@@ -13,7 +13,9 @@ Edges. A Haar-cascade box is always inside the image (its sliding windows never 
 FER2013 crops hold only picture, never padding. A crop that would run past the picture is
 therefore shifted back inside it, and shrunk to fit only when it is larger than the picture (a
 face filling the frame). "The picture" excludes a letterbox's black bars: the rows and columns
-of the frame that are exactly zero at its borders (image_extent).
+of the frame that are exactly zero at its borders (image_extent). No sample's bilinear
+footprint leaves the picture, so the grid sampler's padding is never read (zero padding: it is
+2.5x faster than border padding in ONNX Runtime).
 """
 
 from __future__ import annotations
@@ -44,21 +46,24 @@ def image_extent(frames: torch.Tensor) -> torch.Tensor:
 
 
 def crop_theta(boxes: torch.Tensor, keypoints: torch.Tensor, extent: torch.Tensor, height: int, width: int,
-               framing: BoxFraming) -> torch.Tensor:
-    """(F, 2, 3) affine_grid matrices of the aligned crops.
+               framing: BoxFraming, samples: int) -> torch.Tensor:
+    """(F, 2, 3) affine_grid matrices of the aligned crops, sampled ``samples`` x ``samples``.
 
     boxes (F, 4) x0, y0, x1, y1 and keypoints (F, 6, 2) in frame pixels; extent (F, 4) the
     picture each face is in [px]. The crop is the square that ``framing`` makes of the box
     (box_framing.py; its side: the longer side), rotated so the eyes are level, then kept
-    inside the extent (shifted, and shrunk only to fit).
+    inside the extent (shifted, and shrunk only to fit) so far that no sample's bilinear
+    footprint leaves it.
     """
     centre, size = reframe(boxes, keypoints, framing)
     cos, sin = eye_axes(keypoints)
-    # The turned square's axis-aligned half extent is half * (|cos| + |sin|): keep it inside.
-    spread = cos.abs() + sin.abs()
-    room = (extent[:, 2:4] - extent[:, 0:2]).amin(dim=1) / 2
-    half = torch.minimum(size.amax(dim=1) / 2, room / spread)
-    reach = half * spread
+    # The outermost sample centres lie (1 - 1/samples) half sides from the centre along the
+    # turned square's axes: half * (1 - 1/samples) * (|cos| + |sin|) away on the frame's axes.
+    # Bilinear sampling reads the pixels around a sample, so it must stay half a pixel in.
+    spread = (cos.abs() + sin.abs()) * (1.0 - 1.0 / samples)
+    room = (extent[:, 2:4] - extent[:, 0:2]).amin(dim=1) / 2 - 0.5
+    half = torch.minimum(size.amax(dim=1) / 2, room.clamp(min=0.0) / spread)
+    reach = half * spread + 0.5
     centre_x = torch.minimum(torch.maximum(centre[:, 0], extent[:, 0] + reach), extent[:, 2] - reach)
     centre_y = torch.minimum(torch.maximum(centre[:, 1], extent[:, 1] + reach), extent[:, 3] - reach)
     # Output (u, v) in [-1, 1] -> frame pixel c + R (u, v) * half -> grid units 2 p / size - 1.
@@ -74,13 +79,13 @@ def aligned_crops(frames: torch.Tensor, boxes: torch.Tensor, keypoints: torch.Te
     frame -> (N, M, C, size, size) crops, framed as crop_theta says.
 
     The M crops of a frame are sampled as one tall grid over that frame, so no frame is copied.
-    Border padding only covers the sub-pixel rim that sampling may touch: crops stay inside."""
+    Crops stay inside the picture (crop_theta), so the zero padding is never read."""
     n, c, h, w = frames.shape
     m = boxes.shape[1]
     extent = image_extent(frames).repeat_interleave(m, dim=0)
-    theta = crop_theta(boxes.flatten(0, 1).float(), keypoints.flatten(0, 1).float(), extent, int(h), int(w), framing)
     side = size * SUPERSAMPLE
+    theta = crop_theta(boxes.flatten(0, 1).float(), keypoints.flatten(0, 1).float(), extent, int(h), int(w), framing, side)
     grid = sampling_grid(theta, side).reshape(n, m * side, side, 2).to(frames.dtype)
-    crops = F.grid_sample(frames, grid, mode="bilinear", padding_mode="border", align_corners=False)  # (N, C, M*side, side)
+    crops = F.grid_sample(frames, grid, mode="bilinear", padding_mode="zeros", align_corners=False)  # (N, C, M*side, side)
     crops = F.avg_pool2d(crops, SUPERSAMPLE)  # (N, C, M*size, size)
     return crops.reshape(n, c, m, size, size).transpose(1, 2)

@@ -98,14 +98,19 @@ class FaceFrameEncoder(FrameEncoder):
 
     def _read(self, images: torch.Tensor, boxes: torch.Tensor, keypoints: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """read, and (N, M) faceness logits of the crops (> 0: a face, to the lfw_subset classifier)."""
-        n, _, height, width = images.shape
-        m = boxes.shape[1]
-        side = torch.tensor([width, height], dtype=torch.float32, device=images.device)
-        crops = aligned_crops(images, boxes.float() * side.repeat(2), keypoints.float() * side, CROP_SIZE,
-                              self.crop_framing).flatten(0, 1)
-        gray = (crops * self.luma.to(crops.dtype)).sum(dim=1, keepdim=True) * 2.0 - 1.0
-        expression, embedding, faceness = self.read_crops(gray)
+        n, m = boxes.shape[:2]
+        expression, embedding, faceness = self.read_crops(self.crops(images, boxes, keypoints).flatten(0, 1))
         return expression.reshape(n, m, -1), embedding.reshape(n, m, -1), faceness.reshape(n, m)
+
+    def crops(self, images: torch.Tensor, boxes: torch.Tensor, keypoints: torch.Tensor) -> torch.Tensor:
+        """The network's inputs: images (N, 3, H, W), boxes and keypoints as in read -> (N, M, 1,
+        64, 64) aligned grayscale crops in [-1, 1]. The frame is turned gray before sampling
+        (bilinear sampling is linear, so the result is the same): one channel to sample, not three."""
+        height, width = images.shape[-2:]
+        side = torch.tensor([width, height], dtype=torch.float32, device=images.device)
+        gray = F.conv2d(images, self.luma.to(images.dtype))  # (N, 1, H, W)
+        crops = aligned_crops(gray, boxes.float() * side.repeat(2), keypoints.float() * side, CROP_SIZE, self.crop_framing)
+        return crops * 2.0 - 1.0
 
     def read_crops(self, gray: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """gray (F, 1, 64, 64) face crops in [-1, 1] -> (F, 7) FER logits, (F, 128) embeddings,

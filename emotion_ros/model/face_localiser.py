@@ -53,6 +53,16 @@ class Faces:
     full_range: torch.Tensor
 
 
+def _pooled(frames: torch.Tensor, factor: int, pooled: dict[int, torch.Tensor]) -> torch.Tensor:
+    """frames average-pooled by factor (ceil mode), from the coarsest cached pooling that divides
+    it (exactly the same means, at a fraction of the cost, where that pooling tiled the frame)."""
+    if factor not in pooled:
+        h, w = frames.shape[-2:]
+        start = max(f for f in pooled if factor % f == 0 and int(h) % f == 0 and int(w) % f == 0)
+        pooled[factor] = F.avg_pool2d(pooled[start], factor // start, ceil_mode=True)
+    return pooled[factor]
+
+
 def sampling_grid(theta: torch.Tensor, size: int) -> torch.Tensor:
     """affine_grid(theta, (F, C, size, size), align_corners=False) written as a matrix product:
     theta (F, 2, 3) -> (F, size, size, 2). (ONNX has AffineGrid only from opset 20.)"""
@@ -111,13 +121,15 @@ class FaceLocaliser(nn.Module):
         self.register_buffer("anchors_short", blazeface_short.anchor_centres(), persistent=False)
 
     @staticmethod
-    def detector_input(frames: torch.Tensor, size: int = blazeface.INPUT_SIZE) -> torch.Tensor:
-        """(N, 3, size, size) in [-1, 1]: the letterboxed frame."""
+    def detector_input(frames: torch.Tensor, size: int = blazeface.INPUT_SIZE,
+                       pooled: dict[int, torch.Tensor] | None = None) -> torch.Tensor:
+        """(N, 3, size, size) in [-1, 1]: the letterboxed frame. pooled: frames average-pooled
+        by each factor so far, shared between the two detectors (filled in here)."""
         n, _, h, w = frames.shape
         # Average-pool by the integer part of the shrink first: bilinear sampling alone aliases
         # when a 640 px frame becomes 192 px. Python ints: the frame size is fixed per graph.
         factor = max(1, int(max(h, w)) // size)
-        x = F.avg_pool2d(frames, factor, ceil_mode=True) if factor > 1 else frames
+        x = _pooled(frames, factor, {1: frames} if pooled is None else pooled)
         if x.shape[-2:] == (size, size):  # a square frame that pooled to the input exactly
             return x * 2.0 - 1.0
         # Letterbox: the longer side fills the input, centred; the rest is black padding.
@@ -132,10 +144,10 @@ class FaceLocaliser(nn.Module):
         scores (N, A), boxes (N, A, 4) x0, y0, x1, y1 and keypoints (N, A, 6, 2) in letterbox
         units [0, 1]."""
         n = frames.shape[0]
-        found = []
+        found, pooled = [], {1: frames}
         for detector, anchors, size in ((self.detector, self.anchors, blazeface.INPUT_SIZE),
                                         (self.detector_short, self.anchors_short, blazeface_short.INPUT_SIZE)):
-            logits, raw = detector(self.detector_input(frames, size))
+            logits, raw = detector(self.detector_input(frames, size, pooled))
             # Decoding and suppression in float32 even in a float16 graph: areas, IoUs and
             # weight sums underflow in half precision.
             raw = raw.float() / size

@@ -16,7 +16,8 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from emotion_ros.artefacts.onnx_artefacts import StaleArtefacts, export_artefacts, read_manifest, weights_fingerprint
+from emotion_ros.artefacts.onnx_artefacts import (StaleArtefacts, export_artefacts, graph_code_fingerprint, read_manifest,
+                                                  weights_fingerprint)
 from emotion_ros.artefacts.onnx_graphs import llm_io_names
 from emotion_ros.model.config import config_from_dict
 from emotion_ros.model.resolve import UNTRAINED_SUFFIX
@@ -104,11 +105,12 @@ class OnnxRuntimeBackend(ModelBackend):
 
     @classmethod
     def for_model(cls, model: str = "tiny", threads: int = 0, cache: str | Path | None = None) -> "OnnxRuntimeBackend":
-        """A checkpoint directory or preset, exported once into the cache (keyed by a fingerprint
-        of the weights); cached files that no longer match their manifest are exported again."""
+        """A checkpoint directory or preset, exported once into the cache (keyed by fingerprints
+        of the weights and of the graph code); cached files that no longer match their manifest
+        are exported again."""
         reference = TorchBackend(model, threads=threads)
         fingerprint = weights_fingerprint(reference.network)
-        directory = Path(cache or cache_dir() / "onnx") / fingerprint[:16]
+        directory = Path(cache or cache_dir() / "onnx") / f"{fingerprint[:16]}-{graph_code_fingerprint()[:8]}"
         try:
             read_manifest(directory, fingerprint=fingerprint)
         except StaleArtefacts as reason:
