@@ -229,6 +229,25 @@ def test_events_follow_the_main_person_and_say_when_nobody_is_left():
     ]
 
 
+def test_a_new_timeline_voids_the_evidence_but_announces_the_label_ending():
+    """A bag loop after f1 was announced happy: the new run's first person starts from no label,
+    and a new run showing nobody ends f1's label (subscribers still hold it)."""
+    from emotion_ros.runtime.debounce import LabelDebouncer, MainPersonEvents
+
+    events = MainPersonEvents(LabelDebouncer(("happy", "sad"), hysteresis=0.1, min_dwell=1.0, min_confidence=0.4))
+    happy, sad = np.array([0.9, 0.1]), np.array([0.1, 0.9])
+    for t in (10.0, 10.5, 11.0, 11.5):
+        events.update(t, "f1", True, happy)
+    events.update(12.0, "f1", True, sad)  # a challenger, 0.5 s of the 1 s dwell
+    events.reset()
+    assert events.debouncer.current == "happy"
+    person_returns = [events.update(t, "f1", True, sad) for t in (10.0, 10.5, 11.0)]  # the dwell restarts
+    assert [c.label if c else None for c in person_returns] == [None, None, "sad"] and person_returns[2].previous is None
+    events.reset()
+    nobody = [events.update(t, "", False, happy) for t in (10.0, 10.5, 11.0)]
+    assert [c.label if c else None for c in nobody] == [None, None, ""] and nobody[2].previous == "sad"
+
+
 def test_a_face_passing_behind_another_keeps_its_id(tiny_checkpoint):
     """Two people at the same height walk through each other: one face hides the other for about
     a second (less than the timeout); both come out with the ids they went in with."""

@@ -141,6 +141,7 @@ class PerceptionNode(ManagedNode):
         self._latest: tuple[EmotionEstimate, ExplanationContexts] | None = None
         self._latest_lock = threading.Lock()
         self._explained_until = float("-inf")
+        self._published_timeline = 0
         self.latency = LatencyStats()
         self.explanation_latency = LatencyStats()
         self.counts = {"states": 0, "events": 0, "explanations": 0, "backend_errors": 0, "explanation_errors": 0,
@@ -235,6 +236,7 @@ class PerceptionNode(ManagedNode):
             backend.labels, self.param("event.hysteresis"), self.param("event.min_dwell"), self.param("event.min_confidence")
         )
         self._events = MainPersonEvents(self._debouncer)
+        self._published_timeline = 0  # Window.timeline of the newest state published
         self._pubs = {
             "state": self.create_lifecycle_publisher(EmotionState, "emotion/state", RELIABLE),
             "event": self.create_lifecycle_publisher(EmotionState, "emotion/event", LATCHED),
@@ -361,13 +363,16 @@ class PerceptionNode(ManagedNode):
 
     def _perceive(self, item: tuple[Window, float]) -> None:
         window, completed_at = item
-        timeline = self._estimator.timeline
         try:
             estimate, context = self._estimator.estimate(window, completed_at)  # BackendError -> _worker_error
         except StaleWindow:
             self.counts["skipped_windows"] += 1
             return
-        if self._estimator.timeline != timeline:  # the stamps jumped back: a new run of sensor time
+        if self._estimator.timeline != window.timeline:  # the stamps jumped back while it was estimated
+            self.counts["skipped_windows"] += 1
+            return
+        if window.timeline != self._published_timeline:  # the first state of a new run of sensor time
+            self._published_timeline = window.timeline
             self._events.reset()
             with self._latest_lock:
                 self._latest, self._explained_until = None, float("-inf")

@@ -32,6 +32,10 @@ class LabelDebouncer:
         """Forget the current label and any challenger."""
         self.current, self._candidate = None, None
 
+    def restart(self) -> None:
+        """Forget any challenger (its dwell starts again); the current label stays."""
+        self._candidate = None
+
     def update(self, stamp: float, scores) -> LabelChange | None:
         best = max(range(len(self.labels)), key=lambda i: scores[i])
         challenger, confidence = self.labels[best], float(scores[best])
@@ -67,8 +71,10 @@ class MainPersonEvents:
         self._nobody_since: float | None = None
 
     def reset(self) -> None:
-        """A new timeline: nobody's label is current."""
-        self.debouncer.reset()
+        """A new timeline: the evidence of the old one is void, so the next person seen is a new
+        main person and nobody's dwell restarts. The label last announced stays current until
+        the new run changes it, so subscribers are told when it no longer holds."""
+        self.debouncer.restart()
         self.person, self._nobody_since = None, None
 
     def update(self, stamp: float, person_id: str, visible: bool, scores) -> LabelChange | None:
