@@ -1,7 +1,8 @@
 """A separate process that streams a synthetic camera and microphone in real time and injects
 faults (for test_fault_injection.py).
 
-Usage: python fault_publisher.py SCENARIO SECONDS
+Usage: python fault_publisher.py SCENARIO SECONDS [SUBSCRIBERS]
+  (streaming starts once each topic has SUBSCRIBERS subscribers, default 1)
   rejected      compressed camera; at 2 s three decompression bombs, F32 audio of 1e20 and
                 1e30, a 20 MB audio chunk, then negative stamps on both streams
   jumps         at 2 s a frame stamped a day ahead, at 3 s one stamped near 2^31 s
@@ -47,13 +48,18 @@ def f32_audio(value: float, stamp: float) -> AudioFrame:
 
 def main() -> None:
     scenario, seconds = sys.argv[1], float(sys.argv[2])
+    subscribers = int(sys.argv[3]) if len(sys.argv) > 3 else 1
     rclpy.init()
     node = rclpy.create_node("fault_publisher")
     qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
     compressed = scenario == "rejected"
     image = node.create_publisher(CompressedImage if compressed else Image, "image/compressed" if compressed else "image", qos)
     audio = node.create_publisher(AudioFrame, "audio", qos)
-    time.sleep(1.0)  # discovery
+    # Discovery: messages sent before a subscriber is matched are lost to it (volatile QoS).
+    deadline = time.monotonic() + 30.0
+    while min(image.get_subscription_count(), audio.get_subscription_count()) < subscribers and time.monotonic() < deadline:
+        rclpy.spin_once(node, timeout_sec=0.05)
+    time.sleep(0.2)  # the other side matches us too
     started, frame, chunk, injected = time.monotonic(), 0, 0, set()
     tone = (0.2 * np.sin(2 * np.pi * 220 * np.arange(1600) / 16000)).astype(np.float32)
     while (elapsed := time.monotonic() - started) < seconds:

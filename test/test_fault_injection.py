@@ -50,7 +50,7 @@ def run_scenario(scenario: str, compressed: bool = False) -> Run:
     try:
         bring_up(emotion)  # before the faults start: they are for a running node
         peak_mb_up = peak_mb()
-        publisher = subprocess.Popen([sys.executable, str(Path(__file__).with_name("fault_publisher.py")), scenario, str(SECONDS)])
+        publisher = subprocess.Popen([sys.executable, str(Path(__file__).with_name("fault_publisher.py")), scenario, str(SECONDS), "2"])  # the node and this listener
         spin_until([emotion, listener], lambda: publisher.poll() is not None, timeout=SECONDS + 30)
         spin_until([emotion, listener], lambda: False, timeout=0.5)
         counters = {**emotion.input.counters(), "rejected_by": dict(emotion.input.rejected)}
