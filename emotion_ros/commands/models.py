@@ -17,6 +17,11 @@ def add_parser(sub) -> None:
     llama.add_argument("--out", required=True, help="output checkpoint directory")
     llama.add_argument("--base", help="checkpoint that provides the rest of the network")
     llama.add_argument("--preset", default="tiny", help="preset for the rest of the network when there is no --base")
+    gguf = kinds.add_parser("gguf", help="a llama GGUF file (llama.cpp's format, e.g. SmolLM2) as the LLaMA head")
+    gguf.add_argument("source", help="the .gguf file")
+    gguf.add_argument("--out", required=True, help="output checkpoint directory")
+    gguf.add_argument("--base", help="checkpoint that provides the rest of the network")
+    gguf.add_argument("--preset", default="tiny", help="preset for the rest of the network when there is no --base")
     v2 = kinds.add_parser("v2", help="an official Emotion-LLaMA-v2 training checkpoint plus its base Llama")
     v2.add_argument("source", help="checkpoint_N.pth ({'model': state_dict})")
     v2.add_argument("--llama", required=True, help="the base Llama-2-7b-chat-hf directory")
@@ -31,10 +36,12 @@ def add_parser(sub) -> None:
 
 
 def run_convert(args: argparse.Namespace) -> int:
-    from emotion_ros.model.convert import convert_emotion_llama_v2, convert_hf_llama
+    from emotion_ros.model.convert import convert_emotion_llama_v2, convert_gguf_llama, convert_hf_llama
 
     if args.source_kind == "llama":
         report = convert_hf_llama(args.source, args.out, preset=args.preset, base=args.base)
+    elif args.source_kind == "gguf":
+        report = convert_gguf_llama(args.source, args.out, preset=args.preset, base=args.base)
     else:
         print("reading the official checkpoint with torch.load(weights_only=True): tensors only, no code", flush=True)
         report = convert_emotion_llama_v2(args.source, args.llama, args.out, preset=args.preset or "v2", lora_alpha=args.lora_alpha)

