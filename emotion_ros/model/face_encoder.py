@@ -54,7 +54,6 @@ class FaceFrameEncoder(FrameEncoder):
         self.crop_framing = BoxFraming(config.crop_scale, tuple(config.crop_offset))
         self.network = MiniXception()
         self.faceness = FacenessClassifier(self.network.head.in_channels)
-        self.register_buffer("luma", torch.tensor(GRAY).view(1, 3, 1, 1), persistent=False)
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """images (N, 3, S, S) RGB in [0, 1] (mean 0, std 1) -> (cls (N, 12), faces (N, SLOTS, 12))."""
@@ -108,7 +107,8 @@ class FaceFrameEncoder(FrameEncoder):
         (bilinear sampling is linear, so the result is the same): one channel to sample, not three."""
         height, width = images.shape[-2:]
         side = torch.tensor([width, height], dtype=torch.float32, device=images.device)
-        gray = F.conv2d(images, self.luma.to(images.dtype))  # (N, 1, H, W)
+        # (N, 1, H, W). Elementwise: ONNX Runtime runs a 3 -> 1 convolution here 5x slower.
+        gray = images[:, 0:1] * GRAY[0] + images[:, 1:2] * GRAY[1] + images[:, 2:3] * GRAY[2]
         crops = aligned_crops(gray, boxes.float() * side.repeat(2), keypoints.float() * side, CROP_SIZE, self.crop_framing)
         return crops * 2.0 - 1.0
 

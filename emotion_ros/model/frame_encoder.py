@@ -32,12 +32,14 @@ class FramePreprocessor(nn.Module):
         super().__init__()
         self.size = config.image_size
         self.mode = config.resize
-        self.register_buffer("mean", torch.tensor(config.mean).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(config.std).view(1, 3, 1, 1), persistent=False)
+        # (x / 255 - mean) / std as one multiply-add (resizing is linear, so it can come first).
+        mean, std = torch.tensor(config.mean).view(1, 3, 1, 1), torch.tensor(config.std).view(1, 3, 1, 1)
+        self.register_buffer("scale", 1.0 / (255.0 * std), persistent=False)
+        self.register_buffer("shift", -mean / std, persistent=False)
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        x = frames.permute(0, 3, 1, 2).to(self.mean.dtype) / 255.0
+        x = frames.permute(0, 3, 1, 2).to(self.scale.dtype)
         if x.shape[-2:] != (self.size, self.size):
             x = F.interpolate(x, size=(self.size, self.size), mode=self.mode, align_corners=False)
-            x = x.clamp(0.0, 1.0)  # bicubic overshoots
-        return (x - self.mean) / self.std
+            x = x.clamp(0.0, 255.0)  # bicubic overshoots
+        return x * self.scale + self.shift
