@@ -44,7 +44,6 @@ class GgufLlama:
     model: LlamaForCausalLM
     tokenizer: TextTokenizer
     chat_template: str | None  # Jinja, as Hugging Face's chat templates
-    name: str
 
 
 def smollm2_path() -> Path:
@@ -159,8 +158,7 @@ def load_gguf_llama(path: str | Path, dtype: torch.dtype = torch.float32) -> Ggu
     model = LlamaForCausalLM(config)
     check_state_dict(model, state)
     model.load_state_dict(state, strict=False)
-    return GgufLlama(model.to(dtype).eval(), read_gguf_tokenizer(reader), _field(reader, "tokenizer.chat_template"),
-                     str(_field(reader, "general.name", Path(path).stem)))
+    return GgufLlama(model.to(dtype).eval(), read_gguf_tokenizer(reader), _field(reader, "tokenizer.chat_template"))
 
 
 def render_chat(template: str, messages: list[dict[str, str]], add_generation_prompt: bool = True) -> str:
