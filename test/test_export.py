@@ -78,7 +78,8 @@ def test_the_node_runs_on_exported_artefacts_and_refuses_corrupt_ones(ros, cpu_e
             bring_up(node)
             assert node.backend.name == "onnxruntime" and node.backend.artefacts == out
             rng = np.random.default_rng(0)
-            frames = rng.integers(0, 256, (node.backend.num_frames, 224, 224, 3), dtype=np.uint8)
+            size = node.backend.frame_size  # as the node letterboxes frames
+            frames = rng.integers(0, 256, (node.backend.num_frames, size, size, 3), dtype=np.uint8)
             features = main_person_view(node.backend.encode_frames(frames), node.backend.reads_faces)
             result = node.backend.perceive(features, frames[-1], np.zeros(32000, np.float32), True, False)
             assert np.isclose(result.scores.sum(), 1.0, atol=1e-5)
@@ -167,7 +168,8 @@ def test_tensorrt_builds_engines_where_a_gpu_exists(jetson_export):
     out, _ = jetson_export
     backend = TensorRTBackend(out, force_engine_update=True)
     reference = OnnxRuntimeBackend.from_directory(out)
-    frames = np.random.default_rng(0).integers(0, 256, (4, 224, 224, 3), dtype=np.uint8)
+    size = reference.frame_size  # the engines' profiles take frames of the frame size only
+    frames = np.random.default_rng(0).integers(0, 256, (4, size, size, 3), dtype=np.uint8)
     np.testing.assert_allclose(backend.encode_frames(frames), reference.encode_frames(frames), atol=5e-2)
 
 

@@ -45,10 +45,30 @@ def test_onnx_runtime_reads_several_people_in_one_batch_as_pytorch_does(backends
         assert int(np.argmax(a.scores)) == torch_backend.labels.index("happy")
 
 
+def test_frames_with_different_numbers_of_faces_read_alike_alone_and_in_one_batch(backends):
+    """The graph reads only the slots faces fill (a data-dependent axis, traced on an empty
+    frame): every count, alone or batched with frames that have more or fewer faces, gives the
+    tokens PyTorch gives."""
+    torch_backend, onnx_backend, _ = backends
+    size = onnx_backend.frame_size
+    three, _ = paste_faces(scene("grass", 480, 640), [(80, 0.2, 0.4), (150, 0.55, 0.5), (110, 0.85, 0.4)])
+    one, _ = paste_faces(scene("gravel", 480, 640), [(120, 0.5, 0.5)])
+    frames = np.stack([letterbox(rgb, size) for rgb in (one, np.zeros((480, 640, 3), np.uint8), three)])
+    batched, _, embeddings = onnx_backend.locate_faces(frames)
+    assert list((batched[:, :, 7] > 0).sum(axis=1)) == [1, 0, 3]
+    for i, frame in enumerate(frames):
+        alone, _, alone_embeddings = onnx_backend.locate_faces(frame[None])
+        np.testing.assert_allclose(alone[0], batched[i], atol=1e-4)
+        np.testing.assert_allclose(alone_embeddings[0], embeddings[i], atol=1e-5)
+        np.testing.assert_allclose(torch_backend.locate_faces(frame[None])[0][0], alone[0], atol=2e-3, rtol=1e-4)
+
 def test_onnx_runtime_matches_pytorch_on_a_window(backends):
     torch_backend, onnx_backend, _ = backends
     rng = np.random.default_rng(0)
-    frames = rng.integers(0, 256, (torch_backend.num_frames, 120, 160, 3), dtype=np.uint8)
+    size = onnx_backend.frame_size  # frames arrive letterboxed to it; a face reader's graph takes no other
+    frames = rng.integers(0, 256, (torch_backend.num_frames, size, size, 3), dtype=np.uint8)
+    with pytest.raises(Exception, match="dimensions"):
+        onnx_backend.encode_frames(frames[:, :120, :160])
     audio = (0.1 * rng.standard_normal(32000)).astype(np.float32)
     features = onnx_backend.encode_frames(frames)
     # expression logits reach +-30: float32 rounding in a different convolution order shows at 1e-4

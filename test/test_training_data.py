@@ -138,7 +138,7 @@ def network():
 
 def test_clip_features_are_cached_checked_and_match_the_runtime(network, sample_clip, tmp_path):
     """The cached features of a clip window give the network the same output as the runtime path."""
-    from emotion_ros.train.features import (FeatureCache, FeatureError, frame_size, load_features, save_features,
+    from emotion_ros.train.features import (FeatureCache, FeatureError, load_features, save_features,
                                             window_config)
     from emotion_ros.runtime.people import main_person_view
     from emotion_ros.train.records import Record
@@ -148,7 +148,7 @@ def test_clip_features_are_cached_checked_and_match_the_runtime(network, sample_
     cache = FeatureCache(network, tmp_path / "features")
     features = cache.load(record)
     assert cache.path(record).is_file() and len(features) >= 3
-    w = media_windows(sample_clip, window_config(network), frame_size(network))[1]
+    w = media_windows(sample_clip, window_config(network), network.config.video.frame_size)[1]
     with torch.no_grad():  # the runtime's path: the main person's view of the window's face tokens
         view = main_person_view(network.encode_frames(torch.from_numpy(w.frames)).numpy(), True, w.frame_mask)
         newest = int(np.flatnonzero(w.frame_mask)[-1])

@@ -3,8 +3,9 @@
   frame_encoder    frames (N, H, W, 3) uint8 -> features (N, 4, D): per frame, so a runtime
                    caches features by frame stamp and encodes only new frames; a face
                    reader's are face tokens (N, SLOTS, 12), with their keypoints (N, SLOTS, 6, 2)
-                   and embeddings (N, SLOTS, 128)
-  face_reader      (face readers only) frames (N, H, W, 3) uint8 + boxes (N, M, 4) + keypoints
+                   and embeddings (N, SLOTS, 128); a face reader takes frames of its frame
+                   size, S = H = W (see _frames_axes)
+  face_reader      (face readers only) frames (N, S, S, 3) uint8 + boxes (N, M, 4) + keypoints
                    (N, M, 6, 2) -> expression logits (N, M, 7) and embeddings (N, M, 128):
                    faces read where a runtime follows them between detections, without the
                    detector
@@ -111,9 +112,20 @@ def _export(module: nn.Module, args: tuple, path, inputs: list[str], outputs: li
         )
 
 
+def _frames_axes(config: ModelConfig, count: int) -> tuple[torch.Tensor, dict[int, str]]:
+    """Example frames to trace with, and their dynamic axes. A face reader's graphs take frames
+    of the model's frame size only (as the node letterboxes them): its detectors' pooling and
+    letterbox are fixed by the traced size, and frames already that size are not resized. Other
+    encoders resize any frame to their input, so height and width stay dynamic."""
+    if reads_faces(config):
+        side = config.video.frame_size
+        return torch.zeros(count, side, side, 3, dtype=torch.uint8), {0: "frames"}
+    return torch.zeros(count, 96, 128, 3, dtype=torch.uint8), {0: "frames", 1: "height", 2: "width"}
+
+
 def export_frame_encoder(network: EmotionNetwork, path) -> None:
-    frames = torch.zeros(2, 96, 128, 3, dtype=torch.uint8)
-    outputs, dynamic = ["features"], {"frames": {0: "frames", 1: "height", 2: "width"}, "features": {0: "frames"}}
+    frames, frame_axes = _frames_axes(network.config, 2)
+    outputs, dynamic = ["features"], {"frames": frame_axes, "features": {0: "frames"}}
     if reads_faces(network.config):
         outputs += ["keypoints", "embeddings"]
         dynamic.update(keypoints={0: "frames"}, embeddings={0: "frames"})
@@ -122,9 +134,10 @@ def export_frame_encoder(network: EmotionNetwork, path) -> None:
 
 def export_face_reader(network: EmotionNetwork, path) -> None:
     boxes = torch.tensor([[[0.2, 0.2, 0.5, 0.6], [0.5, 0.3, 0.8, 0.7]]])  # example values only: M is dynamic
-    args = (torch.zeros(1, 96, 128, 3, dtype=torch.uint8), boxes, boxes[..., None, :2].expand(1, 2, 6, 2) + 0.05)
+    frames, frame_axes = _frames_axes(network.config, 1)
+    args = (frames, boxes, boxes[..., None, :2].expand(1, 2, 6, 2) + 0.05)
     _export(FaceReaderGraph(network), args, path, ["frames", "boxes", "keypoints"], ["expression", "embeddings"],
-            {"frames": {0: "frames", 1: "height", 2: "width"}, "boxes": {0: "frames", 1: "faces"},
+            {"frames": frame_axes, "boxes": {0: "frames", 1: "faces"},
              "keypoints": {0: "frames", 1: "faces"}, "expression": {0: "frames", 1: "faces"},
              "embeddings": {0: "frames", 1: "faces"}})
 

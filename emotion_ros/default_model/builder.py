@@ -112,7 +112,7 @@ def _photo_tokens(network: EmotionNetwork, variants: int) -> list[tuple[torch.Te
     from emotion_ros.samples.sample_clip import camera_motion
     from emotion_ros.samples.scenes import TRAINING_PERSON, TRAINING_SCENES, photograph
 
-    size = max(network.config.video.temporal.image_size, network.config.video.global_view.image_size)
+    size = network.config.video.frame_size
     pools = []
     for name in (TRAINING_PERSON, *TRAINING_SCENES):  # never a test scene (samples/scenes.py)
         image = photograph(name)

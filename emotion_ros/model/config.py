@@ -94,6 +94,11 @@ class VideoConfig:
     global_view: FrameEncoderConfig
     vision_norm_eps: float = 1e-5  # ln_vision after the global encoder
 
+    @property
+    def frame_size(self) -> int:
+        """The side [px] of the square frames are letterboxed into on arrival: the larger view's input."""
+        return max(self.temporal.image_size, self.global_view.image_size)
+
 
 @dataclass(frozen=True)
 class AudioConfig:

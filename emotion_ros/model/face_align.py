@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from emotion_ros.model.box_framing import BoxFraming, eye_axes, reframe
-from emotion_ros.model.face_localiser import sampling_grid
+from emotion_ros.model.face_localiser import average_pool, sampling_grid
 
 SUPERSAMPLE = 2  # sample at twice the crop size and average 2x2: less aliasing on large faces
 
@@ -87,5 +87,5 @@ def aligned_crops(frames: torch.Tensor, boxes: torch.Tensor, keypoints: torch.Te
     theta = crop_theta(boxes.flatten(0, 1).float(), keypoints.flatten(0, 1).float(), extent, int(h), int(w), framing, side)
     grid = sampling_grid(theta, side).reshape(n, m * side, side, 2).to(frames.dtype)
     crops = F.grid_sample(frames, grid, mode="bilinear", padding_mode="zeros", align_corners=False)  # (N, C, M*side, side)
-    crops = F.avg_pool2d(crops, SUPERSAMPLE)  # (N, C, M*size, size)
+    crops = average_pool(crops, SUPERSAMPLE)  # (N, C, M*size, size)
     return crops.reshape(n, c, m, size, size).transpose(1, 2)

@@ -67,7 +67,15 @@ class FaceFrameEncoder(FrameEncoder):
         n, _, height, width = images.shape
         faces = self.localiser(images)
         side = torch.tensor([width, height], dtype=torch.float32, device=images.device)
-        expression, embeddings, faceness = self._read(images, faces.boxes / side.repeat(2), faces.keypoints / side)
+        # Only the slots up to the last one a face fills (in any frame) are cropped and read: a
+        # frame with one face costs one read, not SLOTS (a third of the frame's cost). Slots past
+        # it take the last read's values; they score 0, so `present` masks them out.
+        rank = torch.arange(SLOTS, device=images.device)
+        filled = torch.where(faces.scores > 0, rank + 1, 0).amax(dim=1).amax(dim=0).clamp(min=1)
+        reading = torch.arange(filled, device=images.device)  # a data-dependent axis in the graph
+        read = self._read(images, faces.boxes.index_select(1, reading) / side.repeat(2),
+                          faces.keypoints.index_select(1, reading) / side)
+        expression, embeddings, faceness = (values.index_select(1, rank.clamp(max=filled - 1)) for values in read)
         # A face only the short-range model is sure of must also look like a face to the
         # faceness classifier: that model alone also fires on round, face-like things.
         present = (faces.scores > 0) & ((faces.full_range >= self.localiser.min_score) | (faceness > 0))  # (N, SLOTS)

@@ -53,13 +53,23 @@ class Faces:
     full_range: torch.Tensor
 
 
+def average_pool(x: torch.Tensor, factor: int) -> torch.Tensor:
+    """avg_pool2d(x, factor, ceil_mode=True): where factor tiles x, as a depthwise convolution
+    with equal weights (the same means; ONNX Runtime runs it twice as fast as AveragePool)."""
+    channels, h, w = x.shape[1:]
+    if int(h) % factor or int(w) % factor:
+        return F.avg_pool2d(x, factor, ceil_mode=True)
+    weight = torch.full((int(channels), 1, factor, factor), 1.0 / factor**2, dtype=x.dtype, device=x.device)
+    return F.conv2d(x, weight, stride=factor, groups=int(channels))
+
+
 def _pooled(frames: torch.Tensor, factor: int, pooled: dict[int, torch.Tensor]) -> torch.Tensor:
     """frames average-pooled by factor (ceil mode), from the coarsest cached pooling that divides
     it (exactly the same means, at a fraction of the cost, where that pooling tiled the frame)."""
     if factor not in pooled:
         h, w = frames.shape[-2:]
         start = max(f for f in pooled if factor % f == 0 and int(h) % f == 0 and int(w) % f == 0)
-        pooled[factor] = F.avg_pool2d(pooled[start], factor // start, ceil_mode=True)
+        pooled[factor] = average_pool(pooled[start], factor // start)
     return pooled[factor]
 
 

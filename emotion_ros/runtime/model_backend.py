@@ -57,7 +57,7 @@ class ModelBackend(ABC):
         self.labels = tuple(config.labels)
         self.num_frames, self.sample_rate, self.window = config.window_frames, config.audio.sample_rate, config.window
         self.feature_shape = frame_feature_shape(config.video.temporal)
-        self.frame_size = max(config.video.temporal.image_size, config.video.global_view.image_size)
+        self.frame_size = config.video.frame_size
         self.reads_faces = config.video.temporal.type == "face_reader"
         self.reads_text = config.text is not None
         self.llm_config = config.llm

@@ -66,11 +66,6 @@ def window_config(network: EmotionNetwork) -> WindowConfig:
     return WindowConfig(duration=config.window, num_frames=config.window_frames, sample_rate=config.audio.sample_rate)
 
 
-def frame_size(network: EmotionNetwork) -> int:
-    video = network.config.video
-    return max(video.temporal.image_size, video.global_view.image_size)
-
-
 def encoder_fingerprint(network: EmotionNetwork) -> str:
     """sha256 over the encoders' weights, their configuration and the window settings."""
     digest = hashlib.sha256()
@@ -88,7 +83,7 @@ def encoder_fingerprint(network: EmotionNetwork) -> str:
 def encode_windows(network: EmotionNetwork, windows: list[Window]) -> ClipFeatures:
     """Run the frozen encoders over windows, as runtime/estimator.py feeds them."""
     config, rows = network.config, []
-    size = frame_size(network)
+    size = network.config.video.frame_size
     cache = FrameFeatureCache(capacity=4 * config.window_frames)  # overlapping windows share frames
     encode = lambda frames: network.encode_frames(torch.from_numpy(np.ascontiguousarray(frames))).numpy()  # noqa: E731
     for window in windows:
@@ -173,7 +168,7 @@ class FeatureCache:
         path = self.path(record)
         if path.is_file() or record.features is not None:
             return path
-        windows = media_windows(record.clip, window_config(self.network), frame_size(self.network), record.audio,
+        windows = media_windows(record.clip, window_config(self.network), self.network.config.video.frame_size, record.audio,
                                 partial=True)
         if not windows:
             raise FeatureError(f"{record.clip} gave no window (no frames and no audio?)")
