@@ -1,7 +1,7 @@
 """Every frame read at a bounded cost: faces found at a set rate and followed in between.
 
 Finding faces (two detectors, then the expression network on each face found) costs about
-three times as much as reading faces whose place is known (the face_reader graph: crop and expression
+four times as much as reading faces whose place is known (the face_reader graph: crop and expression
 network only). A FaceFollower runs the detector at most ``detection_rate`` times per second of
 sensor time and, on the frames in between, moves each face found last by its velocity (box and
 keypoints, from the last two detections) and reads its expression there. This is MediaPipe's
