@@ -151,6 +151,11 @@ def test_prompt_follows_the_emotion_llama_format_and_splices_the_prefix(bpe_file
         ("They seem anxious about it", "fear"),
         ("Hard to say.", None),
         ("unhappy", "sad"),
+        ("She is not sad; she looks happy.", "happy"),
+        ("No, they don't look angry. They look surprised.", "surprise"),
+        ("There is no sign of fear.", None),
+        ("not happy but sad", "sad"),
+        ("Never angry, always calm.", "neutral"),
     ],
 )
 def test_labels_are_parsed_from_free_text(text, expected):

@@ -21,6 +21,10 @@ SYNONYMS = {
 # (basic-emotion sets have fear but not worried; MER sets have worried but not fear).
 NEAREST = {"worried": "fear", "fear": "worried"}
 
+# Words that deny the label word right after them, up to NEGATION_REACH words on.
+NEGATIONS = frozenset({"not", "no", "never", "nor", "neither", "without", "nothing", "none", "hardly", "cannot"})
+NEGATION_REACH = 3
+
 _ANSWER = re.compile(r"<answer>(.*?)</answer>", re.IGNORECASE | re.DOTALL)
 
 
@@ -40,17 +44,29 @@ def _forms(labels: list[str] | tuple[str, ...]) -> list[tuple[str, str]]:
     return sorted(pairs, key=lambda p: -len(p[0]))
 
 
+def negated(span: str, start: int) -> bool:
+    """Whether the word at ``start`` of lower-case ``span`` is denied: a negation within the
+    NEGATION_REACH words before it, in the same clause ("not sad", "no sign of fear", "isn't
+    angry"; but "not happy but sad" affirms sad)."""
+    clause = re.split(r"[.;:!?,()]|\bbut\b|\bhowever\b|\bthough\b", span[:start])[-1]
+    return any(word in NEGATIONS or word.endswith("n't") for word in clause.split()[-NEGATION_REACH:])
+
+
 def parse_label(text: str, labels: list[str] | tuple[str, ...]) -> str | None:
     """The label a free-text answer names, or None.
 
     An <answer>...</answer> span wins over the rest of the text; within the chosen text the
-    earliest word that is a label or one of its synonyms decides (so "happy, not sad" is happy).
+    earliest word that is a label or one of its synonyms and is not negated decides (so "happy,
+    not sad" is happy, and so is "not sad: happy").
     """
     match = _ANSWER.search(text)
-    span = (match.group(1) if match else text).lower()
+    span = (match.group(1) if match else text).lower().replace("\u2019", "'")
     best: tuple[int, str] | None = None
     for word, label in _forms(labels):
-        hit = re.search(rf"\b{re.escape(word)}\b", span)
-        if hit and (best is None or hit.start() < best[0]):
-            best = (hit.start(), label)
+        for hit in re.finditer(rf"\b{re.escape(word)}\b", span):
+            if best is not None and hit.start() >= best[0]:
+                break
+            if not negated(span, hit.start()):
+                best = (hit.start(), label)
+                break
     return best[1] if best else None

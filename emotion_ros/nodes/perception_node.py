@@ -144,8 +144,8 @@ class PerceptionNode(ManagedNode):
         self._published_timeline = 0
         self.latency = LatencyStats()
         self.explanation_latency = LatencyStats()
-        self.counts = {"states": 0, "events": 0, "explanations": 0, "backend_errors": 0, "explanation_errors": 0,
-                       "dropped_windows": 0, "skipped_windows": 0}
+        self.counts = {"states": 0, "events": 0, "explanations": 0, "explanations_replaced": 0, "backend_errors": 0,
+                       "explanation_errors": 0, "dropped_windows": 0, "skipped_windows": 0}
         self.explain_limits = ExplainLimits()
         self._reported = {"rejected": 0, "backend_errors": 0}
         self._last_error = ""
@@ -448,6 +448,7 @@ class PerceptionNode(ManagedNode):
         explanation = explain_person(self.backend, request.estimate, request.context, request.person_id, request.question,
                                      request.max_new_tokens)
         self.explanation_latency.add(explanation.latency)
+        self.counts["explanations_replaced"] += explanation.replaced  # answers and periodic ones alike
         msg = explanation_to_msg(explanation, self.param("frame_id"), self.backend.model_id)
         if request.reply is not None:
             request.reply.set_result((True, "", msg))

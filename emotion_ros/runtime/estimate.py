@@ -133,7 +133,9 @@ class ExplanationContexts:
 @dataclass(frozen=True)
 class Explanation:
     """Generated text about one window; label is what the text names (None if no label);
-    person_id: who it is about ("" when nobody, or without tracking)."""
+    person_id: who it is about ("" when nobody, or without tracking); replaced: the model's answer
+    named another expression than the published label, so text is the published facts instead
+    (runtime/faithful_answer.py)."""
 
     t_start: float
     t_end: float
@@ -143,3 +145,4 @@ class Explanation:
     tokens: int
     latency: float
     person_id: str = ""
+    replaced: bool = False

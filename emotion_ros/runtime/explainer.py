@@ -8,6 +8,7 @@ import time
 from emotion_ros.model.labels import parse_label
 from emotion_ros.runtime.backend import Backend
 from emotion_ros.runtime.estimate import EmotionEstimate, Explanation
+from emotion_ros.runtime.faithful_answer import faithful
 from emotion_ros.runtime.person_description import about
 
 QUOTE_CHARACTERS = 120  # of what was said, the most recent, quoted in an explanation
@@ -35,12 +36,14 @@ def explain_person(backend: Backend, estimate: EmotionEstimate, context: object,
                    max_new_tokens: int) -> Explanation:
     """Explain ``person_id`` ("" when nobody is tracked) in ``estimate``'s window from its
     ``context`` (ExplanationContexts.of); the person's words are in the prompt, as Emotion-LLaMA
-    quotes them, and after the answer."""
+    quotes them, and after the answer. An answer that names another expression than the
+    published label is replaced by the published facts (faithful_answer.py)."""
     started = time.monotonic()
     words = their_words(estimate)
     generated = backend.explain(context, question, max_new_tokens, words)
     person = estimate.person(person_id) if person_id else None
+    answer, replaced = faithful(generated.text, estimate, person)
     width = estimate.image_size[1] if estimate.image_size else 0
-    text = about(person, width, len(estimate.people) <= 1, with_words(generated.text, words))
-    return Explanation(estimate.t_start, estimate.t_end, text, parse_label(generated.text, estimate.labels), question,
-                       generated.tokens, time.monotonic() - started, person_id)
+    text = about(person, width, len(estimate.people) <= 1, with_words(answer, words))
+    return Explanation(estimate.t_start, estimate.t_end, text, parse_label(answer, estimate.labels), question,
+                       generated.tokens, time.monotonic() - started, person_id, replaced)
