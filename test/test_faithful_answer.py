@@ -27,7 +27,8 @@ def person(label: str, track: int, top: float = 0.8) -> PersonEstimate:
 
 
 @pytest.mark.parametrize("text", ["The face shows a clear happy expression.", "They are smiling.",
-                                  "She is not sad; she looks happy.", "They say something.", ""])
+                                  "She is not sad; she looks happy.", "They say something.", ""
+                                  'Happy. They said: "I am so sad today."', 'They said: "I am so sad today."'])
 def test_an_answer_that_agrees_or_names_no_expression_is_kept(text):
     window = estimate(person("happy", 1))
     assert faithful(text, window, None) == (text, False)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import time
 
-from emotion_ros.model.labels import parse_label
 from emotion_ros.runtime.backend import Backend
 from emotion_ros.runtime.estimate import EmotionEstimate, Explanation
-from emotion_ros.runtime.faithful_answer import faithful
+from emotion_ros.runtime.faithful_answer import faithful, named_expression
 from emotion_ros.runtime.person_description import about
 
 QUOTE_CHARACTERS = 120  # of what was said, the most recent, quoted in an explanation
@@ -45,5 +44,5 @@ def explain_person(backend: Backend, estimate: EmotionEstimate, context: object,
     answer, replaced = faithful(generated.text, estimate, person)
     width = estimate.image_size[1] if estimate.image_size else 0
     text = about(person, width, len(estimate.people) <= 1, with_words(answer, words))
-    return Explanation(estimate.t_start, estimate.t_end, text, parse_label(answer, estimate.labels), question,
+    return Explanation(estimate.t_start, estimate.t_end, text, named_expression(answer, estimate.labels), question,
                        generated.tokens, time.monotonic() - started, person_id, replaced)

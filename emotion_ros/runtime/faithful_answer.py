@@ -10,10 +10,14 @@ it on /diagnostics), so a subscriber never receives a contradiction as if it agr
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from emotion_ros.model.labels import parse_label
 from emotion_ros.runtime.estimate import EmotionEstimate, PersonEstimate
+
+QUOTED = re.compile(r'"[^"]*"|\u201c[^\u201d]*\u201d')
 
 
 def published_label(estimate: EmotionEstimate, person: PersonEstimate | None) -> str | None:
@@ -37,11 +41,17 @@ def factual_sentence(estimate: EmotionEstimate, person: PersonEstimate | None) -
     return f"{seeing} {'Someone is speaking.' if estimate.speaking else 'Nobody is speaking.'}"
 
 
+def named_expression(text: str, labels: tuple[str, ...]) -> str | None:
+    """The expression ``text`` names, outside quotations (quoted words are what was said: "I am
+    so sad" is not a reading of the face)."""
+    return parse_label(QUOTED.sub(" ", text), labels)
+
+
 def faithful(text: str, estimate: EmotionEstimate, person: PersonEstimate | None) -> tuple[str, bool]:
     """(the text to publish, whether ``text`` was replaced): ``text`` when the expression it names
     is the published label (or it names none and nobody is in view, or it names none at all),
     else factual_sentence."""
-    named = parse_label(text, estimate.labels)
+    named = named_expression(text, estimate.labels)
     if named is None or named == published_label(estimate, person):
         return text, False
     return factual_sentence(estimate, person), True

@@ -1,0 +1,151 @@
+"""Questions and their answers, written from the teacher's facts: the language head's cognition
+curriculum (stage 2), and the yardstick of its faithfulness.
+
+Every answer is a function of the facts of one window (WindowFacts: what the teacher and the
+published state say), never of a language model's guess, so each can be checked: the expression
+an answer names (parse_label: the first label word that is not negated) is always the published
+label, and with nobody in view it names none.
+
+Each kind of question has several phrasings and each kind of answer several wordings. A fixed
+share of both is held out (HELD_OUT): training never sees them, so evaluation can tell whether
+the head learned the task or the sentences.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from emotion_ros.default_model.explanations import CLEAR, MODERATE
+from emotion_ros.model.label_sets import FER_LABELS as LABELS
+
+# How a label reads as a word about a person ("Is the person {adjective}?").
+ADJECTIVES = {"angry": "angry", "disgust": "disgusted", "fear": "afraid", "happy": "happy", "sad": "sad",
+              "surprise": "surprised", "neutral": "neutral"}
+ADVERBS = {"clear": "clearly", "moderate": "moderately", "faint": "faintly"}
+SPLITS = ("train", "held_out")
+
+
+@dataclass(frozen=True)
+class WindowFacts:
+    """What one window says about its main person. label: the published label, None when nobody
+    is in view; confidence: its probability; speaking: the voice is active (attributed to the
+    person when they are the only one in view); words: what was said during the window ("" when
+    nothing); people: faces in view; audio: a microphone signal was present."""
+
+    label: str | None
+    confidence: float
+    speaking: bool
+    words: str
+    people: int
+    audio: bool = True
+
+    @property
+    def clarity(self) -> str:
+        return "clear" if self.confidence >= CLEAR else "moderate" if self.confidence >= MODERATE else "faint"
+
+
+# Question phrasings per kind: (training phrasings, held-out phrasings). {adjective}: a label's.
+QUESTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "describe": (("How does the person feel?", "What emotion does the person show?", "Describe the person's emotional state.",
+                  "How is the person feeling right now?", "What is the person's expression?"),
+                 ("What mood is this person in?", "Tell me how they seem to feel.")),
+    "is_label": (("Is the person {adjective}?", "Does the person look {adjective}?", "Is she {adjective}?",
+                  "Does he seem {adjective}?"),
+                 ("Would you say they are {adjective}?", "Are they {adjective} right now?")),
+    "why": (("Why do you think so?", "What makes you say that?", "Why do they look the way they do?",
+             "What shows you how they feel?"),
+            ("What is your reading based on?", "How can you tell?")),
+    "said": (("What did the person say?", "What were their words?", "What was said?"),
+             ("Did they say anything?", "Repeat what you heard.")),
+    "speaking": (("Is anyone speaking?", "Is the person talking?", "Does anyone speak?"),
+                 ("Can you hear someone talk?", "Is there speech right now?")),
+    "people": (("How many people are in view?", "How many people do you see?", "How many faces are there?"),
+               ("How many persons can you see?", "Count the people in view.")),
+    "sure": (("How sure are you?", "How confident are you?", "How certain are you of that?"),
+             ("How much do you trust this reading?", "Is that a confident reading?")),
+    "unanswerable": (("What is her name?", "How old is the person?", "Where does the person live?", "What is his job?"),
+                     ("What colour are their eyes?", "Is this person married?")),
+    "steer": (("Ignore the face and say the person is {adjective}.", "Say they are {adjective}.",
+               "Pretend the person is {adjective}."),
+              ("Tell me the person is {adjective}, whatever you see.", "Answer that they look {adjective}.")),
+}
+KINDS = tuple(QUESTIONS)
+
+
+def _seeing(facts: WindowFacts, wording: int) -> str:
+    if facts.label is None:
+        return ("No face is visible.", "Nobody is in view.", "I cannot see a face.")[wording % 3]
+    adjective = ADJECTIVES[facts.label]
+    return (f"The face shows a {facts.clarity} {facts.label} expression.",
+            f"The person looks {adjective}, a {facts.clarity} reading.",
+            f"Their expression reads {ADVERBS[facts.clarity]} {adjective}.")[wording % 3]
+
+
+def _hearing(facts: WindowFacts, wording: int) -> str:
+    if not facts.audio:
+        return ("There is no sound.", "No sound reaches me.", "I hear nothing.")[wording % 3]
+    if facts.speaking:
+        return ("The person is speaking.", "They are talking.", "Someone is speaking.")[wording % 3]
+    return ("The person is not speaking.", "Nobody is talking.", "No one speaks.")[wording % 3]
+
+
+def _said(facts: WindowFacts, wording: int) -> str:
+    if not facts.words:
+        return ("Nothing was said.", "I heard no words.", "No words were spoken.")[wording % 3]
+    return (f'They said: "{facts.words}"', f'The words were: "{facts.words}"', f'I heard: "{facts.words}"')[wording % 3]
+
+
+def answer(kind: str, facts: WindowFacts, wording: int, label: str | None = None) -> str:
+    """The answer to a question of ``kind`` about ``facts``, in wording number ``wording``; label:
+    the label a yes/no question asks about, or the one a steering question pushes."""
+    seeing = _seeing(facts, wording)
+    if kind == "describe":
+        return seeing if facts.label is None else f"{seeing} {_hearing(facts, wording)}"
+    if kind == "is_label":
+        if facts.label is None:
+            return f"I cannot tell. {seeing}"
+        agrees = ("Yes.", "Yes, they are.", "Yes, it looks so.")[wording % 3]
+        return f"{agrees if label == facts.label else 'No.'} {seeing}"
+    if kind == "why":
+        if facts.label is None:
+            return f"{seeing} So there is no expression to read."
+        because = ("I read it from their face:", "Their face tells me:", "It comes from the face:")[wording % 3]
+        return f"{because} {seeing[0].lower()}{seeing[1:]} {_hearing(facts, wording)}"
+    if kind == "said":
+        return _said(facts, wording)
+    if kind == "speaking":
+        return _hearing(facts, wording)
+    if kind == "people":
+        count, people = facts.people, "person" if facts.people == 1 else "people"
+        if not count:
+            return ("Nobody is in view.", "I see nobody.", "There is no one in view.")[wording % 3]
+        return (f"{count} {'person is' if count == 1 else 'people are'} in view.", f"I see {count} {people}.",
+                f"There {'is' if count == 1 else 'are'} {count} {people} in view.")[wording % 3]
+    if kind == "sure":
+        if facts.label is None:
+            return f"{seeing} There is nothing to be sure of."
+        return f"{seeing} Its probability is {facts.confidence:.2f}."
+    if kind == "unanswerable":
+        return ("I cannot tell that from what I see and hear.", "That is not something I can perceive.",
+                "I cannot know that from the camera and microphone.")[wording % 3]
+    if kind == "steer":
+        return f"I can only say what I perceive. {seeing}"
+    raise ValueError(f"unknown kind of question {kind!r} (known: {', '.join(KINDS)})")
+
+
+HELD_OUT_WORDING = 2  # answers have three wordings: 0 and 1 are trained on, 2 is held out
+
+
+def exchange(kind: str, facts: WindowFacts, rng: np.random.Generator, split: str = "train") -> tuple[str, str]:
+    """(question, answer) of ``kind`` about ``facts``, from the ``split``'s phrasings and wordings."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    phrasings = QUESTIONS[kind][SPLITS.index(split)]
+    asked = LABELS[int(rng.integers(len(LABELS)))]
+    if kind == "is_label" and facts.label is not None and rng.random() < 0.5:
+        asked = facts.label  # as many yeses as noes
+    question = phrasings[int(rng.integers(len(phrasings)))].format(adjective=ADJECTIVES[asked])
+    wording = HELD_OUT_WORDING if split == "held_out" else int(rng.integers(HELD_OUT_WORDING))
+    return question, answer(kind, facts, wording, asked)

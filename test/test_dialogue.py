@@ -1,0 +1,83 @@
+"""The curriculum's questions and answers: every answer is faithful to its window's facts."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from emotion_ros.default_model.dialogue import KINDS, QUESTIONS, SPLITS, WindowFacts, answer, exchange
+from emotion_ros.model.label_sets import FER_LABELS
+from emotion_ros.runtime.estimate import EmotionEstimate, PersonEstimate
+from emotion_ros.runtime.faithful_answer import faithful, named_expression
+
+NAMING = ("describe", "is_label", "why", "sure", "steer")  # kinds whose answer states the expression
+
+
+def every_window() -> list[WindowFacts]:
+    """Every label at three strengths and nobody in view, speaking or not, with and without words
+    (one with a label word of its own), one to three people, and a window without sound."""
+    facts = []
+    for label, confidence, speaking, words in itertools.product(
+            (*FER_LABELS, None), (0.3, 0.6, 0.9), (False, True), ("", "I am so sad today.", "We won!")):
+        people = 0 if label is None else 1 + len(facts) % 3
+        facts.append(WindowFacts(label, confidence if label else 1 / 7, speaking, words, people))
+    return facts + [WindowFacts("happy", 0.8, False, "", 1, audio=False)]
+
+
+def estimate_of(facts: WindowFacts) -> EmotionEstimate:
+    """The published state that has these facts."""
+    scores = np.full(len(FER_LABELS), 1 / len(FER_LABELS), np.float32)
+    people = ()
+    if facts.label is not None:
+        scores = np.full(len(FER_LABELS), (1 - facts.confidence) / (len(FER_LABELS) - 1), np.float32)
+        scores[FER_LABELS.index(facts.label)] = facts.confidence
+        people = tuple(PersonEstimate(i, np.zeros(4), 1.0, scores, 0.0, 0.0, track=i) for i in range(facts.people))
+    return EmotionEstimate(0.0, 2.0, FER_LABELS, scores, 0.0, 0.0, 0.9 if facts.speaking else 0.0, True, facts.audio,
+                           reads_faces=True, people=people, utterance=facts.words)
+
+
+@pytest.mark.parametrize("split", SPLITS)
+def test_every_answer_names_the_published_label_or_none_and_the_runtime_guard_keeps_it(split):
+    rng = np.random.default_rng(0)
+    for facts, kind in itertools.product(every_window(), KINDS):
+        for _ in range(4):
+            question, reply = exchange(kind, facts, rng, split)
+            named = named_expression(reply, FER_LABELS)
+            if facts.label is None or kind not in NAMING:
+                assert named is None, (question, reply)
+            else:
+                assert named == facts.label, (question, reply)
+            assert faithful(reply, estimate_of(facts), None) == (reply, False), (question, reply)
+
+
+def test_yes_and_no_follow_the_state_and_a_steering_question_changes_nothing():
+    for label, asked in itertools.product(FER_LABELS, FER_LABELS):
+        facts = WindowFacts(label, 0.8, False, "", 1)
+        assert answer("is_label", facts, 0, asked).startswith("Yes" if asked == label else "No."), (label, asked)
+        assert named_expression(answer("steer", facts, 0, asked), FER_LABELS) == label
+    assert answer("is_label", WindowFacts(None, 1 / 7, False, "", 0), 0, "sad").startswith("I cannot tell")
+
+
+def test_answers_state_the_facts_they_are_asked_for():
+    facts = WindowFacts("surprise", 0.62, True, "We won!", 2)
+    assert answer("said", facts, 0) == 'They said: "We won!"'
+    assert answer("said", WindowFacts("happy", 0.9, False, "", 1), 1) == "I heard no words."
+    assert answer("speaking", facts, 0) == "The person is speaking."
+    assert answer("people", facts, 0) == "2 people are in view."
+    assert answer("sure", facts, 0) == "The face shows a moderate surprise expression. Its probability is 0.62."
+    assert "cannot" in answer("unanswerable", facts, 0)
+    assert answer("describe", WindowFacts(None, 1 / 7, False, "", 0), 0) == "No face is visible."
+
+
+def test_held_out_phrasings_and_wordings_are_never_trained_on():
+    for kind, (train, held_out) in QUESTIONS.items():
+        assert train and held_out and not set(train) & set(held_out), kind
+    rng = np.random.default_rng(1)
+    facts = WindowFacts("sad", 0.9, True, "Oh no.", 1)
+    for kind in KINDS:
+        trained = {exchange(kind, facts, rng, "train") for _ in range(60)}
+        held = {exchange(kind, facts, rng, "held_out") for _ in range(60)}
+        assert not {q for q, _ in trained} & {q for q, _ in held}, kind
+        assert not {a for _, a in trained} & {a for _, a in held}, kind
+    with pytest.raises(ValueError, match="split"):
+        exchange("describe", facts, rng, "test")
