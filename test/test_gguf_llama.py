@@ -10,9 +10,11 @@ import pytest
 import torch
 
 from emotion_ros.model import gguf_llama
+from emotion_ros.model.chat_prompt import DEFAULT_QUESTION, SYSTEM, chat_example, chat_text
 from emotion_ros.model.checkpoint import CheckpointError, read_state_dict
 from emotion_ros.model.generation import GenerationConfig, generate
 from emotion_ros.model.gguf_llama import GGUF_CHAT_TEMPLATE, load_gguf_llama, render_chat, smollm2_path
+from emotion_ros.model.prompt import PLACEHOLDER, SUBTITLE_TOKENS, build_prompt
 from emotion_ros.model.tokenizer import TextTokenizer
 
 REFERENCE = Path(__file__).with_name("data") / "smollm2_reference.npz"
@@ -99,3 +101,23 @@ def test_convert_writes_the_head_its_tokenizer_and_chat_template(smollm2, tmp_pa
     tokenizer = TextTokenizer.from_file(out)
     assert all(tokenizer.encode(text) == smollm2.tokenizer.encode(text) for text in TRICKY)
     assert (out / GGUF_CHAT_TEMPLATE).read_text() == smollm2.chat_template
+
+
+def test_the_chat_prompt_carries_the_perception_and_words_in_the_user_turn_and_the_answer_ends_the_turn(smollm2):
+    tokenizer, template = smollm2.tokenizer, smollm2.chat_template
+    text = chat_text(template, "Is she   sad?", "I got the job!")
+    system, user = text.split("<|im_start|>user\n")
+    assert SYSTEM in system and user.count(PLACEHOLDER) == 1 and user.endswith("<|im_end|>\n<|im_start|>assistant\n")
+    assert f'<Vid>{PLACEHOLDER}</Vid> The person says: "I got the job!". Is she sad?' in user
+    assert DEFAULT_QUESTION in chat_text(template) and "says" not in chat_text(template)
+    example = chat_example(tokenizer, template, "Is she sad?", "I got the job!", "No. The face shows a clear happy expression.")
+    decode = lambda ids: tokenizer._backend.decode(ids, skip_special_tokens=False)  # noqa: E731
+    before, after = chat_text(template, "Is she sad?", "I got the job!").split(PLACEHOLDER)
+    assert (decode(example.before), decode(example.after)) == (before, after)
+    assert example.answer[-1] == tokenizer.eos_id and decode(example.answer[:-1]) == "No. The face shows a clear happy expression."
+    assert example.before[0] == tokenizer.bos_id  # the template's own <|im_start|>: build_prompt must not add one
+    prefix = torch.zeros(1, 5, smollm2.model.config.dim)
+    prompt = build_prompt(smollm2.model.embed, tokenizer, prefix, torch.ones(1, 5, dtype=torch.bool), text, add_bos=False)
+    assert prompt.embeds.shape[1] == len(example.before) + 5 + len(example.after)
+    long = chat_text(template, "Why?", "word " * 300, tokenizer)
+    assert '"...word' in long and len(tokenizer.encode(long.split('"')[1])) <= SUBTITLE_TOKENS + 1

@@ -37,17 +37,23 @@ def instruction_text(task: str, labels: tuple[str, ...] | list[str], subtitle: s
     return f"[INST] <Vid>{PLACEHOLDER}</Vid>{says} [{task}] {instruction} [/INST]"
 
 
-def explanation_prompt(labels: tuple[str, ...] | list[str], question: str = "", subtitle: str = "",
-                       tokenizer: TextTokenizer | None = None) -> str:
-    """The prompt of an explanation (the "reason" task, or ``question``), quoting the end of what
-    the person said: SUBTITLE_CHARACTERS characters, and with ``tokenizer`` SUBTITLE_TOKENS tokens."""
+def quoted_subtitle(subtitle: str, tokenizer: TextTokenizer | None = None) -> str:
+    """The end of what the person said, as a prompt quotes it: SUBTITLE_CHARACTERS characters,
+    and with ``tokenizer`` SUBTITLE_TOKENS tokens ("..." where it was cut)."""
     subtitle = " ".join(subtitle.split())
     clipped = len(subtitle) > SUBTITLE_CHARACTERS
     if clipped:
         subtitle = subtitle[-SUBTITLE_CHARACTERS:].split(" ", 1)[-1]
     if tokenizer is not None and len(ids := tokenizer.encode(subtitle)) > SUBTITLE_TOKENS:
         subtitle, clipped = tokenizer.decode(ids[-SUBTITLE_TOKENS:]).strip(), True
-    return instruction_text("reason", labels, subtitle=("..." if clipped else "") + subtitle, question=question)
+    return ("..." if clipped else "") + subtitle
+
+
+def explanation_prompt(labels: tuple[str, ...] | list[str], question: str = "", subtitle: str = "",
+                       tokenizer: TextTokenizer | None = None) -> str:
+    """The prompt of an explanation (the "reason" task, or ``question``), quoting the end of what
+    the person said (quoted_subtitle)."""
+    return instruction_text("reason", labels, subtitle=quoted_subtitle(subtitle, tokenizer), question=question)
 
 
 @dataclass
@@ -64,13 +70,15 @@ def build_prompt(
     prefix: torch.Tensor,
     prefix_mask: torch.Tensor,
     text: str,
+    add_bos: bool = True,
 ) -> Prompt:
-    """BOS + text before PLACEHOLDER + prefix tokens (1, P, D) + text after it.
+    """BOS (unless add_bos is False: a chat template writes its own) + text before PLACEHOLDER +
+    prefix tokens (1, P, D) + text after it.
 
     embed maps token ids (1, N) int64 to embeddings (1, N, D), e.g. LlamaForCausalLM.embed.
     """
     before, after = text.split(PLACEHOLDER)
-    ids_before = tokenizer.encode(before, add_bos=True)
+    ids_before = tokenizer.encode(before, add_bos=add_bos)
     ids_after = tokenizer.encode(after)
     tokens = lambda ids: embed(torch.tensor([ids], dtype=torch.long, device=prefix.device)).to(prefix.dtype)  # noqa: E731
     embeds = torch.cat([tokens(ids_before), prefix, tokens(ids_after)], dim=1)
