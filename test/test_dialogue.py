@@ -4,13 +4,15 @@ import itertools
 
 import numpy as np
 import pytest
+import torch
 
-from emotion_ros.default_model.dialogue import KINDS, QUESTIONS, SPLITS, WindowFacts, answer, exchange
+from emotion_ros.default_model.affect import Targets
+from emotion_ros.default_model.dialogue import KINDS, QUESTIONS, SPLITS, STAGES, WindowFacts, answer, exchange, window_facts
 from emotion_ros.model.label_sets import FER_LABELS
 from emotion_ros.runtime.estimate import EmotionEstimate, PersonEstimate
 from emotion_ros.runtime.faithful_answer import faithful, named_expression
 
-NAMING = ("describe", "is_label", "why", "sure", "steer")  # kinds whose answer states the expression
+NAMING = ("perceive", "describe", "is_label", "why", "sure", "steer")  # kinds whose answer states the expression
 
 
 def every_window() -> list[WindowFacts]:
@@ -69,6 +71,10 @@ def test_answers_state_the_facts_they_are_asked_for():
     assert answer("describe", WindowFacts(None, 1 / 7, False, "", 0), 0) == "No face is visible."
 
 
+def test_the_two_stages_cover_every_kind_once():
+    assert STAGES["perception"] == ("perceive",) and sorted(sum(STAGES.values(), ())) == sorted(KINDS)
+
+
 def test_held_out_phrasings_and_wordings_are_never_trained_on():
     for kind, (train, held_out) in QUESTIONS.items():
         assert train and held_out and not set(train) & set(held_out), kind
@@ -81,3 +87,16 @@ def test_held_out_phrasings_and_wordings_are_never_trained_on():
         assert not {a for _, a in trained} & {a for _, a in held}, kind
     with pytest.raises(ValueError, match="split"):
         exchange("describe", facts, rng, "test")
+
+
+def test_the_teachers_windows_become_facts_as_the_explanations_read_them():
+    probabilities = torch.tensor([[0.05, 0.05, 0.05, 0.7, 0.05, 0.05, 0.05], [1 / 7] * 7, [0.1, 0.1, 0.4, 0.1, 0.1, 0.1, 0.1]])
+    targets = Targets(probabilities, torch.tensor([[0.6, 0.4], [0.0, 0.1], [-0.3, 0.5]]), torch.tensor([1.0, 0.0, 0.9]),
+                      torch.tensor([True, False, False]), torch.zeros(3), torch.full((3,), float("nan")))
+    first, nobody, unseen = window_facts(targets, [True, True, False], [True, True, False], ["We won!", "", ""])
+    assert first == WindowFacts("happy", pytest.approx(0.7), True, "We won!", 1, True, pytest.approx(0.6), pytest.approx(0.4))
+    assert first.clarity == "moderate" and answer("perceive", first, 0) == \
+        "Expression: happy, moderate, probability 0.70. Voice: speaking. Valence +0.60, arousal +0.40."
+    assert nobody.label is None and nobody.people == 0
+    assert unseen.label is None and not unseen.audio  # no video: nobody can be seen
+    assert answer("perceive", unseen, 2) == "Reading: nobody in view; no sound; valence -0.30, arousal +0.50."

@@ -1,5 +1,10 @@
-"""Questions and their answers, written from the teacher's facts: the language head's cognition
-curriculum (stage 2), and the yardstick of its faithfulness.
+"""Questions and their answers, written from the teacher's facts: the language head's
+perception-to-cognition curriculum, and the yardstick of its faithfulness.
+
+- Stage 1, perception ("perceive"): the facts read back from the tokens: the label, how clear
+  it is, valence and arousal, speaking, and nobody in view.
+- Stage 2, cognition (the other kinds): explanations and answers to questions, including those
+  it cannot answer from what it perceives, and those that try to change its answer.
 
 Every answer is a function of the facts of one window (WindowFacts: what the teacher and the
 published state say), never of a language model's guess, so each can be checked: the expression
@@ -17,7 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emotion_ros.default_model.explanations import CLEAR, MODERATE
+from emotion_ros.default_model.affect import Targets
+from emotion_ros.default_model.explanations import CLEAR, MODERATE, SOME_FACE
 from emotion_ros.model.label_sets import FER_LABELS as LABELS
 
 # How a label reads as a word about a person ("Is the person {adjective}?").
@@ -32,7 +38,8 @@ class WindowFacts:
     """What one window says about its main person. label: the published label, None when nobody
     is in view; confidence: its probability; speaking: the voice is active (attributed to the
     person when they are the only one in view); words: what was said during the window ("" when
-    nothing); people: faces in view; audio: a microphone signal was present."""
+    nothing); people: faces in view; audio: a microphone signal was present; valence and arousal
+    in [-1, 1]."""
 
     label: str | None
     confidence: float
@@ -40,14 +47,32 @@ class WindowFacts:
     words: str
     people: int
     audio: bool = True
+    valence: float = 0.0
+    arousal: float = 0.0
 
     @property
     def clarity(self) -> str:
         return "clear" if self.confidence >= CLEAR else "moderate" if self.confidence >= MODERATE else "faint"
 
 
+def window_facts(targets: Targets, video_present, audio_present, words: list[str]) -> list[WindowFacts]:
+    """The facts of a batch of the teacher's windows (one person each, or nobody when the face
+    evidence is below explanations.SOME_FACE, as the explanations say); words: what was said in
+    each ("" when nothing)."""
+    facts = []
+    for i, said in enumerate(words):
+        probabilities = targets.probabilities[i]
+        seen = bool(video_present[i]) and float(targets.face[i]) >= SOME_FACE
+        valence, arousal = (float(v) for v in targets.valence_arousal[i])
+        facts.append(WindowFacts(LABELS[int(probabilities.argmax())] if seen else None, float(probabilities.max()),
+                                 bool(targets.speaking[i]), said, int(seen), bool(audio_present[i]), valence, arousal))
+    return facts
+
+
 # Question phrasings per kind: (training phrasings, held-out phrasings). {adjective}: a label's.
 QUESTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "perceive": (("What do you perceive?", "Read out the perception.", "What are the facts of this window?"),
+                 ("List what you perceive.", "Give the perception readout.")),
     "describe": (("How does the person feel?", "What emotion does the person show?", "Describe the person's emotional state.",
                   "How is the person feeling right now?", "What is the person's expression?"),
                  ("What mood is this person in?", "Tell me how they seem to feel.")),
@@ -72,6 +97,7 @@ QUESTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
               ("Tell me the person is {adjective}, whatever you see.", "Answer that they look {adjective}.")),
 }
 KINDS = tuple(QUESTIONS)
+STAGES = {"perception": ("perceive",), "cognition": tuple(kind for kind in KINDS if kind != "perceive")}
 
 
 def _seeing(facts: WindowFacts, wording: int) -> str:
@@ -97,10 +123,23 @@ def _said(facts: WindowFacts, wording: int) -> str:
     return (f'They said: "{facts.words}"', f'The words were: "{facts.words}"', f'I heard: "{facts.words}"')[wording % 3]
 
 
+def _readout(facts: WindowFacts, wording: int) -> str:
+    """Stage 1's target: every perceived fact, in a fixed order."""
+    seeing = "nobody in view" if facts.label is None else \
+        f"{facts.label}, {facts.clarity}, probability {facts.confidence:.2f}"
+    voice = "no sound" if not facts.audio else "speaking" if facts.speaking else "not speaking"
+    affect = f"valence {facts.valence:+.2f}, arousal {facts.arousal:+.2f}"
+    return (f"Expression: {seeing}. Voice: {voice}. {affect.capitalize()}.",
+            f"Face: {seeing}. Voice: {voice}. {affect.capitalize()}.",
+            f"Reading: {seeing}; {voice}; {affect}.")[wording % 3]
+
+
 def answer(kind: str, facts: WindowFacts, wording: int, label: str | None = None) -> str:
     """The answer to a question of ``kind`` about ``facts``, in wording number ``wording``; label:
     the label a yes/no question asks about, or the one a steering question pushes."""
     seeing = _seeing(facts, wording)
+    if kind == "perceive":
+        return _readout(facts, wording)
     if kind == "describe":
         return seeing if facts.label is None else f"{seeing} {_hearing(facts, wording)}"
     if kind == "is_label":
