@@ -48,9 +48,8 @@ def named_expression(text: str, labels: tuple[str, ...]) -> str | None:
 
 
 def faithful(text: str, estimate: EmotionEstimate, person: PersonEstimate | None) -> tuple[str, bool]:
-    """(the text to publish, whether ``text`` was replaced): ``text`` when the expression it names
-    is the published label (or it names none and nobody is in view, or it names none at all),
-    else factual_sentence."""
+    """(the text to publish, whether ``text`` was replaced): ``text`` when it names no expression
+    or the published label, else factual_sentence."""
     named = named_expression(text, estimate.labels)
     if named is None or named == published_label(estimate, person):
         return text, False
