@@ -106,3 +106,36 @@ def test_bench_model_times_the_default_preset():
     parts = {k: v for k, v in report["parameters"].items() if k != "total"}
     assert sum(parts.values()) == report["parameters"]["total"]
     assert report["full_window_ms"] > 0 and report["incremental_stride_ms"] > 0
+
+
+def test_predict_answers_a_question_and_refuses_one_it_cannot_take(tmp_path):
+    import json
+
+    import cv2
+    from skimage import data
+
+    from emotion_ros.model.label_sets import FER_LABELS
+    from emotion_ros.runtime.faithful_answer import named_expression
+    from emotion_ros.runtime.file_prediction import predict_file
+    from emotion_ros.runtime.torch_backend import TorchBackend
+
+    image = tmp_path / "astronaut.png"
+    cv2.imwrite(str(image), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
+    asked = []
+
+    class Recording(TorchBackend):
+        def explain(self, context, question, max_new_tokens, subtitle=""):
+            asked.append(question)
+            return super().explain(context, question, max_new_tokens, subtitle)
+
+    result = predict_file(Recording("tiny"), image=image, question="Is the person sad?", max_new_tokens=24)
+    assert asked == ["Is the person sad?"] and result.explanation
+    assert named_expression(result.explanation, FER_LABELS) in (None, result.label)  # never another label
+    answered = emotion_ros("predict", "--image", str(image), "--question", "Is the person sad?", "--json", "--backend", "torch")
+    assert answered.returncode == 0, answered.stderr
+    assert json.loads(answered.stdout.strip().splitlines()[-1])["explanation"]
+    for args, message in ((("--question", "why " * 2000), "the question has 8000 characters"),
+                          (("--question", "Why?", "--no-explain"), "cannot go with --no-explain")):
+        refused = emotion_ros("predict", "--image", str(image), *args)
+        errors = [line for line in refused.stderr.splitlines() if "error" in line.lower()]
+        assert refused.returncode == 1 and len(errors) == 1 and message in errors[0], refused.stderr

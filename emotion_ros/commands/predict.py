@@ -25,6 +25,8 @@ def add_parser(sub) -> None:
     predict.add_argument("--json", action="store_true", help="one JSON object: label, confidence, scores, valence, arousal, "
                          "explanation, windows, people (and timeline for --video)")
     predict.add_argument("--no-explain", action="store_true", help="skip the explanation")
+    predict.add_argument("--question", default="", help="a question about the person, answered as the explanation "
+                         "(at most 256 tokens; default: the model's own explanation)")
     predict.add_argument("--max-new-tokens", type=int, default=48)
     predict.set_defaults(func=run_predict)
 
@@ -33,6 +35,7 @@ def run_predict(args: argparse.Namespace) -> int:
     import json
 
     from emotion_ros.runtime.backends import create_backend
+    from emotion_ros.runtime.explain_limits import ExplainLimits
     from emotion_ros.runtime.file_prediction import predict_file
 
     paths = [Path(p) for p in (args.image, args.video, args.audio) if p]
@@ -47,11 +50,16 @@ def run_predict(args: argparse.Namespace) -> int:
         if args.transcript and args.image:
             raise CliError("--transcript is for --video (an image's words: --subtitle)")
         transcript = read_transcript(source) if source else None
+    if args.question and args.no_explain:
+        raise CliError("--question is answered as the explanation; it cannot go with --no-explain")
     backend = create_backend(args.backend, args.model, allow_untrained=args.allow_untrained)
+    problem = ExplainLimits().question_problem(args.question, lambda q: len(backend.tokenizer.encode(q)))
+    if problem:
+        raise CliError(problem)
     result = predict_file(
         backend, image=Path(args.image) if args.image else None, video=Path(args.video) if args.video else None,
         audio=Path(args.audio) if args.audio else None, explain=not args.no_explain, max_new_tokens=args.max_new_tokens,
-        subtitle=args.subtitle or "", transcript=transcript,
+        subtitle=args.subtitle or "", transcript=transcript, question=args.question,
     )
     if args.json:
         print(json.dumps(result.as_json()))

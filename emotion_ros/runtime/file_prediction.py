@@ -125,11 +125,12 @@ def _said(subtitle: str, transcript: list[Utterance] | None, window: Window) -> 
 
 def predict_file(backend: Backend, image: Path | None = None, video: Path | None = None, audio: Path | None = None,
                  explain: bool = True, max_new_tokens: int = 48, subtitle: str = "",
-                 transcript: list[Utterance] | None = None) -> FilePrediction:
+                 transcript: list[Utterance] | None = None, question: str = "") -> FilePrediction:
     """Estimate the emotion in an image (optionally with an audio file) or a media file.
 
     What the person says: ``subtitle`` (throughout), or for a media file the utterances of its
-    ``transcript`` (media time), each in the windows it overlaps.
+    ``transcript`` (media time), each in the windows it overlaps. ``question``: asked about the
+    explained window instead of the model's own explanation ("" for that).
 
     A media file is cut into windows like a live stream; scores, valence and arousal are
     averaged over the windows that show someone (all windows for a model that does not find
@@ -158,7 +159,7 @@ def predict_file(backend: Backend, image: Path | None = None, video: Path | None
     text = ""
     if explain and backend.can_explain:
         words = their_words(best)
-        answer, _ = faithful(backend.explain(best_context.main, "", max_new_tokens, words).text, best, None)
+        answer, _ = faithful(backend.explain(best_context.main, question, max_new_tokens, words).text, best, None)
         text = with_words(answer, words)
     timeline = None
     if video is not None:
