@@ -95,7 +95,7 @@ def test_training_and_test_scenes_are_disjoint_and_the_build_reads_only_training
     real = scenes.photograph
     monkeypatch.setattr(scenes, "photograph", lambda name: read.append(name) or real(name))
     with torch.no_grad():
-        builder._photo_tokens(build_network(load_preset("tiny")).eval(), variants=1)
+        builder.photo_tokens(build_network(load_preset("tiny")).eval(), variants=1)
     assert set(read) == training
     # every scene a test or a benchmark pastes faces into or shows empty is a test scene
     sources = [*pathlib.Path(__file__).parent.glob("*.py"), *pathlib.Path(scenes.__file__).parents[1].rglob("*.py")]

@@ -7,12 +7,10 @@ import pytest
 import torch
 
 from emotion_ros.default_model.affect import Targets
-from emotion_ros.default_model.dialogue import KINDS, QUESTIONS, SPLITS, STAGES, WindowFacts, answer, exchange, window_facts
+from emotion_ros.default_model.dialogue import KINDS, NAMING, QUESTIONS, SPLITS, STAGES, WindowFacts, answer, exchange, window_facts
 from emotion_ros.model.label_sets import FER_LABELS
 from emotion_ros.runtime.estimate import EmotionEstimate, PersonEstimate
 from emotion_ros.runtime.faithful_answer import faithful, named_expression
-
-NAMING = ("perceive", "describe", "is_label", "why", "sure", "steer")  # kinds whose answer states the expression
 
 
 def every_window() -> list[WindowFacts]:
@@ -43,7 +41,7 @@ def test_every_answer_names_the_published_label_or_none_and_the_runtime_guard_ke
     rng = np.random.default_rng(0)
     for facts, kind in itertools.product(every_window(), KINDS):
         for _ in range(4):
-            question, reply = exchange(kind, facts, rng, split)
+            question, reply, _ = exchange(kind, facts, rng, split)
             named = named_expression(reply, FER_LABELS)
             if facts.label is None or kind not in NAMING:
                 assert named is None, (question, reply)
@@ -83,8 +81,8 @@ def test_held_out_phrasings_and_wordings_are_never_trained_on():
     for kind in KINDS:
         trained = {exchange(kind, facts, rng, "train") for _ in range(60)}
         held = {exchange(kind, facts, rng, "held_out") for _ in range(60)}
-        assert not {q for q, _ in trained} & {q for q, _ in held}, kind
-        assert not {a for _, a in trained} & {a for _, a in held}, kind
+        assert not {e.question for e in trained} & {e.question for e in held}, kind
+        assert not {e.answer for e in trained} & {e.answer for e in held}, kind
     with pytest.raises(ValueError, match="split"):
         exchange("describe", facts, rng, "test")
 

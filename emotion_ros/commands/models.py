@@ -1,5 +1,5 @@
-"""`emotion-ros convert` and `emotion-ros build-tiny`: checkpoints from foreign weights, and the
-default tiny checkpoint from the weights that packages ship."""
+"""`emotion-ros convert`, `build-tiny` and `train-head`: checkpoints from foreign weights, the
+default tiny checkpoint from the weights that packages ship, and its language head's trained parts."""
 
 from __future__ import annotations
 
@@ -33,6 +33,17 @@ def add_parser(sub) -> None:
     build_tiny.add_argument("--out", help="output directory (default: the package's models/tiny)")
     build_tiny.add_argument("--seed", type=int, default=0)
     build_tiny.set_defaults(func=run_build_tiny)
+    head = sub.add_parser("train-head", help="train the language head's projections and LoRA adapters on SmolLM2 "
+                                             "(about an hour on 2 cores)")
+    head.add_argument("--out", help="output directory (default: the package's models/language_head)")
+    head.add_argument("--checkpoint", help="the built tiny checkpoint whose perception it reads (default: models/tiny)")
+    head.add_argument("--steps", type=int, help="training steps (default: HeadConfig's)")
+    head.add_argument("--perception-steps", type=int, help="of them, stage 1 (perception) steps (default: HeadConfig's)")
+    head.add_argument("--eval-cases", type=int, help="held-out questions answered and checked (default: HeadConfig's)")
+    head.add_argument("--tokens-only", action="store_true",
+                      help="state only the people in view as text, not the published reading (the ablation)")
+    head.add_argument("--seed", type=int, default=0)
+    head.set_defaults(func=run_train_head)
 
 
 def run_convert(args: argparse.Namespace) -> int:
@@ -64,4 +75,25 @@ def run_build_tiny(args: argparse.Namespace) -> int:
     report = build_tiny(out, config, progress=lambda line: print(f"[build-tiny] {line}", flush=True))
     print(json.dumps({key: value for key, value in report.items() if key != "config"}))
     print(f"checkpoint: {out}")
+    return 0
+
+
+def run_train_head(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import replace
+
+    from emotion_ros.default_model.language_head import HeadConfig, train_language_head
+    from emotion_ros.model.checkpoint import load_checkpoint
+    from emotion_ros.model.gguf_llama import load_gguf_llama, smollm2_path
+
+    overrides = {"steps": args.steps, "perception_steps": args.perception_steps, "eval_cases": args.eval_cases}
+    config = replace(HeadConfig(seed=args.seed, facts_as_text=not args.tokens_only),
+                     **{key: value for key, value in overrides.items() if value is not None})
+    perception = load_checkpoint(args.checkpoint or share_dir() / "models" / "tiny").network
+    base = load_gguf_llama(smollm2_path())
+    out = Path(args.out) if args.out else share_dir() / "models" / "language_head"
+    report = train_language_head(perception, base, out, config, progress=lambda line: print(f"[train-head] {line}", flush=True))
+    print(json.dumps({"rates": report["faithfulness"]["rates"], "loss": report["loss"],
+                      "training_seconds": report["training_seconds"]}))
+    print(f"language head: {out}")
     return 0

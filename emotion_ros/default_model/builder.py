@@ -75,13 +75,15 @@ class BuildConfig:
     word_sentences: int = 3000  # generated training sentences (word_windows.py)
 
 
-def _windows(network: EmotionNetwork, count: int, photo_tokens, real_readings: np.ndarray, audio_pool, sentences: list[str],
-             cfg: BuildConfig, rng: np.random.Generator) -> TokenWindows:
+def token_windows(network: EmotionNetwork, count: int, photos, real_readings: np.ndarray, audio_pool,
+                  sentences: list[str], real_share: float, rng: np.random.Generator) -> TokenWindows:
+    """``count`` windows: synthetic faces around real readings, a ``real_share`` of them from
+    photographs (photo_tokens), voice cues of the speech pool, and one of ``sentences`` said in some."""
     config = network.config
     frames, global_cls, global_quadrants = synthetic_video(count, config.num_frames, rng, real_readings)
-    real = np.flatnonzero(rng.random(count) < cfg.real_share)
+    real = np.flatnonzero(rng.random(count) < real_share)
     for i in real:  # frames of one photograph under a moving camera
-        tokens, cls, image = photo_tokens[rng.integers(len(photo_tokens))]
+        tokens, cls, image = photos[rng.integers(len(photos))]
         pick = rng.integers(0, len(tokens), config.num_frames + 1)
         frames[i], global_cls[i], global_quadrants[i] = tokens[pick[:-1]], cls[pick[-1]], image[pick[-1]]
     audio = voice_cue_tokens(network.audio_encoder, audio_windows(audio_pool, count, config.audio_samples, rng))
@@ -106,7 +108,7 @@ def real_face_readings(network: EmotionNetwork) -> np.ndarray:
 
 
 @torch.no_grad()
-def _photo_tokens(network: EmotionNetwork, variants: int) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+def photo_tokens(network: EmotionNetwork, variants: int) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
     """Per photograph: (person-centric face tokens (V, 4, 12), global cls (V, 8), global
     quadrants (V, 4, 8)) of V camera-motion variants, letterboxed as the node does."""
     from emotion_ros.samples.sample_clip import camera_motion
@@ -125,12 +127,12 @@ def _photo_tokens(network: EmotionNetwork, variants: int) -> list[tuple[torch.Te
     return pools
 
 
-def _fuse(network: EmotionNetwork, w: TokenWindows):
+def fuse_windows(network: EmotionNetwork, w: TokenWindows):
     return network.fuse(w.frame_features.flatten(1, 2), w.global_cls, w.global_quadrants.reshape(len(w), 1, -1),
                         w.audio_tokens, w.video_present, w.audio_present, w.text)
 
 
-def _teacher(w: TokenWindows) -> affect.Targets:
+def teacher_targets(w: TokenWindows) -> affect.Targets:
     return affect.targets(w.frame_features, w.audio_tokens, w.video_present, w.audio_present, w.text)
 
 
@@ -142,14 +144,14 @@ def _prompts(network: EmotionNetwork, w: TokenWindows, sentences: list[str]) -> 
 
 def fit_perception(network: EmotionNetwork, train: TokenWindows, cfg: BuildConfig, rng: np.random.Generator) -> list[float]:
     """Fusion + perception head to the teacher: KL on labels, squared error on valence/arousal."""
-    target = _teacher(train)
+    target = teacher_targets(train)
     params = list(network.conv_pro_module.parameters()) + list(network.perception_head.parameters())
     optimizer = torch.optim.AdamW(params, lr=cfg.fusion_lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, cfg.fusion_lr, total_steps=cfg.fusion_steps)
     losses = []
     for _ in range(cfg.fusion_steps):
         index = torch.from_numpy(rng.integers(0, len(train), cfg.fusion_batch))
-        out = _fuse(network, train.take(index))
+        out = fuse_windows(network, train.take(index))
         kl = F.kl_div(F.log_softmax(out.logits, -1), target.probabilities[index], reduction="batchmean")
         loss = kl + F.mse_loss(out.valence_arousal, target.valence_arousal[index])
         optimizer.zero_grad()
@@ -165,8 +167,8 @@ def explanation_texts(network: EmotionNetwork, windows: TokenWindows) -> list[st
     """What the explanation head is taught to say: the fitted perception head's own label
     distribution (so the text agrees with the label published beside it), and the teacher's
     face evidence and voice cues."""
-    described = _teacher(windows)
-    described.probabilities = torch.softmax(_fuse(network, windows).logits, dim=-1)
+    described = teacher_targets(windows)
+    described.probabilities = torch.softmax(fuse_windows(network, windows).logits, dim=-1)
     return describe_batch(described, windows.video_present, windows.audio_present)
 
 
@@ -193,7 +195,7 @@ def _llm_batch(network: EmotionNetwork, tokenizer: TextTokenizer, w: TokenWindow
     rows = [(tokenizer.encode(prompt.split(PLACEHOLDER)[1]), tokenizer.encode(" " + text) + [tokenizer.eos_id])
             for prompt, text in zip(prompts, texts)]
     longest = max(len(after) + len(answer) for after, answer in rows)
-    out = _fuse(network, w)
+    out = fuse_windows(network, w)
     b = len(texts)
     ids = torch.full((b, longest), tokenizer.pad_id)
     mask = torch.zeros(b, longest, dtype=torch.bool)
@@ -237,8 +239,8 @@ def fit_explanations(network: EmotionNetwork, tokenizer: TextTokenizer, train: T
 def evaluate(network: EmotionNetwork, tokenizer: TextTokenizer, held_out: TokenWindows, cfg: BuildConfig) -> dict:
     """Agreement with the teacher on held-out windows (their words: word_windows.HELD_OUT), and
     generated explanations."""
-    target = _teacher(held_out)
-    out = _fuse(network, held_out)
+    target = teacher_targets(held_out)
+    out = fuse_windows(network, held_out)
     # The label is compared where the teacher sees a face; without one it has no label (uniform
     # scores), and the head must not invent one.
     seen, unseen = target.face >= 0.5, target.face < 0.01
@@ -250,7 +252,7 @@ def evaluate(network: EmotionNetwork, tokenizer: TextTokenizer, held_out: TokenW
     exact, named, faces = 0, 0, 0
     checks = min(cfg.explain_checks, len(held_out))
     for i in range(checks):
-        one = _fuse(network, held_out.take(slice(i, i + 1)))
+        one = fuse_windows(network, held_out.take(slice(i, i + 1)))
         built = build_prompt(network.llm.embed, tokenizer, one.prefix, one.prefix_mask, prompts[i])
         config = GenerationConfig(max_new_tokens=48, stop_token_ids=(tokenizer.eos_id,), vocab_limit=tokenizer.vocab_size)
         result = generate(network.llm, built.embeds, built.mask, config)
@@ -262,7 +264,7 @@ def evaluate(network: EmotionNetwork, tokenizer: TextTokenizer, held_out: TokenW
     # the same windows with the most positive and the most negative held-out sentence: valence must order them
     table = cue_table(list(HELD_OUT))[:-1]
     compound = table[:, TEXT_CUES.index("compound")]
-    valences = [_fuse(network, replace(held_out, text=table[i].expand(len(held_out), -1))).valence_arousal[:, 0]
+    valences = [fuse_windows(network, replace(held_out, text=table[i].expand(len(held_out), -1))).valence_arousal[:, 0]
                 for i in (int(compound.argmax()), int(compound.argmin()))]
     return {
         "label_agreement": round(float(agree), 4),
@@ -295,12 +297,12 @@ def build_tiny(output: str | Path, cfg: BuildConfig = BuildConfig(), progress=No
 
     say("making training windows (photographs, espeak-ng speech, words)")
     with torch.no_grad():
-        photos = _photo_tokens(network, cfg.photo_variants)
+        photos = photo_tokens(network, cfg.photo_variants)
         readings = real_face_readings(network)
         pool = speech_pool(network.config.audio.sample_rate, cfg.sentences)
         sentences = word_corpus(cfg.word_sentences, rng)
-        train = _windows(network, cfg.windows, photos, readings, pool, sentences, cfg, rng)
-        held_out = _windows(network, cfg.held_out, photos, readings, pool, list(HELD_OUT), cfg, rng)
+        train = token_windows(network, cfg.windows, photos, readings, pool, sentences, cfg.real_share, rng)
+        held_out = token_windows(network, cfg.held_out, photos, readings, pool, list(HELD_OUT), cfg.real_share, rng)
 
     say(f"fitting fusion and perception head ({cfg.fusion_steps} steps)")
     for module in (network.conv_pro_module, network.perception_head):

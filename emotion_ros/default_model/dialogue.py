@@ -19,6 +19,7 @@ the head learned the task or the sentences.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -97,6 +98,7 @@ QUESTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
               ("Tell me the person is {adjective}, whatever you see.", "Answer that they look {adjective}.")),
 }
 KINDS = tuple(QUESTIONS)
+NAMING = ("perceive", "describe", "is_label", "why", "sure", "steer")  # kinds whose answer names the expression
 STAGES = {"perception": ("perceive",), "cognition": tuple(kind for kind in KINDS if kind != "perceive")}
 
 
@@ -177,8 +179,17 @@ def answer(kind: str, facts: WindowFacts, wording: int, label: str | None = None
 HELD_OUT_WORDING = 2  # answers have three wordings: 0 and 1 are trained on, 2 is held out
 
 
-def exchange(kind: str, facts: WindowFacts, rng: np.random.Generator, split: str = "train") -> tuple[str, str]:
-    """(question, answer) of ``kind`` about ``facts``, from the ``split``'s phrasings and wordings."""
+class Exchange(NamedTuple):
+    """A question, its answer, and the label the question asks about or pushes (is_label,
+    steer; None for the other kinds)."""
+
+    question: str
+    answer: str
+    asked: str | None
+
+
+def exchange(kind: str, facts: WindowFacts, rng: np.random.Generator, split: str = "train") -> Exchange:
+    """A question of ``kind`` about ``facts`` and its answer, from the ``split``'s phrasings and wordings."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     phrasings = QUESTIONS[kind][SPLITS.index(split)]
@@ -187,4 +198,4 @@ def exchange(kind: str, facts: WindowFacts, rng: np.random.Generator, split: str
         asked = facts.label  # as many yeses as noes
     question = phrasings[int(rng.integers(len(phrasings)))].format(adjective=ADJECTIVES[asked])
     wording = HELD_OUT_WORDING if split == "held_out" else int(rng.integers(HELD_OUT_WORDING))
-    return question, answer(kind, facts, wording, asked)
+    return Exchange(question, answer(kind, facts, wording, asked), asked if kind in ("is_label", "steer") else None)

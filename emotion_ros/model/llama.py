@@ -162,6 +162,14 @@ class LlamaForCausalLM(nn.Module):
     def forward(
         self, inputs_embeds: torch.Tensor, key_mask: torch.Tensor | None = None, past: KVCache | None = None
     ) -> tuple[torch.Tensor, KVCache]:
+        hidden, present = self.hidden_states(inputs_embeds, key_mask, past)
+        return self.lm_head(hidden), present
+
+    def hidden_states(
+        self, inputs_embeds: torch.Tensor, key_mask: torch.Tensor | None = None, past: KVCache | None = None
+    ) -> tuple[torch.Tensor, KVCache]:
+        """forward without the vocabulary projection: the final-normed (B, L, D) states (training
+        projects only the positions that carry a loss)."""
         b, n, _ = inputs_embeds.shape
         past_len = 0 if past is None else past[0][0].shape[2]
         if key_mask is None:
@@ -173,4 +181,4 @@ class LlamaForCausalLM(nn.Module):
         for i, layer in enumerate(self.model.layers):
             x, kv = layer(x, cos.to(x.dtype), sin.to(x.dtype), mask, None if past is None else past[i])
             present.append(kv)
-        return self.lm_head(self.model.norm(x)), present
+        return self.model.norm(x), present

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from emotion_ros.config_schema import build_dataclass, plain
+from emotion_ros.model.lora import LoraSettings
 from emotion_ros.paths import share_dir
 from emotion_ros.train.records import TASKS
 
@@ -25,16 +26,6 @@ DEFAULT_MODULES = ("conv_pro_module", "perception_head", "llama_proj", "llama_pr
 
 class TrainConfigError(ValueError):
     pass
-
-
-@dataclass(frozen=True)
-class LoraSettings:
-    """LoRA on the LLM's attention projections (published: r 64, alpha 16, q_proj and v_proj)."""
-
-    r: int = 16
-    alpha: float = 16.0
-    dropout: float = 0.05
-    targets: tuple[str, ...] = ("q_proj", "v_proj")
 
 
 @dataclass(frozen=True)

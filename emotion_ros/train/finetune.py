@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from emotion_ros.model.lora import add_lora, merged_network
 from emotion_ros.model.network import EmotionNetwork
 from emotion_ros.train.config import TrainConfig
 
@@ -19,13 +20,7 @@ class TrainableNetwork:
         network.requires_grad_(False)
         self._peft = None
         if config.finetune == "lora":
-            from peft import LoraConfig, get_peft_model
-
-            lora = config.lora
-            targets = "|".join(lora.targets)
-            peft_config = LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, bias="none",
-                                     target_modules=rf".*llm\.model\.layers\.\d+\.(self_attn|mlp)\.({targets})")
-            self._peft = get_peft_model(network, peft_config)  # injects adapters in place, freezes the rest
+            self._peft = add_lora(network, config.lora)  # injects adapters in place, freezes the rest
         else:
             network.llm.requires_grad_(True)
         known = dict(network.named_children())
@@ -42,4 +37,4 @@ class TrainableNetwork:
         """The network with LoRA folded into the base weights (the training copy is consumed)."""
         if self._peft is None:
             return self.network
-        return self._peft.merge_and_unload()
+        return merged_network(self._peft)
