@@ -28,6 +28,7 @@ setup(
         share("models", "*.yaml"),
         share("models", "*.md"),
         share("models/tiny"),  # the built default checkpoint (emotion-ros build-tiny), when present
+        share("models/language_head"),  # the language head's trained parts (emotion-ros train-head)
         share("export"),
     ],
     zip_safe=False,
