@@ -9,9 +9,9 @@ With SmolLM2's template:
 
 <VideoHere> (prompt.PLACEHOLDER) is replaced by the projected perception tokens (build_prompt
 with add_bos=False: the template writes its own start token). {facts} (perception_facts) states
-what the tokens cannot carry, how many people are in view, and optionally the published
-reading of the person. A training example appends the
-answer and the end-of-turn token; only those carry the loss.
+what the tokens cannot carry, how many people are in view, and optionally the published reading
+of the person. A training example appends the answer and the end-of-turn token; only those
+carry the loss.
 """
 
 from __future__ import annotations
