@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from emotion_ros.default_model.builder import fuse_windows, photo_tokens, real_face_readings, teacher_targets, token_windows
@@ -250,7 +250,7 @@ def load_language_head(perception: EmotionNetwork, base: GgufLlama, directory: s
             metadata = handle.metadata() or {}
         lora = json.loads(metadata["lora"])
         settings = LoraSettings(**{**lora, "targets": tuple(lora["targets"])})
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (SafetensorError, OSError, ValueError, KeyError, TypeError) as exc:
         raise CheckpointError(f"{path} is not a language head: {exc}") from exc
     if metadata.get("base_sha256") != SMOLLM2_SHA256:
         raise CheckpointError(f"{path} was trained on another base model (sha256 {metadata.get('base_sha256')})")
