@@ -52,6 +52,11 @@ class WindowFacts:
     arousal: float = 0.0
 
     @property
+    def voice(self) -> str:
+        """"no sound", "speaking" or "not speaking"."""
+        return "no sound" if not self.audio else "speaking" if self.speaking else "not speaking"
+
+    @property
     def clarity(self) -> str:
         return "clear" if self.confidence >= CLEAR else "moderate" if self.confidence >= MODERATE else "faint"
 
@@ -129,11 +134,10 @@ def _readout(facts: WindowFacts, wording: int) -> str:
     """Stage 1's target: every perceived fact, in a fixed order."""
     seeing = "nobody in view" if facts.label is None else \
         f"{facts.label}, {facts.clarity}, probability {facts.confidence:.2f}"
-    voice = "no sound" if not facts.audio else "speaking" if facts.speaking else "not speaking"
     affect = f"valence {facts.valence:+.2f}, arousal {facts.arousal:+.2f}"
-    return (f"Expression: {seeing}. Voice: {voice}. {affect.capitalize()}.",
-            f"Face: {seeing}. Voice: {voice}. {affect.capitalize()}.",
-            f"Reading: {seeing}; {voice}; {affect}.")[wording % 3]
+    return (f"Expression: {seeing}. Voice: {facts.voice}. {affect.capitalize()}.",
+            f"Face: {seeing}. Voice: {facts.voice}. {affect.capitalize()}.",
+            f"Reading: {seeing}; {facts.voice}; {affect}.")[wording % 3]
 
 
 def answer(kind: str, facts: WindowFacts, wording: int, label: str | None = None) -> str:

@@ -81,15 +81,11 @@ class HeadConfig:
     max_new_tokens: int = 64
 
 
-def voice(facts: WindowFacts) -> str:
-    return "no sound" if not facts.audio else "speaking" if facts.speaking else "not speaking"
-
-
 def prompt_facts(facts: WindowFacts, as_text: bool) -> str:
     """What the prompt states beside the tokens (chat_prompt.perception_facts)."""
     if not as_text:
         return perception_facts(facts.people)
-    return perception_facts(facts.people, facts.label, facts.confidence, voice(facts))
+    return perception_facts(facts.people, facts.label, facts.confidence, facts.voice)
 
 
 @torch.no_grad()
