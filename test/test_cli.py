@@ -124,9 +124,9 @@ def test_predict_answers_a_question_and_refuses_one_it_cannot_take(tmp_path):
     asked = []
 
     class Recording(TorchBackend):
-        def explain(self, context, question, max_new_tokens, subtitle=""):
+        def explain(self, context, question, max_new_tokens, subtitle="", facts=""):
             asked.append(question)
-            return super().explain(context, question, max_new_tokens, subtitle)
+            return super().explain(context, question, max_new_tokens, subtitle, facts)
 
     result = predict_file(Recording("tiny"), image=image, question="Is the person sad?", max_new_tokens=24)
     assert asked == ["Is the person sad?"] and result.explanation

@@ -227,6 +227,7 @@ def test_every_shape_the_runtime_feeds_fits_the_tensorrt_profiles(cpu_export, sa
 
     from emotion_ros.export.tensorrt_shapes import optimisation_profiles
     from emotion_ros.io.transcript import Utterance
+    from emotion_ros.model.chat_prompt import perception_facts
     from emotion_ros.model.prompt import SUBTITLE_CHARACTERS
     from emotion_ros.runtime.estimator import EmotionEstimator
     from emotion_ros.runtime.explain_limits import MAX_QUESTION_TOKENS
@@ -249,8 +250,13 @@ def test_every_shape_the_runtime_feeds_fits_the_tensorrt_profiles(cpu_export, sa
         question = question[:-4]
     # the longest prompt: the longest question and the most words a prompt quotes, in words the
     # tokenizer never saw (about a token per character)
-    backend.explain(contexts.main, question, 4, subtitle="zq" * SUBTITLE_CHARACTERS)
-    profiles = optimisation_profiles(load_profile(profile_name), read_manifest(out)["config"], backend.frame_size)
+    backend.explain(contexts.main, question, 4, subtitle="zq" * SUBTITLE_CHARACTERS,
+                    facts=perception_facts(4, "surprise", 0.99, "not speaking"))
+    config = read_manifest(out)["config"]
+    profiles = optimisation_profiles(load_profile(profile_name), config, backend.frame_size)
+    # the default checkpoint's language model: SmolLM2's 30 layers, 3 key/value heads of 64
+    assert (config["llm"]["layers"], config["llm"]["kv_heads"], config["llm"]["dim"] // config["llm"]["heads"]) == (30, 3, 64)
+    assert profiles["llm_step"]["past_value_29"][2] == [1, 3, load_profile(profile_name).past_tokens[2], 64]
     outside = []
     for graph, inputs in profiles.items():
         for name, (low, _, high) in inputs.items():

@@ -61,16 +61,29 @@ class _Backend:
     """A backend whose language head answers with a fixed text."""
 
     def __init__(self, text: str):
-        self.text = text
+        self.text, self.facts = text, []
 
-    def explain(self, context, question, max_new_tokens, words):
+    def explain(self, context, question, max_new_tokens, words, facts):
+        self.facts.append(facts)
         return GeneratedText(self.text, 7)
 
 
 def test_explain_person_publishes_the_facts_and_marks_the_replacement():
     window = estimate(person("happy", 1, 0.9))
-    kept = explain_person(_Backend("The face shows a clear happy expression."), window, None, "f1", "Is she sad?", 48)
+    backend = _Backend("The face shows a clear happy expression.")
+    kept = explain_person(backend, window, None, "f1", "Is she sad?", 48)
     assert not kept.replaced and kept.label == "happy" and "clear happy" in kept.text
+    assert backend.facts == ["In view: 1 person. Reading: happy, probability 0.90; not speaking."]  # the published state
     replaced = explain_person(_Backend("The face shows a clear fear expression."), window, None, "f1", "Is she sad?", 48)
     assert replaced.replaced and replaced.label == "happy"
     assert "fear" not in replaced.text and "The expression reads happy (probability 0.90)." in replaced.text
+
+
+def test_the_prompt_states_the_published_reading_of_the_person_asked_about():
+    from emotion_ros.runtime.explainer import stated_facts
+
+    first, second = person("happy", 1, 0.9), person("sad", 2, 0.6)
+    window = estimate(first, second, speaking=0.9)
+    assert stated_facts(window, second) == "In view: 2 people. Reading: sad, probability 0.60; speaking."
+    assert stated_facts(window, None) == "In view: 2 people. Reading: happy, probability 0.90; speaking."
+    assert stated_facts(estimate(audio=False), None) == "In view: 0 people. Reading: no face; no sound."

@@ -13,7 +13,7 @@ from emotion_ros.model import gguf_llama
 from emotion_ros.model.chat_prompt import DEFAULT_QUESTION, SYSTEM, chat_example, chat_text
 from emotion_ros.model.checkpoint import CheckpointError, read_state_dict
 from emotion_ros.model.generation import GenerationConfig, generate
-from emotion_ros.model.gguf_llama import GGUF_CHAT_TEMPLATE, load_gguf_llama, render_chat, smollm2_path
+from emotion_ros.model.gguf_llama import load_gguf_llama, render_chat, smollm2_path
 from emotion_ros.model.prompt import PLACEHOLDER, SUBTITLE_TOKENS, build_prompt
 from emotion_ros.model.tokenizer import TextTokenizer
 
@@ -100,7 +100,9 @@ def test_convert_writes_the_head_its_tokenizer_and_chat_template(smollm2, tmp_pa
     assert all(torch.equal(state[f"llm.{name}"], ours[name]) for name in ours if name != "lm_head.weight")
     tokenizer = TextTokenizer.from_file(out)
     assert all(tokenizer.encode(text) == smollm2.tokenizer.encode(text) for text in TRICKY)
-    assert (out / GGUF_CHAT_TEMPLATE).read_text() == smollm2.chat_template
+    assert tokenizer.chat_template == smollm2.chat_template
+    ids = lambda t: (t.bos_id, t.eos_id, t.pad_id)  # noqa: E731
+    assert ids(tokenizer) == ids(smollm2.tokenizer) and tokenizer.decode([tokenizer.eos_id]) == ""
 
 
 def test_the_chat_prompt_carries_the_perception_and_words_in_the_user_turn_and_the_answer_ends_the_turn(smollm2):

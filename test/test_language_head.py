@@ -28,7 +28,7 @@ FLOORS = {"no_other_label": 0.98, "yes_no": 0.95, "no_face_exact": 0.95, "voice_
 
 
 def facts_cases() -> list[WindowFacts]:
-    return [WindowFacts("happy", 0.9, True, "We won the match!", 2), WindowFacts("sad", 0.4, False, "", 1),
+    return [WindowFacts("happy", 0.9, True, "We won the match!", 2, tone="positive"), WindowFacts("sad", 0.4, False, "", 1),
             WindowFacts(None, 1 / 7, False, "", 0), WindowFacts("angry", 0.7, False, "", 1, audio=False)]
 
 
@@ -57,6 +57,9 @@ def test_wrong_answers_fail_their_checks():
         ("describe", nobody, None, "The face shows a clear happy expression.", "no_other_label"),
         ("unanswerable", happy, None, "Her name is Anna.", "declined"),
         ("speaking", happy, None, "Nobody is talking.", "voice_exact"),
+        ("why", happy, None, "I read it from their face: a clear happy one. They are talking. Their words sound negative.",
+         "tone_exact"),
+        ("describe", facts_cases()[1], None, "The person looks sad. Their words sound positive.", "tone_exact"),
     ]
     for kind, facts, asked, reply, check in wrong:
         assert not head.case_checks(kind, facts, asked, reply, FER_LABELS)[check], (kind, reply)

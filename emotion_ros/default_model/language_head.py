@@ -20,7 +20,6 @@ faithfulness() measures the head on held-out windows with held-out phrasings and
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import re
@@ -31,32 +30,28 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
 
 from emotion_ros.default_model.builder import fuse_windows, photo_tokens, real_face_readings, teacher_targets, token_windows
 from emotion_ros.default_model.cue_windows import TokenWindows, speech_pool
 from emotion_ros.default_model.dialogue import KINDS, NAMING, SPLITS, STAGES, WindowFacts, answer, exchange, window_facts
 from emotion_ros.default_model.word_windows import HELD_OUT, word_corpus
 from emotion_ros.model.chat_prompt import chat_example, chat_text, perception_facts
-from emotion_ros.model.checkpoint import CheckpointError
 from emotion_ros.model.generation import GenerationConfig, generate
 from emotion_ros.model.gguf_llama import SMOLLM2_SHA256, GgufLlama
-from emotion_ros.model.llama import LlamaForCausalLM
-from emotion_ros.model.lora import LoraSettings, adapter_state, add_lora, load_adapter_state, merged_network
-from emotion_ros.model.network import EmotionNetwork, build_network
+from emotion_ros.model.head_checkpoint import HEAD_FILE, PROJECTIONS, head_network, load_head_parts, save_head_parts
+from emotion_ros.model.lora import LoraSettings, add_lora, merged_network
+from emotion_ros.model.network import EmotionNetwork
 from emotion_ros.model.prompt import build_prompt
 from emotion_ros.runtime.faithful_answer import QUOTED, named_expression
 
-HEAD_FILE, HEAD_REPORT = "language_head.safetensors", "build_report.json"
-PROJECTIONS = ("llama_proj", "llama_proj_video", "llama_proj_audio", "llama_proj_fusion", "llama_proj_text")
-ADAPTER_PREFIX = "base_model.model."  # PEFT's names of the adapters' tensors start so
+HEAD_REPORT = "build_report.json"
 PEOPLE = (1, 1, 1, 2, 3, 4)  # how many people a window with a face has in view (the person among them)
 # What an answer says of the face and the voice (dialogue.py's wordings, and plain variants of them).
 NO_FACE = re.compile(r"\b(no face|(nobody|no one) (is )?in view|cannot see a face|see nobody)\b", re.I)
 VOICE = (("no sound", re.compile(r"\b(no sound|hear nothing)\b", re.I)),
          ("not speaking", re.compile(r"\b(not speaking|not talking|nobody is talking|no one speaks)\b", re.I)),
          ("speaking", re.compile(r"\b(is speaking|are speaking|is talking|are talking|voice: speaking|; speaking)\b", re.I)))
+TONE = re.compile(r"\bwords sound (positive|negative|neutral)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -100,16 +95,6 @@ def head_facts(network: EmotionNetwork, windows: TokenWindows, sentences: list[s
     words = [sentences[i] if i >= 0 else "" for i in windows.sentence.tolist()]
     facts = window_facts(targets, windows.video_present, windows.audio_present, words)
     return [replace(f, people=int(rng.choice(PEOPLE))) if f.label is not None else f for f in facts]
-
-
-def head_network(perception: EmotionNetwork, llm: LlamaForCausalLM) -> EmotionNetwork:
-    """``perception``'s encoders, fusion and perception head with ``llm`` as the language model,
-    and freshly initialised projections into its embedding space."""
-    network = build_network(replace(perception.config, llm=llm.config))
-    own = {name: t for name, t in perception.state_dict().items() if not name.startswith(("llm.", *PROJECTIONS))}
-    network.load_state_dict(own, strict=False)
-    network.llm = copy.deepcopy(llm)  # adapters are injected and merged in place: the base stays as read
-    return network.requires_grad_(False).eval()
 
 
 def batch_loss(network: EmotionNetwork, windows: TokenWindows, examples) -> torch.Tensor:
@@ -215,10 +200,7 @@ def train_language_head(perception: EmotionNetwork, base: GgufLlama, output: str
             progress(f"step {step}: loss {np.mean(losses[-10:]):.4f} ({time.monotonic() - started:.0f} s)")
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
-    parts = {**{name: t.detach().contiguous() for name, t in network.state_dict().items() if name.startswith(PROJECTIONS)},
-             **adapter_state(peft)}
-    save_file(parts, str(output / HEAD_FILE), metadata={"base_sha256": SMOLLM2_SHA256, "lora": json.dumps(asdict(cfg.lora)),
-                                                       "facts_as_text": str(cfg.facts_as_text)})
+    save_head_parts(network, peft, cfg.lora, SMOLLM2_SHA256, output / HEAD_FILE, {"facts_as_text": str(cfg.facts_as_text)})
     training_seconds = time.monotonic() - started
     progress("measuring faithfulness on held-out windows")
     merged = merged_network(peft).eval()
@@ -238,31 +220,8 @@ def train_language_head(perception: EmotionNetwork, base: GgufLlama, output: str
 
 
 def load_language_head(perception: EmotionNetwork, base: GgufLlama, directory: str | Path) -> EmotionNetwork:
-    """``perception`` with the base model, the saved adapters merged into it and the saved projections."""
-    path = Path(directory) / HEAD_FILE
-    try:
-        parts = load_file(str(path))
-        with safe_open(str(path), "pt") as handle:
-            metadata = handle.metadata() or {}
-        lora = json.loads(metadata["lora"])
-        settings = LoraSettings(**{**lora, "targets": tuple(lora["targets"])})
-    except (SafetensorError, OSError, ValueError, KeyError, TypeError) as exc:
-        raise CheckpointError(f"{path} is not a language head: {exc}") from exc
-    if metadata.get("base_sha256") != SMOLLM2_SHA256:
-        raise CheckpointError(f"{path} was trained on another base model (sha256 {metadata.get('base_sha256')})")
-    network = head_network(perception, base.model)
-    peft = add_lora(network, settings)
-    try:
-        load_adapter_state(peft, {name: t for name, t in parts.items() if name.startswith(ADAPTER_PREFIX)})
-    except ValueError as exc:
-        raise CheckpointError(f"{path}: {exc}") from exc
-    network = merged_network(peft)
-    projections = {name: t for name, t in parts.items() if not name.startswith(ADAPTER_PREFIX)}
-    expected = {name for name in network.state_dict() if name.startswith(PROJECTIONS)}
-    if set(projections) != expected:
-        raise CheckpointError(f"{path}: projections {sorted(projections)} are not the network's {sorted(expected)}")
-    network.load_state_dict(projections, strict=False)
-    return network.eval()
+    """``perception`` with the pinned base model, the saved adapters merged into it and the saved projections."""
+    return load_head_parts(perception, base.model, SMOLLM2_SHA256, directory)
 
 
 def voice_stated(text: str) -> str | None:
@@ -285,6 +244,9 @@ def case_checks(kind: str, facts: WindowFacts, asked: str | None, reply: str, la
         checks["names_label"] = named == facts.label
     if voice_stated(target) is not None:
         checks["voice_exact"] = voice_stated(reply) == voice_stated(target)
+    tones = [found.group(1).lower() if (found := TONE.search(text)) else None for text in (target, reply)]
+    if any(tones):
+        checks["tone_exact"] = tones[0] == tones[1]
     if kind == "is_label" and facts.label is not None:
         checks["yes_no"] = reply.lower().startswith("yes") == (asked == facts.label)
     if kind == "steer":

@@ -200,9 +200,9 @@ def export_model(model: str, profile: ExportProfile, out: str | Path, progress: 
     if profile.precision == "fp16":
         to_export = copy.deepcopy(network).half().eval()
     with tempfile.TemporaryDirectory() as scratch:
-        tokenizer = reference.tokenizer.save(scratch)
+        tokenizer_files = {path.name: path for path in reference.tokenizer.save(scratch)}
         export_artefacts(to_export, out, reference.model_id, profile.graphs, simplify=profile.simplify,
-                         fingerprint=fingerprint, extra_files={tokenizer.name: tokenizer}, progress=progress)
+                         fingerprint=fingerprint, extra_files=tokenizer_files, progress=progress)
     manifest = read_manifest(out, graphs=profile.graphs)
     report = {"profile": profile.name, "target": profile.target, "precision": profile.precision,
               "model_id": reference.model_id, "graphs": {}}

@@ -26,6 +26,11 @@ SYSTEM = "You are a robot's emotion perception. Answer in one or two sentences, 
 DEFAULT_QUESTION = "How does the person feel, and what shows it?"
 
 
+def voice_state(audio_present: bool, speaking: bool) -> str:
+    """How the prompt states the voice: "no sound", "speaking" or "not speaking"."""
+    return "no sound" if not audio_present else "speaking" if speaking else "not speaking"
+
+
 def perception_facts(people: int, label: str | None = None, confidence: float = 0.0, voice: str | None = None) -> str:
     """The prompt's statement of the published state: the people in view, and (with ``voice``:
     "speaking", "not speaking" or "no sound") the person's reading, label None when nobody is in view."""

@@ -8,7 +8,6 @@ which only rebuilds tensors and plain containers.
 from __future__ import annotations
 
 import hashlib
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,16 +48,17 @@ def file_sha256(path: Path) -> str:
 
 
 def save_checkpoint(
-    network: EmotionNetwork, directory: str | Path, tokenizer_file: str | Path | None = None, metadata: dict | None = None
+    network: EmotionNetwork, directory: str | Path, tokenizer: TextTokenizer | None = None, metadata: dict | None = None
 ) -> Path:
-    """Write weights (safetensors; tied weights stored once), config and tokenizer."""
+    """Write weights (safetensors; tied weights stored once), config and tokenizer (with its
+    tokenizer_config.json where it has one: special tokens, chat template)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     state = {name: tensor.detach().contiguous() for name, tensor in unique_state(network).items()}
     save_file(state, str(directory / WEIGHTS), metadata={"format": "emotion_ros", "preset": network.config.name, **(metadata or {})})
     (directory / CONFIG).write_text(yaml.safe_dump(network.config.to_dict(), sort_keys=False))
-    if tokenizer_file is not None:
-        shutil.copyfile(tokenizer_file, directory / Path(tokenizer_file).name)
+    if tokenizer is not None:
+        tokenizer.save(directory)
     return directory
 
 

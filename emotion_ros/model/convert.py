@@ -135,16 +135,14 @@ def convert_hf_llama(llama_dir: str | Path, out: str | Path, preset: str = "tiny
 
 def convert_gguf_llama(path: str | Path, out: str | Path, preset: str = "tiny", base: str | Path | None = None) -> ConversionReport:
     """A checkpoint whose LLaMA head is a llama GGUF file's model (dequantised to float32), with
-    its tokenizer (tokenizer.json) and chat template (chat_template.jinja); ``base`` and
+    its tokenizer (tokenizer.json, and tokenizer_config.json: its special tokens and chat template); ``base`` and
     ``preset`` as in convert_hf_llama."""
-    from emotion_ros.model.gguf_llama import GGUF_CHAT_TEMPLATE, load_gguf_llama
+    from emotion_ros.model.gguf_llama import load_gguf_llama
 
     path, out = Path(path), Path(out)
     llama = load_gguf_llama(path)
     report = _with_llm(llama.model.config, llama.model.state_dict(), out, preset, base, f"gguf-llama:{path.name}")
-    report.tokenizer = llama.tokenizer.save(out).name
-    if llama.chat_template:
-        (out / GGUF_CHAT_TEMPLATE).write_text(llama.chat_template)
+    report.tokenizer = ", ".join(path.name for path in llama.tokenizer.save(out))
     return report
 
 

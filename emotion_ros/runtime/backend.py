@@ -77,6 +77,7 @@ class Backend(Protocol):
         """views (P, T, 4, D): several people's views of one window, read in one batch (the
         scene and the voice are encoded once) -> one Perception per person."""
 
-    def explain(self, context: Any, question: str, max_new_tokens: int, subtitle: str = "") -> GeneratedText:
+    def explain(self, context: Any, question: str, max_new_tokens: int, subtitle: str = "", facts: str = "") -> GeneratedText:
         """Generate an answer about the window behind ``context``; subtitle: what the person said
-        during it, quoted in the prompt as Emotion-LLaMA's ("The person in video says: ...")."""
+        during it, quoted in the prompt; facts: the published state as a chat model's prompt
+        states it (chat_prompt.perception_facts; ignored by a model without a chat template)."""

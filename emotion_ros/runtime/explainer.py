@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+
+from emotion_ros.model.chat_prompt import perception_facts, voice_state
 from emotion_ros.runtime.backend import Backend
-from emotion_ros.runtime.estimate import EmotionEstimate, Explanation
-from emotion_ros.runtime.faithful_answer import faithful, named_expression
+from emotion_ros.runtime.estimate import EmotionEstimate, Explanation, PersonEstimate
+from emotion_ros.runtime.faithful_answer import faithful, named_expression, published_label
 from emotion_ros.runtime.person_description import about
 
 QUOTE_CHARACTERS = 120  # of what was said, the most recent, quoted in an explanation
@@ -18,6 +21,15 @@ def their_words(estimate: EmotionEstimate) -> str:
     voice is attributed (nobody or one person in view); with several people this model cannot
     tell whose mouth moves, so nobody's explanation quotes the words."""
     return estimate.utterance if estimate.voice_attributed else ""
+
+
+def stated_facts(estimate: EmotionEstimate, person: PersonEstimate | None) -> str:
+    """The published state of ``person`` (None: the window's main person) as the language head's
+    prompt states it: the people in view, the label and its probability, and the voice."""
+    label = published_label(estimate, person)
+    confidence = float(np.max(person.scores)) if person is not None else estimate.confidence
+    people = (len(estimate.people) or 1) if label is not None else 0
+    return perception_facts(people, label, confidence, voice_state(estimate.audio_present, estimate.speaking))
 
 
 def with_words(text: str, words: str) -> str:
@@ -39,8 +51,8 @@ def explain_person(backend: Backend, estimate: EmotionEstimate, context: object,
     published label is replaced by the published facts (faithful_answer.py)."""
     started = time.monotonic()
     words = their_words(estimate)
-    generated = backend.explain(context, question, max_new_tokens, words)
     person = estimate.person(person_id) if person_id else None
+    generated = backend.explain(context, question, max_new_tokens, words, stated_facts(estimate, person))
     answer, replaced = faithful(generated.text, estimate, person)
     width = estimate.image_size[1] if estimate.image_size else 0
     text = about(person, width, len(estimate.people) <= 1, with_words(answer, words))

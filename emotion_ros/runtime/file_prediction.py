@@ -15,8 +15,7 @@ from emotion_ros.runtime.backend import Backend
 from emotion_ros.io.letterbox import letterbox
 from emotion_ros.runtime.estimate import EmotionEstimate, ExplanationContexts, PersonEstimate
 from emotion_ros.runtime.estimator import EmotionEstimator
-from emotion_ros.runtime.explainer import their_words, with_words
-from emotion_ros.runtime.faithful_answer import faithful
+from emotion_ros.runtime.explainer import explain_person
 from emotion_ros.window.config import WindowConfig
 from emotion_ros.window.media_windows import iter_media_windows
 from emotion_ros.window.window import Window
@@ -158,9 +157,7 @@ def predict_file(backend: Backend, image: Path | None = None, video: Path | None
     best, best_context = max(averaged, key=lambda pair: pair[0].scores[top])
     text = ""
     if explain and backend.can_explain:
-        words = their_words(best)
-        answer, _ = faithful(backend.explain(best_context.main, question, max_new_tokens, words).text, best, None)
-        text = with_words(answer, words)
+        text = explain_person(backend, best, best_context.main, "", question, max_new_tokens).text
     timeline = None
     if video is not None:
         timeline = [{"t": round(e.t_end, 3), "label": e.label if e.person_visible else None,

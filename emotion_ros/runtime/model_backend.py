@@ -16,9 +16,10 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
+from emotion_ros.model.chat_prompt import chat_text
 from emotion_ros.model.config import ModelConfig
 from emotion_ros.model.generation import GenerationConfig, Stepper, generate
-from emotion_ros.model.prompt import build_prompt, explanation_prompt
+from emotion_ros.model.prompt import Prompt, build_prompt, explanation_prompt
 from emotion_ros.model.text_cues import text_cues
 from emotion_ros.model.tokenizer import TextTokenizer
 from emotion_ros.model.video import frame_feature_shape
@@ -108,13 +109,22 @@ class ModelBackend(ABC):
                            (out.prefix[i : i + 1], out.prefix_mask[i : i + 1]), _speech_share(out.speech[i]))
                 for i in range(len(out.scores))]
 
-    @torch.inference_mode()  # the prompt and the decoding loop build no autograd graph, whatever the runtime
-    def explain(self, context: Any, question: str, max_new_tokens: int, subtitle: str = "") -> GeneratedText:
-        """Greedy answer of at most ``max_new_tokens`` tokens about the window behind ``context``
-        (a Perception's); see Backend.explain."""
+    def prompt(self, context: Any, question: str, subtitle: str = "", facts: str = "") -> Prompt:
+        """The prompt of explain() as embeddings: a language model with a chat template gets its
+        chat (model/chat_prompt.py), stating ``facts``; one without, the Emotion-LLaMA prompt."""
         prefix, prefix_mask = (torch.as_tensor(part) for part in context)  # ONNX Runtime's are numpy
-        text = explanation_prompt(self.labels, question, subtitle, self.tokenizer)
-        prompt = build_prompt(self._embed, self.tokenizer, prefix, prefix_mask, text)
+        template = self.tokenizer.chat_template
+        if template:
+            text = chat_text(template, question, subtitle, self.tokenizer, facts)
+        else:
+            text = explanation_prompt(self.labels, question, subtitle, self.tokenizer)
+        return build_prompt(self._embed, self.tokenizer, prefix, prefix_mask, text, add_bos=not template)
+
+    @torch.inference_mode()  # the prompt and the decoding loop build no autograd graph, whatever the runtime
+    def explain(self, context: Any, question: str, max_new_tokens: int, subtitle: str = "", facts: str = "") -> GeneratedText:
+        """Greedy answer of at most ``max_new_tokens`` tokens about the window behind ``context``
+        (a Perception's), from prompt(); see Backend.explain."""
+        prompt = self.prompt(context, question, subtitle, facts)
         stop = tuple(i for i in (self.tokenizer.eos_id,) if i is not None)
         config = GenerationConfig(max_new_tokens=max_new_tokens, stop_token_ids=stop, vocab_limit=self.tokenizer.vocab_size,
                                   max_positions=self.llm_config.max_positions)

@@ -121,9 +121,9 @@ class OnnxRuntimeBackend(ModelBackend):
         except StaleArtefacts as reason:
             _log.info("exporting %s to ONNX in %s (%s)", reference.model_id, directory, reason)
             with tempfile.TemporaryDirectory() as scratch:
-                tokenizer = reference.tokenizer.save(scratch)
+                tokenizer_files = {path.name: path for path in reference.tokenizer.save(scratch)}
                 export_artefacts(reference.network, directory, reference.model_id, simplify=SIMPLIFY,
-                                 extra_files={tokenizer.name: tokenizer})
+                                 extra_files=tokenizer_files)
         return cls(directory, threads, trained=reference.trained)
 
     def encode_frames(self, frames: np.ndarray) -> np.ndarray:

@@ -224,7 +224,7 @@ def _train(config: TrainConfig, context: distributed.DistributedContext, resume:
         final = trainable.merged()
         model_dir = output / "model"
         metadata = {"trained_by": "emotion-ros train", "stage": config.stage, "steps": str(step)}
-        save_checkpoint(final, model_dir, tokenizer_file=tokenizer.save(output), metadata=metadata)
+        save_checkpoint(final, model_dir, tokenizer=tokenizer, metadata=metadata)
         summary["model"] = str(model_dir)
         if log_path.read_text().strip():
             summary["plot"] = str(plot_log(log_path, output / "loss.png"))
