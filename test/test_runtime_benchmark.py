@@ -52,3 +52,13 @@ def test_people_benchmark_reads_each_person_and_times_the_tracker(tiny_checkpoin
         assert 0 < result["tracking_share_of_frame_cost"] < 1 and result["frame_ms"]["faces_found_p50"] > 0
     assert set(report["targets"]) == {"tracking_under_5_percent_1_people", "tracking_under_5_percent_2_people",
                                       "keeps_up_with_2_people", "no_dropped_windows_2_people"}
+
+
+def test_explanation_benchmark_decodes_the_same_tokens_in_every_runtime(tiny_checkpoint):
+    from emotion_ros.eval.explain_benchmark import PROMPTS, benchmark_explanations
+
+    report = benchmark_explanations(str(tiny_checkpoint), threads=2, tokens=3)
+    assert set(report["runtimes"]) == {"onnxruntime", "torch", "transformers"} and report["prompts"] == len(PROMPTS)
+    assert all(r["tokens_per_second"] > 0 for r in report["runtimes"].values())
+    assert report["greedy_tokens_equal_torch"] == {"onnxruntime": True, "torch": True, "transformers": True}
+    assert min(report["prompt_tokens"]) > 60  # the chat prompt, with the perception tokens in it
