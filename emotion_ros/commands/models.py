@@ -37,6 +37,8 @@ def add_parser(sub) -> None:
                                                "(default: the package's models/language_head)")
     heads.add_argument("--template-head", action="store_true",
                        help="train the small template explanation head instead of assembling the language head")
+    build_tiny.add_argument("--no-onnx", dest="onnx", action="store_false",
+                            help="do not export it for ONNX Runtime into the cache (the first run will)")
     build_tiny.set_defaults(func=run_build_tiny)
     head = sub.add_parser("train-head", help="train the language head's projections and LoRA adapters on SmolLM2 "
                                              "(about an hour on 2 cores)")
@@ -76,6 +78,7 @@ def run_build_tiny(args: argparse.Namespace) -> int:
     from emotion_ros.default_model.builder import BuildConfig, build_tiny
     from emotion_ros.model.checkpoint import CheckpointError
     from emotion_ros.model.head_checkpoint import HEAD_FILE
+    from emotion_ros.runtime.onnx_backend import OnnxRuntimeBackend
 
     config = BuildConfig(seed=args.seed)
     out = Path(args.out) if args.out else share_dir() / "models" / "tiny"
@@ -84,6 +87,10 @@ def run_build_tiny(args: argparse.Namespace) -> int:
         raise CheckpointError(f"no language head in {head} (train one with `emotion-ros train-head`, or pass --template-head)")
     report = build_tiny(out, config, progress=lambda line: print(f"[build-tiny] {line}", flush=True), language_head=head)
     print(json.dumps({key: value for key, value in report.items() if key != "config"}))
+    if args.onnx:
+        # The node's default backend runs the ONNX export from the cache: made now, the first run starts at once.
+        print("[build-tiny] exporting it for ONNX Runtime into the cache", flush=True)
+        OnnxRuntimeBackend.for_model(str(out))
     print(f"checkpoint: {out}")
     return 0
 

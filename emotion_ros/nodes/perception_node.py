@@ -321,7 +321,9 @@ class PerceptionNode(ManagedNode):
     def finish_input(self, timeout: float = 10.0) -> int:
         """The end of a finite input (a file played into the node in this process): perceive the
         windows still in the buffers, the last reaching past the end (Window.tail), one after
-        another so none is dropped; returns how many. Call it from the thread that spins the node."""
+        another so none is dropped, and let the explanation being generated finish (a language
+        model takes a second or more); returns how many windows. Call it from the thread that
+        spins the node."""
         worker = self._perception_worker
         if self.input is None or worker is None:
             return 0
@@ -330,6 +332,8 @@ class PerceptionNode(ManagedNode):
             worker.wait_idle(timeout)
             worker.submit((window, time.monotonic()))
         worker.wait_idle(timeout)
+        if self._explanation_worker is not None:
+            self._explanation_worker.wait_idle(3 * timeout)
         return len(windows)
 
     def _on_frame(self, stamp: float, rgb, timeline: int) -> None:
