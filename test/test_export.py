@@ -62,7 +62,9 @@ def test_jetson_export_bakes_float16_and_uses_only_parsable_operators(jetson_exp
     shapes = json.loads((out / "tensorrt_profiles.json").read_text())
     assert shapes["frame_encoder"]["frames"] == [[1, 512, 512, 3], [4, 512, 512, 3], [16, 512, 512, 3]]
     assert shapes["face_reader"]["boxes"] == [[1, 1, 4], [1, 2, 4], [1, 8, 4]]
-    assert shapes["llm_step"]["past_key_0"] == [[1, 1, 0, 64], [1, 1, 320, 64], [1, 1, 576, 64]]
+    # SmolLM2's cache: 30 layers of 3 key/value heads of 64
+    assert shapes["llm_step"]["past_key_0"] == [[1, 3, 0, 64], [1, 3, 320, 64], [1, 3, 576, 64]]
+    assert sum(name.startswith("past_") for name in shapes["llm_step"]) == 2 * 30
     assert shapes["llm_step"]["key_mask"] == [[1, 1], [1, 640], [1, 1088]]
     import onnx
 
