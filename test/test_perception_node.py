@@ -86,20 +86,22 @@ def test_held_out_questions_asked_over_dds_get_different_and_correct_answers(ros
 def test_media_file_to_a_subscriber_in_another_process(ros, sample_clip, tmp_path):
     info = probe(str(sample_clip))
     out = tmp_path / "received.json"
-    listener = subprocess.Popen([sys.executable, str(Path(__file__).with_name("emotion_subscriber.py")), str(out), "14"])
     emotion = PerceptionNode(parameter_overrides=FAST + [Parameter("explanation.rate", value=1.0)])
     source = FileSourceNode(parameter_overrides=[
         Parameter("path", value=str(sample_clip)), Parameter("rate", value=1.0), Parameter("stamp_origin", value="media"),
     ])
+    listener = None
     try:
-        bring_up(emotion)
+        bring_up(emotion)  # first: loading the language model takes seconds, which the listener must not wait out
+        listener = subprocess.Popen([sys.executable, str(Path(__file__).with_name("emotion_subscriber.py")), str(out), "30"])
         time.sleep(2.0)  # let the other process discover the node before the clip starts
         bring_up(source)
         assert spin_until([emotion, source], source.finished.is_set, timeout=30)
-        spin_until([emotion, source], lambda: listener.poll() is not None, timeout=30)
+        spin_until([emotion, source], lambda: listener.poll() is not None, timeout=45)
     finally:
         shut_down([source, emotion])
-        listener.wait(timeout=30)
+        if listener is not None:
+            listener.wait(timeout=30)
     received = json.loads(out.read_text())
     states = received["states"]
     # One state per stride, from the first full window to the last one the clip's end passes by
@@ -312,7 +314,6 @@ def test_people_and_the_main_person_reach_another_process_with_their_faces_rois(
     from emotion_ros.runtime.people import box_iou
 
     out, t0 = tmp_path / "people.json", 1000.0
-    listener = subprocess.Popen([sys.executable, str(Path(__file__).with_name("people_subscriber.py")), str(out), "16"])
     emotion = PerceptionNode(parameter_overrides=FAST + [Parameter("explanation.rate", value=0.0)])
     camera = rclpy.create_node("people_camera")
     image = camera.create_publisher(Image, "image", qos_profile_sensor_data)
@@ -327,15 +328,18 @@ def test_people_and_the_main_person_reach_another_process_with_their_faces_rois(
             audio.publish(pcm_to_audio_frame(np.zeros(16000 // 15, np.float32), 16000, "S16LE", stamp))
             yield
 
+    listener = None
     try:
-        bring_up(emotion)
+        bring_up(emotion)  # first: loading the language model takes seconds, which the listener must not wait out
+        listener = subprocess.Popen([sys.executable, str(Path(__file__).with_name("people_subscriber.py")), str(out), "16"])
         time.sleep(2.0)  # let the other process discover the node
         drive([emotion, camera], play(), pace=1 / 15)
         spin_until([emotion], lambda: listener.poll() is not None, timeout=30)
     finally:
         shut_down([emotion])
         camera.destroy_node()
-        listener.wait(timeout=30)
+        if listener is not None:
+            listener.wait(timeout=30)
     received = json.loads(out.read_text())
     people, states = received["people"], received["states"]
     assert len(people) >= 5 and [m["stamp"] for m in people] == [s["stamp"] for s in states]
