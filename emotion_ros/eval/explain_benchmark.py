@@ -75,8 +75,11 @@ def benchmark_explanations(model: str = "tiny", threads: int = 2, tokens: int = 
         return lambda prompt: generate(backend._stepper(), prompt.embeds, prompt.mask, config).tokens
 
     def transformers_generate(prompt):
-        out = theirs.generate(inputs_embeds=prompt.embeds, attention_mask=prompt.mask.long(), max_new_tokens=tokens,
-                              min_new_tokens=tokens, do_sample=False, num_beams=1, pad_token_id=0)
+        # our positions count masked prompt slots (llama.py); transformers' default counts only
+        # unmasked ones (attention_mask.cumsum), so it is given ours
+        positions = torch.arange(prompt.embeds.shape[1])[None]
+        out = theirs.generate(inputs_embeds=prompt.embeds, attention_mask=prompt.mask.long(), position_ids=positions,
+                              max_new_tokens=tokens, min_new_tokens=tokens, do_sample=False, num_beams=1, pad_token_id=0)
         return out[0, -tokens:].tolist()
 
     runtimes = {"onnxruntime": ours(exported), "torch": ours(reference), "transformers": transformers_generate}
