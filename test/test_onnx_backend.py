@@ -10,10 +10,12 @@ import torch
 from emotion_ros.samples.face_composites import paste_faces, scene
 from emotion_ros.artefacts.onnx_artefacts import StaleArtefacts, export_artefacts, read_manifest, weights_fingerprint
 from emotion_ros.io.letterbox import letterbox
+from emotion_ros.model.checkpoint import checkpoint_fingerprint
 from emotion_ros.model.config import load_preset
 from emotion_ros.model.face_encoder import person_tokens
 from emotion_ros.model.generation import GenerationConfig, generate
 from emotion_ros.model.network import build_network
+from emotion_ros.model.resolve import resolve_model
 from emotion_ros.runtime.backends import create_backend
 from emotion_ros.runtime.onnx_backend import OnnxRuntimeBackend, OnnxStepper
 from emotion_ros.runtime.people import main_person_view, people_in_window
@@ -86,7 +88,8 @@ def test_onnx_runtime_matches_pytorch_on_a_window(backends):
 def test_onnx_decoding_gives_the_same_tokens_as_pytorch(backends):
     torch_backend, onnx_backend, _ = backends
     llm = torch_backend.network.llm
-    prompt = torch.randn(1, 9, llm.config.dim)
+    # a prompt of real token embeddings (seeded: the same draw in any test order)
+    prompt = llm.embed(torch.randint(0, llm.config.vocab_size, (1, 9), generator=torch.Generator().manual_seed(0)))
     mask = torch.ones(1, 9, dtype=torch.bool)
     mask[0, 2:4] = False
     config = GenerationConfig(max_new_tokens=16)
@@ -96,6 +99,32 @@ def test_onnx_decoding_gives_the_same_tokens_as_pytorch(backends):
     ours = generate(stepper, prompt, mask, config, keep_logits=True)
     assert ours.tokens == reference.tokens
     torch.testing.assert_close(torch.stack(ours.step_logits), torch.stack(reference.step_logits), atol=1e-4, rtol=1e-4)
+
+
+def test_a_checkpoint_whose_graphs_are_cached_starts_without_pytorch(backends, monkeypatch):
+    _, onnx_backend, cache = backends
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the cached graphs should have been used")
+
+    monkeypatch.setattr("emotion_ros.runtime.onnx_backend.TorchBackend", refuse)
+    again = OnnxRuntimeBackend.for_model("tiny", cache=cache)
+    assert again.artefacts == onnx_backend.artefacts
+    assert (again.model_id, again.trained) == (onnx_backend.model_id, True)
+    assert read_manifest(again.artefacts)["weights_fingerprint"] == checkpoint_fingerprint(resolve_model("tiny"))
+
+
+def test_the_checkpoint_fingerprint_changes_with_any_of_its_files(tmp_path):
+    files = {"config.yaml": "name: tiny\n", "model.safetensors": "weights", "tokenizer.json": "{}",
+             "tokenizer_config.json": "{}"}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    seen = {checkpoint_fingerprint(tmp_path)}
+    for name in files:
+        (tmp_path / name).write_text(files[name] + " ")
+        seen.add(checkpoint_fingerprint(tmp_path))
+    (tmp_path / "notes.txt").write_text("not part of the checkpoint")
+    assert checkpoint_fingerprint(tmp_path) in seen and len(seen) == len(files) + 1
 
 
 def test_corrupt_or_stale_artefacts_are_detected_and_rebuilt(backends, tmp_path):

@@ -18,6 +18,9 @@ def add_parser(sub) -> None:
     runtime.add_argument("--model", default="tiny", help="checkpoint directory or preset")
     runtime.add_argument("--backends", default="onnxruntime,torch", help="comma-separated backends to compare")
     runtime.add_argument("--threads", type=int, default=0, help="intra-op threads (0: the backend's choice)")
+    runtime.add_argument("--explain-rate", type=float, default=0.0,
+                         help="explanations per second while perceiving, in real time beside a run without (0: none)")
+    runtime.add_argument("--explain-tokens", type=int, default=40, help="tokens decoded per explanation")
     runtime.add_argument("--out", help="also write the JSON report here")
     runtime.set_defaults(func=run_bench)
     faces = sub.add_parser("bench-faces", help="frames per second of the visual path beside the fer package (JSON)")
@@ -62,7 +65,10 @@ def run_bench(args: argparse.Namespace) -> int:
         if not clip.is_file():
             print(f"generating a {args.duration:g} s 640x480 30 fps benchmark clip at {clip}", flush=True)
             make_sample_clip(clip, duration=args.duration, fps=30, size=(640, 480))
-    report = benchmark_runtime(clip, args.model, tuple(args.backends.split(",")), args.threads)
+    if args.explain_rate < 0 or args.explain_tokens < 1:
+        raise CliError("--explain-rate must be >= 0 and --explain-tokens >= 1")
+    report = benchmark_runtime(clip, args.model, tuple(args.backends.split(",")), args.threads, args.explain_rate,
+                               args.explain_tokens)
     text = json.dumps(report, indent=2)
     if args.out:
         Path(args.out).write_text(text + "\n")

@@ -19,7 +19,7 @@ from safetensors.torch import load_file, save_file
 from emotion_ros.model.config import ConfigError, ModelConfig, config_from_dict
 from emotion_ros.model.network import EmotionNetwork, build_network
 from emotion_ros.model.resolve import CHECKPOINT_FILE
-from emotion_ros.model.tokenizer import TextTokenizer
+from emotion_ros.model.tokenizer import TOKENIZER_CONFIG, TextTokenizer
 
 WEIGHTS, CONFIG = CHECKPOINT_FILE, "config.yaml"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model")
@@ -44,6 +44,17 @@ def file_sha256(path: Path) -> str:
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
+    return digest.hexdigest()
+
+
+def checkpoint_fingerprint(directory: str | Path) -> str:
+    """sha256 over the names and hashes of a checkpoint directory's files (config, weights,
+    tokenizer): what its exported graphs are keyed by, without building the network."""
+    digest = hashlib.sha256()
+    for name in (CONFIG, WEIGHTS, *TOKENIZER_FILES, TOKENIZER_CONFIG):
+        path = Path(directory) / name
+        if path.is_file():
+            digest.update(f"{name} {file_sha256(path)}\n".encode())
     return digest.hexdigest()
 
 

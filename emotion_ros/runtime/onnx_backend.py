@@ -20,8 +20,9 @@ import torch
 from emotion_ros.artefacts.onnx_artefacts import (StaleArtefacts, export_artefacts, graph_code_fingerprint, read_manifest,
                                                   weights_fingerprint)
 from emotion_ros.artefacts.onnx_graphs import llm_io_names
+from emotion_ros.model.checkpoint import checkpoint_fingerprint
 from emotion_ros.model.config import config_from_dict
-from emotion_ros.model.resolve import UNTRAINED_SUFFIX
+from emotion_ros.model.resolve import UNTRAINED_SUFFIX, resolve_model
 from emotion_ros.model.tokenizer import TextTokenizer
 from emotion_ros.paths import cache_dir
 from emotion_ros.runtime.model_backend import ModelBackend, WindowOutputs, window_graph_inputs
@@ -84,7 +85,7 @@ class OnnxRuntimeBackend(ModelBackend):
 
     name = "onnxruntime"
 
-    def __init__(self, directory: str | Path, threads: int = 0, int8: bool = False, trained: bool = True):
+    def __init__(self, directory: str | Path, threads: int = 0, int8: bool = False):
         directory = Path(directory)
         manifest = read_manifest(directory)  # raises StaleArtefacts on any mismatch
         self.artefacts = directory
@@ -100,7 +101,7 @@ class OnnxRuntimeBackend(ModelBackend):
             graphs.update({name: directory / entry["file"] for name, entry in variants["int8"].items()})
         self.sessions = {name: _session(path, threads) for name, path in graphs.items()}
         super().__init__(config_from_dict(manifest["config"]), tokenizer, model_id,
-                         trained and not model_id.endswith(UNTRAINED_SUFFIX),
+                         not model_id.endswith(UNTRAINED_SUFFIX),
                          can_explain="llm_step" in self.sessions and "token_embedding" in self.sessions)
 
     @classmethod
@@ -110,21 +111,30 @@ class OnnxRuntimeBackend(ModelBackend):
     @classmethod
     def for_model(cls, model: str = "tiny", threads: int = 0, cache: str | Path | None = None) -> "OnnxRuntimeBackend":
         """A checkpoint directory or preset, exported once into the cache (keyed by fingerprints
-        of the weights and of the graph code); cached files that no longer match their manifest
-        are exported again."""
-        reference = TorchBackend(model, threads=threads)
-        fingerprint = weights_fingerprint(reference.network)
+        of the checkpoint's files, or of a preset's random weights, and of the graph code);
+        cached files that no longer match their manifest are exported again.
+
+        A checkpoint whose graphs are cached starts without loading PyTorch weights: the node
+        then holds the ONNX Runtime sessions only (hundreds of MiB less for the language model).
+        """
         exporter = hashlib.sha256(f"{graph_code_fingerprint()} simplify={SIMPLIFY}".encode()).hexdigest()
+        source = resolve_model(model)
+        fingerprint = checkpoint_fingerprint(source) if isinstance(source, Path) else None
+        reference = None
+        if fingerprint is None:  # a preset's random weights: seeded, so their fingerprint is stable
+            reference = TorchBackend(model, threads=threads)
+            fingerprint = weights_fingerprint(reference.network)
         directory = Path(cache or cache_dir() / "onnx") / f"{fingerprint[:16]}-{exporter[:8]}"
         try:
             read_manifest(directory, fingerprint=fingerprint)
         except StaleArtefacts as reason:
+            reference = reference or TorchBackend(model, threads=threads)
             _log.info("exporting %s to ONNX in %s (%s)", reference.model_id, directory, reason)
             with tempfile.TemporaryDirectory() as scratch:
                 tokenizer_files = {path.name: path for path in reference.tokenizer.save(scratch)}
                 export_artefacts(reference.network, directory, reference.model_id, simplify=SIMPLIFY,
-                                 extra_files=tokenizer_files)
-        return cls(directory, threads, trained=reference.trained)
+                                 fingerprint=fingerprint, extra_files=tokenizer_files)
+        return cls(directory, threads)
 
     def encode_frames(self, frames: np.ndarray) -> np.ndarray:
         return self.sessions["frame_encoder"].run(None, {"frames": np.ascontiguousarray(frames, dtype=np.uint8)})[0]
