@@ -38,8 +38,11 @@ def test_cpu_export_is_checked_optimised_and_quantised(cpu_export):
     out, report = cpu_export
     manifest = read_manifest(out)
     assert set(manifest["graphs"]) == {"frame_encoder", "face_reader", "window", "token_embedding", "llm_step"}
-    assert set(manifest["variants"]) == {"optimized", "int8"} and manifest["precision"] == "fp32"
+    assert set(manifest["variants"]) == {"optimized", "int8", "llm_int8"} and manifest["precision"] == "fp32"
     assert set(manifest["variants"]["int8"]) == {"frame_encoder", "face_reader", "window"}
+    assert set(manifest["variants"]["llm_int8"]) == {"llm_step"}
+    assert OnnxRuntimeBackend.from_directory(out).llm_precision == "int8"
+    assert OnnxRuntimeBackend.from_directory(out, llm_int8=False).llm_precision == "fp32"
     parity = report["parity"]
     # faces found, and faces read where they are followed
     assert {"keypoints", "embeddings", "face_reader", "face_reader_embeddings"} <= set(parity)

@@ -133,3 +133,16 @@ def test_the_committed_head_is_faithful_on_held_out_windows(perception, smollm2)
     for name, floor in FLOORS.items():
         assert measured["rates"][name] >= floor, (name, measured["rates"], measured["failures"][:5])
     assert measured["rates"]["quotes_real"] == 1.0, measured["failures"][:5]
+
+
+def test_int8_decoding_is_held_to_the_same_checks_on_the_same_questions(perception, smollm2):
+    """eval-head, reduced: the node's int8 llm_step and PyTorch answer the same held-out cases."""
+    from emotion_ros.default_model.head_decoding import compare_decoders
+
+    network = head.load_language_head(perception, smollm2, COMMITTED)
+    config = replace(head.HeadConfig(), held_out=24, photo_variants=1, eval_cases=len(KINDS))
+    report = compare_decoders(network, smollm2, config, seed=777)
+    assert report["answers_compared"] == len(KINDS) and set(report["runtimes"]) == {"torch_fp32", "onnxruntime_int8"}
+    for measured in report["runtimes"].values():
+        assert measured["rates"]["no_other_label"] == 1.0 and measured["rates"]["quotes_real"] == 1.0, measured["failures"]
+    assert report["same_answers"] >= 0.5  # 85.7% on the 210 cases of models/language_head/onnx_int8_faithfulness.json

@@ -69,12 +69,14 @@ def export_artefacts(
     fingerprint: str | None = None,
     extra_files: dict[str, Path] | None = None,
     progress=None,
+    llm_int8: bool = False,
 ) -> Path:
     """Export the graphs into ``directory`` atomically (a reader never sees a half-written set).
 
     simplify runs onnxslim (constant folding, dead-node and shape-op elimination) on each graph.
     fingerprint defaults to the fingerprint of ``network``; pass the float32 original's when
     exporting a converted (e.g. float16) copy. extra_files are copied in (e.g. the tokenizer).
+    llm_int8 also writes a block-wise int8 copy of llm_step (the "llm_int8" variant).
     """
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
@@ -94,6 +96,12 @@ def export_artefacts(
             files[name] = {"file": path.name, "sha256": file_sha256(path)}
         for name, source in (extra_files or {}).items():
             shutil.copyfile(source, staging / name)
+        variants = {}
+        if llm_int8 and "llm_step" in files:
+            if progress is not None:
+                progress("quantising llm_step to dynamic int8")
+            file = quantize_llm_int8(staging)
+            variants["llm_int8"] = {"llm_step": {"file": file, "sha256": file_sha256(staging / file)}}
         manifest = {
             "format": FORMAT,
             "model_id": model_id,
@@ -104,6 +112,8 @@ def export_artefacts(
             "torch": torch.__version__,
             "graphs": files,
         }
+        if variants:
+            manifest["variants"] = variants
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
         if directory.exists():
             shutil.rmtree(directory)
@@ -143,6 +153,49 @@ def read_manifest(directory: str | Path, graphs: tuple[str, ...] = tuple(GRAPHS)
         if file_sha256(graph) != entry["sha256"]:
             raise StaleArtefacts(f"{graph} does not match its recorded sha256 (modified or corrupt)")
     return manifest
+
+
+def quantize_dynamic_int8(directory: Path, graphs: tuple[str, ...]) -> dict[str, str]:
+    """Dynamic int8 copies (weights int8, activations quantised at run time) of ``directory``'s
+    graphs, as <name>.int8.onnx; returns graph name -> file name."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    written = {}
+    quiet = logging.getLogger().level
+    logging.getLogger().setLevel(logging.ERROR)  # the quantiser logs whole graphs as "advice"
+    try:
+        for name in graphs:
+            source, target = directory / f"{name}.onnx", directory / f"{name}.int8.onnx"
+            quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
+            written[name] = target.name
+    finally:
+        logging.getLogger().setLevel(quiet)
+    return written
+
+
+# The language model's int8: its matrix products' weights in blocks of 32 with a scale each
+# (MatMulNBits, 8 bits), activations quantised per block too (accuracy level 4: int8 dot
+# products). Whole-tensor int8 (quantize_dynamic) changes many of its answers; these blocks keep
+# them (`emotion-ros eval-head`, models/MODEL_CARD.md).
+LLM_INT8_BLOCK = 32
+
+
+def quantize_llm_int8(directory: Path, graph: str = "llm_step") -> str:
+    """A block-wise int8 copy of ``directory``/<graph>.onnx as <graph>.int8.onnx; returns its file name."""
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+    target = directory / f"{graph}.int8.onnx"
+    quantizer = MatMulNBitsQuantizer(onnx.load(str(directory / f"{graph}.onnx")), bits=8, block_size=LLM_INT8_BLOCK,
+                                     is_symmetric=True, accuracy_level=4)
+    log = logging.getLogger(MatMulNBitsQuantizer.__module__)
+    level = log.level
+    log.setLevel(logging.WARNING)  # it logs every node it quantises
+    try:
+        quantizer.process()
+    finally:
+        log.setLevel(level)
+    quantizer.model.save_model_to_file(str(target), use_external_data_format=False)
+    return target.name
 
 
 def add_variant(directory: str | Path, variant: str, files: dict[str, str]) -> None:

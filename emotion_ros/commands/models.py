@@ -1,5 +1,6 @@
-"""`emotion-ros convert`, `build-tiny` and `train-head`: checkpoints from foreign weights, the
-default tiny checkpoint from the weights that packages ship, and its language head's trained parts."""
+"""`emotion-ros convert`, `build-tiny`, `train-head` and `eval-head`: checkpoints from foreign
+weights, the default tiny checkpoint from the weights that packages ship, its language head's
+trained parts, and that head's faithfulness as the node decodes it."""
 
 from __future__ import annotations
 
@@ -51,6 +52,15 @@ def add_parser(sub) -> None:
                       help="state only the people in view as text, not the published reading (the ablation)")
     head.add_argument("--seed", type=int, default=0)
     head.set_defaults(func=run_train_head)
+    decoders = sub.add_parser("eval-head", help="the language head's faithfulness decoded by PyTorch float32 and by ONNX "
+                                                "Runtime int8 (as the node decodes) on the same held-out windows (JSON)")
+    decoders.add_argument("--head", help="language-head parts (default: the package's models/language_head)")
+    decoders.add_argument("--checkpoint", help="the built tiny checkpoint whose perception it reads (default: models/tiny)")
+    decoders.add_argument("--eval-cases", type=int, help="held-out questions answered and checked (default: HeadConfig's)")
+    decoders.add_argument("--seed", type=int, default=12345, help="of the held-out windows (training used 0)")
+    decoders.add_argument("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0: its choice)")
+    decoders.add_argument("--out", help="also write the JSON report here")
+    decoders.set_defaults(func=run_eval_head)
 
 
 def run_convert(args: argparse.Namespace) -> int:
@@ -113,4 +123,27 @@ def run_train_head(args: argparse.Namespace) -> int:
     print(json.dumps({"rates": report["faithfulness"]["rates"], "loss": report["loss"],
                       "training_seconds": report["training_seconds"]}))
     print(f"language head: {out}")
+    return 0
+
+
+def run_eval_head(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import replace
+
+    from emotion_ros.default_model.head_decoding import compare_decoders
+    from emotion_ros.default_model.language_head import HEAD_REPORT, HeadConfig, load_language_head
+    from emotion_ros.model.checkpoint import load_checkpoint
+    from emotion_ros.model.gguf_llama import load_gguf_llama, smollm2_path
+
+    head = Path(args.head) if args.head else share_dir() / "models" / "language_head"
+    trained = json.loads((head / HEAD_REPORT).read_text())["config"]
+    config = replace(HeadConfig(), facts_as_text=trained["facts_as_text"],
+                     **({"eval_cases": args.eval_cases} if args.eval_cases else {}))
+    base = load_gguf_llama(smollm2_path())
+    network = load_language_head(load_checkpoint(args.checkpoint or share_dir() / "models" / "tiny").network, base, head)
+    report = compare_decoders(network, base, config, args.seed, args.threads)
+    text = json.dumps(report, indent=2)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    print(text)
     return 0

@@ -26,6 +26,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -36,7 +37,7 @@ from emotion_ros.default_model.cue_windows import TokenWindows, speech_pool
 from emotion_ros.default_model.dialogue import KINDS, NAMING, SPLITS, STAGES, WindowFacts, answer, exchange, window_facts
 from emotion_ros.default_model.word_windows import HELD_OUT, word_corpus
 from emotion_ros.model.chat_prompt import chat_example, chat_text, perception_facts
-from emotion_ros.model.generation import GenerationConfig, generate
+from emotion_ros.model.generation import GenerationConfig, Stepper, generate
 from emotion_ros.model.gguf_llama import SMOLLM2_SHA256, GgufLlama
 from emotion_ros.model.head_checkpoint import HEAD_FILE, PROJECTIONS, head_network, load_head_parts, save_head_parts
 from emotion_ros.model.lora import LoraSettings, add_lora, merged_network
@@ -270,9 +271,11 @@ def cases(facts: list[WindowFacts], count: int) -> list[tuple[int, str]]:
 
 @torch.no_grad()
 def faithfulness(network: EmotionNetwork, base: GgufLlama, held_out: WindowSet, cfg: HeadConfig,
-                 rng: np.random.Generator) -> dict:
+                 rng: np.random.Generator, decoder: Callable[[], Stepper] | None = None, all_answers: bool = False) -> dict:
     """Rates of case_checks over held-out windows, questions in held-out phrasings, greedy
-    answers; with the count behind each rate and the failed cases."""
+    answers; with the count behind each rate and the failed cases. decoder makes the runtime
+    that decodes each answer (default: network.llm in PyTorch), e.g. head_decoding's ONNX Runtime;
+    all_answers adds every case's answer ("answers"), beside the first few ("examples")."""
     tokenizer, labels = base.tokenizer, network.config.labels
     windows, facts = held_out.windows, held_out.facts
     generation = GenerationConfig(max_new_tokens=cfg.max_new_tokens, stop_token_ids=(tokenizer.eos_id,))
@@ -284,7 +287,8 @@ def faithfulness(network: EmotionNetwork, base: GgufLlama, held_out: WindowSet, 
         out = fuse_windows(network, windows.take(slice(i, i + 1)))
         text = chat_text(base.chat_template, question, f.words, tokenizer, prompt_facts(f, cfg.facts_as_text))
         prompt = build_prompt(network.llm.embed, tokenizer, out.prefix, out.prefix_mask, text, add_bos=False)
-        reply = tokenizer.decode(generate(network.llm, prompt.embeds, prompt.mask, generation).tokens).strip()
+        stepper = decoder() if decoder is not None else network.llm
+        reply = tokenizer.decode(generate(stepper, prompt.embeds, prompt.mask, generation).tokens).strip()
         checks = case_checks(kind, f, asked, reply, labels)
         for name, ok in checks.items():
             passed.setdefault(name, []).append(ok)
@@ -298,4 +302,5 @@ def faithfulness(network: EmotionNetwork, base: GgufLlama, held_out: WindowSet, 
         "answers_all_passed": round(1 - len(failures) / max(len(answers), 1), 4),
         "failures": failures,
         "examples": answers[: len(KINDS)],
+        **({"answers": answers} if all_answers else {}),
     }

@@ -3,7 +3,8 @@ module against Hugging Face `transformers` `generate` on the same weights, the s
 (real windows' chat prompts, perception tokens included) and the same thread count.
 
 Every runtime decodes exactly ``tokens`` greedy tokens (no stop token) after the same prompt, so
-tokens per second compare like for like; the greedy tokens are compared too. Times are medians
+tokens per second compare like for like; the greedy tokens are compared too. "onnxruntime" is
+the node's decoding (the int8 llm_step), "onnxruntime_fp32" the float32 export's. Times are medians
 over the prompts, measured side by side in one run (shared machines are noisy: read ratios).
 """
 
@@ -82,7 +83,9 @@ def benchmark_explanations(model: str = "tiny", threads: int = 2, tokens: int = 
                               max_new_tokens=tokens, min_new_tokens=tokens, do_sample=False, num_beams=1, pad_token_id=0)
         return out[0, -tokens:].tolist()
 
-    runtimes = {"onnxruntime": ours(exported), "torch": ours(reference), "transformers": transformers_generate}
+    float32 = OnnxRuntimeBackend.from_directory(exported.artefacts, threads=threads, llm_int8=False)
+    runtimes = {"onnxruntime": ours(exported), "onnxruntime_fp32": ours(float32), "torch": ours(reference),
+                "transformers": transformers_generate}
     results, greedy = {}, {}
     for name, run in runtimes.items():
         run(prompts[0])  # warm-up

@@ -18,7 +18,7 @@ reports:
 With explanations (explain_rate > 0) each backend plays the file twice in real time (items fed
 at their media time, as a camera delivers them), with explanations off and then on: every
 1 / explain_rate s of media time the newest window's main person is explained on a thread of
-its own with a one-slot mailbox, as the node's explanation worker does, each decoding exactly
+its own with a one-slot mailbox at background priority, as the node's explanation worker does, each decoding exactly
 explain_tokens greedy tokens (no stop token, as `bench-explain` does, so times compare like for
 like). It reports the explanations' latency and the stride latency beside the run without them.
 Targets (for `tiny` on a 2-core CPU with ONNX Runtime) are checked as ratios measured in
@@ -96,8 +96,8 @@ class _Explanations:
         self.config = GenerationConfig(max_new_tokens=tokens)  # no stop token: always ``tokens``
         self.seconds: list[float] = []
         self.errors: list[str] = []
-        self.worker = LatestWorker(self._explain, "explanations",
-                                   on_error=lambda _, exc: self.errors.append(repr(exc))).start()
+        self.worker = LatestWorker(self._explain, "explanations", on_error=lambda _, exc: self.errors.append(repr(exc)),
+                                   background=True).start()
         self._next = 0.0
 
     def offer(self, estimate, contexts) -> None:

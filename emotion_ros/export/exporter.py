@@ -26,7 +26,8 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
-from emotion_ros.artefacts.onnx_artefacts import add_variant, export_artefacts, read_manifest, weights_fingerprint
+from emotion_ros.artefacts.onnx_artefacts import (add_variant, export_artefacts, quantize_dynamic_int8, quantize_llm_int8,
+                                                  read_manifest, weights_fingerprint)
 from emotion_ros.export.profile import ExportProfile
 from emotion_ros.export.tensorrt_ops import unsupported_operators
 from emotion_ros.export.tensorrt_shapes import optimisation_profiles
@@ -158,25 +159,6 @@ def save_optimised(directory: Path, graphs: dict) -> dict:
     return saved
 
 
-def quantize_int8(directory: Path, graphs: tuple[str, ...] = ("frame_encoder", "window")) -> dict:
-    """Dynamic int8 (weights int8, activations quantised at run time) copies of the graphs."""
-    import logging
-
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    written = {}
-    quiet = logging.getLogger().level
-    logging.getLogger().setLevel(logging.ERROR)  # the quantiser logs whole graphs as "advice"
-    try:
-        for name in graphs:
-            source, target = directory / f"{name}.onnx", directory / f"{name}.int8.onnx"
-            quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
-            written[name] = target.name
-    finally:
-        logging.getLogger().setLevel(quiet)
-    return written
-
-
 def int8_accuracy(reference: OnnxRuntimeBackend, quantised: OnnxRuntimeBackend, frames: np.ndarray, audio: np.ndarray) -> dict:
     theirs, ours = _main_person_views(reference, reference.encode_frames(frames), quantised.encode_frames(frames))
     a = quantised.perceive(ours, frames[-1], audio, True, True)
@@ -223,8 +205,12 @@ def export_model(model: str, profile: ExportProfile, out: str | Path, progress: 
             add_variant(out, "optimized", report["optimized"])
         if profile.quantize == "dynamic_int8":
             progress("quantising to dynamic int8")
-            report["int8"] = quantize_int8(out, tuple(n for n in ("frame_encoder", "face_reader", "window") if n in manifest["graphs"]))
+            report["int8"] = quantize_dynamic_int8(out, tuple(n for n in ("frame_encoder", "face_reader", "window")
+                                                               if n in manifest["graphs"]))
             add_variant(out, "int8", report["int8"])
+            if "llm_step" in manifest["graphs"]:  # the language model's own variant: used unless refused
+                report["llm_int8"] = {"llm_step": quantize_llm_int8(out)}
+                add_variant(out, "llm_int8", report["llm_int8"])
             report["int8_accuracy"] = int8_accuracy(OnnxRuntimeBackend.from_directory(out),
                                                     OnnxRuntimeBackend.from_directory(out, int8=True), frames, audio)
     else:

@@ -258,7 +258,8 @@ class PerceptionNode(ManagedNode):
         self._frame_worker = LatestWorker(self._prefill, "frames", on_error=self._worker_error).start()
         if self.param("explanation.enabled") and self.backend.can_explain:
             self._explanation_worker = LatestWorker(
-                self._explain, "explanation", on_drop=self._request_dropped, on_error=self._explanation_error
+                self._explain, "explanation", on_drop=self._request_dropped, on_error=self._explanation_error,
+                background=True,  # decoding yields the cores to perception
             ).start()
             # Reentrant: every call is taken at once and answered (a newer one supersedes a waiting
             # one), instead of calls queueing in DDS behind the one in progress and being lost.

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from typing import Callable, Generic, TypeVar
 
+from emotion_ros.runtime.thread_priority import lower_this_thread
+
 Item = TypeVar("Item")
 
 
@@ -14,7 +16,8 @@ class LatestWorker(Generic[Item]):
     Submitting while an item waits replaces it, and ``on_drop(old)`` is told; an item being
     processed always completes. So a slow consumer never builds a queue and never delays
     the producer, which is the point for perception (windows) and explanations (requests).
-    Exceptions from ``process`` go to ``on_error`` and the worker goes on.
+    Exceptions from ``process`` go to ``on_error`` and the worker goes on. A ``background``
+    worker runs at lower OS priority (thread_priority.py): explanations beside perception.
     """
 
     def __init__(
@@ -23,8 +26,10 @@ class LatestWorker(Generic[Item]):
         name: str,
         on_drop: Callable[[Item], None] | None = None,
         on_error: Callable[[Item, Exception], None] | None = None,
+        background: bool = False,
     ):
         self._process, self._on_drop, self._on_error = process, on_drop, on_error
+        self._background = background
         self._pending: Item | None = None
         self._has_pending = False
         self._condition = threading.Condition()
@@ -71,6 +76,8 @@ class LatestWorker(Generic[Item]):
             self._thread.join(timeout)
 
     def _run(self) -> None:
+        if self._background:
+            lower_this_thread()
         while True:
             with self._condition:
                 while not self._has_pending and not self._stopping:
