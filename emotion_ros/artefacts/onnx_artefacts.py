@@ -99,7 +99,7 @@ def export_artefacts(
         variants = {}
         if llm_int8 and "llm_step" in files:
             if progress is not None:
-                progress("quantising llm_step to dynamic int8")
+                progress("quantising llm_step to block-wise int8")
             file = quantize_llm_int8(staging)
             variants["llm_int8"] = {"llm_step": {"file": file, "sha256": file_sha256(staging / file)}}
         manifest = {

@@ -1,6 +1,6 @@
 """The language head decoded as the node decodes it: ONNX Runtime's llm_step, float32 or int8.
 
-The node's ONNX Runtime backend decodes with the dynamic-int8 copy of llm_step (the "llm_int8"
+The node's ONNX Runtime backend decodes with the block-wise int8 copy of llm_step (the "llm_int8"
 variant of its export). compare_decoders() holds it to the same faithfulness checks as the
 PyTorch module, on the same held-out windows and questions, so int8 is only the default while
 its answers keep the rates.
@@ -40,12 +40,10 @@ def compare_decoders(network: EmotionNetwork, base: GgufLlama, cfg: HeadConfig, 
     held_out = make_windows(network, cfg, np.random.default_rng(seed), splits=("held_out",))["held_out"]
     with tempfile.TemporaryDirectory() as scratch:
         decoders = {"torch_fp32": None, "onnxruntime_int8": onnx_decoder(network, scratch, int8=True, threads=threads)}
-        measured = {name: faithfulness(network, base, held_out, cfg, np.random.default_rng(seed + 1), decoder,
-                                           all_answers=True)
+        measured = {name: faithfulness(network, base, held_out, cfg, np.random.default_rng(seed + 1), decoder, all_answers=True)
                     for name, decoder in decoders.items()}
     # every case's answer, in order: the failures list only some, examples only the first few
     same = [a == b for a, b in zip(*(m.pop("answers") for m in measured.values()))]
     return {"config": {"seed": seed, "held_out": cfg.held_out, "eval_cases": cfg.eval_cases,
                        "max_new_tokens": cfg.max_new_tokens, "photo_variants": cfg.photo_variants},
             "runtimes": measured, "same_answers": round(float(np.mean(same)), 4), "answers_compared": len(same)}
-

@@ -18,9 +18,10 @@ reports:
 With explanations (explain_rate > 0) each backend plays the file twice in real time (items fed
 at their media time, as a camera delivers them), with explanations off and then on: every
 1 / explain_rate s of media time the newest window's main person is explained on a thread of
-its own with a one-slot mailbox at background priority, as the node's explanation worker does, each decoding exactly
-explain_tokens greedy tokens (no stop token, as `bench-explain` does, so times compare like for
-like). It reports the explanations' latency and the stride latency beside the run without them.
+its own with a one-slot mailbox at background priority, as the node's explanation worker does,
+each decoding exactly explain_tokens greedy tokens (no stop token, as `bench-explain` does, so
+times compare like for like). It reports the explanations' latency and the stride latency
+beside the run without them.
 Targets (for `tiny` on a 2-core CPU with ONNX Runtime) are checked as ratios measured in
 this run; shared machines are noisy, so read them as a trend, not a guarantee.
 """
@@ -256,5 +257,7 @@ def benchmark_runtime(clip: Path, model: str = "tiny", backends: tuple[str, ...]
 
 
 def _target(value, op: str, threshold) -> dict:
-    passed = {"<": value < threshold, "<=": value <= threshold, ">=": value >= threshold, "==": value == threshold}[op] if value is not None else False
+    checks = {"<": lambda: value < threshold, "<=": lambda: value <= threshold, ">=": lambda: value >= threshold,
+              "==": lambda: value == threshold}
+    passed = value is not None and checks[op]()
     return {"value": value, "target": f"{op} {threshold}", "pass": bool(passed)}
