@@ -60,8 +60,13 @@ def test_jetson_export_bakes_float16_and_uses_only_parsable_operators(jetson_exp
     out, report = jetson_export
     manifest = read_manifest(out)
     assert manifest["precision"] == "fp16"
+    # Mixed precision: faces are found and read in float32, fusion and the language model in float16.
+    assert {name: entry["precision"] for name, entry in manifest["graphs"].items()} == {
+        "frame_encoder": "fp32", "face_reader": "fp32", "window": "fp16", "token_embedding": "fp16", "llm_step": "fp16"}
     assert report["tensorrt_unsupported_operators"] == {}
     assert all(v <= 2e-2 for k, v in report["parity"].items() if isinstance(v, float))
+    frame_keys = ("frame_features", "keypoints", "embeddings", "face_reader", "face_reader_embeddings")
+    assert all(report["parity"][k] < 1e-4 for k in frame_keys), report["parity"]  # float32 weights, not re-widened float16
     shapes = json.loads((out / "tensorrt_profiles.json").read_text())
     assert shapes["frame_encoder"]["frames"] == [[1, 512, 512, 3], [4, 512, 512, 3], [16, 512, 512, 3]]
     assert shapes["face_reader"]["boxes"] == [[1, 1, 4], [1, 2, 4], [1, 8, 4]]
@@ -73,6 +78,8 @@ def test_jetson_export_bakes_float16_and_uses_only_parsable_operators(jetson_exp
 
     weights = onnx.load(str(out / "window.onnx")).graph.initializer
     assert any(w.data_type == onnx.TensorProto.FLOAT16 for w in weights)
+    weights = onnx.load(str(out / "frame_encoder.onnx")).graph.initializer
+    assert not any(w.data_type == onnx.TensorProto.FLOAT16 for w in weights)
 
 
 def test_the_node_runs_on_exported_artefacts_and_refuses_corrupt_ones(ros, cpu_export, tmp_path):

@@ -140,6 +140,30 @@ def collect(node):
     return states, diagnostics, listener
 
 
+def test_a_state_can_be_explained_from_the_moment_it_is_published(ros):
+    """A behaviour tree that asks ~/explain as soon as a state arrives must find that window."""
+    emotion = PerceptionNode(parameter_overrides=FAST + [Parameter("explanation.rate", value=0.0)])
+    sensors = SyntheticSensors()
+    explainable = []
+    try:
+        bring_up(emotion)
+        publisher = emotion._pubs["state"]
+
+        class Checked:
+            def publish(self, msg):
+                newest = emotion._newest()
+                explainable.append(newest is not None and to_stamp(newest[0].t_end) == msg.header.stamp)
+                publisher.publish(msg)
+
+        emotion._pubs["state"] = Checked()
+        drive([emotion, sensors.node], sensors.advance(3.0))
+        emotion._pubs["state"] = publisher
+    finally:
+        shut_down([emotion])
+        sensors.node.destroy_node()
+    assert len(explainable) >= 2 and all(explainable), explainable
+
+
 def test_malformed_messages_are_rejected_and_states_keep_coming(ros):
     emotion = PerceptionNode(parameter_overrides=FAST + [Parameter("explanation.enabled", value=False)])
     sensors = SyntheticSensors()

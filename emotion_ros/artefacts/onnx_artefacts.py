@@ -19,7 +19,7 @@ from pathlib import Path
 import onnx
 import torch
 
-from emotion_ros.artefacts.onnx_graphs import GRAPHS, OPSET, graphs_for
+from emotion_ros.artefacts.onnx_graphs import GRAPHS, OPSET, graph_precision, graphs_for
 from emotion_ros.model.checkpoint import file_sha256, unique_state
 from emotion_ros.model.config import config_from_dict
 from emotion_ros.model.network import EmotionNetwork
@@ -93,7 +93,7 @@ def export_artefacts(
 
                 onnx.save(onnxslim.slim(str(path)), str(path))
             onnx.checker.check_model(str(path))
-            files[name] = {"file": path.name, "sha256": file_sha256(path)}
+            files[name] = {"file": path.name, "sha256": file_sha256(path), "precision": graph_precision(network, name)}
         for name, source in (extra_files or {}).items():
             shutil.copyfile(source, staging / name)
         variants = {}

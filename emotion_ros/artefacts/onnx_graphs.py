@@ -50,6 +50,16 @@ def _dtype(network: EmotionNetwork) -> torch.dtype:
     return network.llama_proj.weight.dtype
 
 
+FRAME_GRAPHS = ("frame_encoder", "face_reader")  # they run the temporal view's frame encoder only
+
+
+def graph_precision(network: EmotionNetwork, name: str) -> str:
+    """"fp16" or "fp32": the precision of the weights graph ``name`` runs (a float16 export may
+    keep the frame encoder in float32, see export/exporter.py)."""
+    weights = network.temporal_view.encoder if name in FRAME_GRAPHS else network.llama_proj
+    return "fp16" if any(p.dtype == torch.float16 for p in weights.parameters()) else "fp32"
+
+
 class FrameEncoderGraph(nn.Module):
     def __init__(self, network: EmotionNetwork):
         super().__init__()

@@ -25,7 +25,8 @@ class ExportProfile:
     """target: onnxruntime (CPU) or tensorrt (GPU engines built on the device).
 
     precision: the weights' precision, baked into the ONNX graphs (TensorRT 11 builds strongly
-    typed networks from it; TensorRT 10 also gets the FP16 builder flag).
+    typed networks from it; TensorRT 10 also gets the FP16 builder flag). A face reader's fp16
+    export keeps its frame graphs float32 (exporter.keep_face_reading_float32).
     frames / prompt_tokens / past_tokens: (min, opt, max) of the dynamic axes, used as the
     TensorRT optimisation profiles: frames encoded per call, tokens fed to llm_step per call,
     tokens already in its KV cache.

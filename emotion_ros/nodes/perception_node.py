@@ -379,8 +379,11 @@ class PerceptionNode(ManagedNode):
         if window.timeline != self._published_timeline:  # the first state of a new run of sensor time
             self._published_timeline = window.timeline
             self._events.reset()
-            with self._latest_lock:
-                self._latest, self._explained_until = None, float("-inf")
+            self._explained_until = float("-inf")
+        # Explainable before it is published: a subscriber that asks ~/explain about a state at
+        # once must find its window.
+        with self._latest_lock:
+            self._latest = (estimate, context)
         frame_id, model_id = self.param("frame_id"), self.backend.model_id
         msg = estimate_to_msg(estimate, frame_id, model_id)
         self._pubs["state"].publish(msg)
@@ -393,8 +396,6 @@ class PerceptionNode(ManagedNode):
                 self._rep155.publish(estimate, frame_id)
         self.counts["states"] += 1
         self.latency.add(estimate.latency)
-        with self._latest_lock:
-            self._latest = (estimate, context)
         change = self._events.update(estimate.t_end, estimate.person_id, estimate.person_visible, estimate.scores)
         if change is not None:
             self._pubs["event"].publish(msg)

@@ -96,10 +96,10 @@ class TensorRTBackend(ModelBackend):
                                "export with --profile jetson-orin or desktop-gpu")
         shapes = json.loads(profiles_file.read_text())
         report = json.loads((directory / "report.json").read_text())
-        precision = manifest.get("precision", "fp32")
         workspace = workspace_mib or 2048
         self.runners = {}
         for name, entry in manifest["graphs"].items():
+            precision = entry.get("precision", manifest.get("precision", "fp32"))  # per graph: mixed-precision exports
             engine = ensure_engine(trt, machine, directory / entry["file"], directory / f"{name}.engine", shapes[name],
                                    precision, workspace, rebuild=force_engine_update, timing_cache=directory / "timing.cache")
             self.runners[name] = EngineRunner(trt, engine)
