@@ -51,21 +51,30 @@ def cpu_session(path: Path, threads: int) -> ort.InferenceSession:
 
 
 class OnnxStepper:
-    """The LLM step graph as a generation Stepper (KV cache as numpy arrays)."""
+    """The LLM step graph as a generation Stepper. The KV cache stays in ONNX Runtime's own
+    tensors (I/O binding: each step's present keys and values are bound as the next step's
+    past), so no step copies the cache into numpy and back; that copy, made holding Python's
+    lock, delayed perception's threads while an explanation decoded."""
 
     def __init__(self, step: ort.InferenceSession, embed: ort.InferenceSession, layers: int, kv_heads: int, head_dim: int):
         self.step, self.embed = step, embed
         self.inputs, self.outputs = llm_io_names(layers)
         cache_type = {"tensor(float16)": np.float16}.get(step.get_inputs()[2].type, np.float32)
-        self.empty = np.zeros((1, kv_heads, 0, head_dim), cache_type)
-        self.past: list[np.ndarray] = []
+        self.empty = ort.OrtValue.ortvalue_from_numpy(np.zeros((1, kv_heads, 0, head_dim), cache_type))
+        self.past: list[ort.OrtValue] = []
         self.mask = np.zeros((1, 0), bool)
 
     def _run(self, embeds: np.ndarray, mask: np.ndarray) -> torch.Tensor:
-        feed = {"inputs_embeds": embeds.astype(np.float32), "key_mask": mask}
-        feed.update(zip(self.inputs[2:], self.past))
-        logits, *self.past = self.step.run(self.outputs, feed)
-        return torch.from_numpy(logits[0])
+        binding = self.step.io_binding()
+        binding.bind_cpu_input("inputs_embeds", np.ascontiguousarray(embeds, dtype=np.float32))
+        binding.bind_cpu_input("key_mask", np.ascontiguousarray(mask))
+        for name, value in zip(self.inputs[2:], self.past):
+            binding.bind_ortvalue_input(name, value)
+        for name in self.outputs:
+            binding.bind_output(name, "cpu")
+        self.step.run_with_iobinding(binding)
+        logits, *self.past = binding.get_outputs()
+        return torch.from_numpy(logits.numpy()[0])
 
     def start(self, prompt_embeds, prompt_mask) -> torch.Tensor:
         self.past = [self.empty] * (len(self.inputs) - 2)
