@@ -33,15 +33,19 @@ def test_benchmark_report_covers_backends_targets_and_the_cache(sample_clip):
 
 
 def test_with_explanations_both_runs_keep_the_media_pace_and_explanations_decode_beside_perception(sample_clip):
-    report = benchmark_runtime(sample_clip, backends=("onnxruntime",), threads=2, explain_rate=1.0, explain_tokens=4)
+    report = benchmark_runtime(sample_clip, backends=("onnxruntime",), threads=2, explain_rate=2.0, explain_tokens=4,
+                               explain_block=1.0)
     without, explaining = report["backends"]["onnxruntime"], report["with_explanations"]["onnxruntime"]
     for result in (without, explaining):
         # fed at the clip's pace: a 4 s clip takes about 4 s, never much less
         assert result["real_time"] and result["windows"] == 4 and result["real_time_factor"] < 1.2
     made = explaining["explanations"]
-    # windows end at 2.0 .. 3.5 s: one request at 2.0 s and one at 3.0 s (or 3.5 s), never lost silently
-    assert made["errors"] == [] and made["new_tokens"] == 4
+    # windows end at 2.0, 2.5 (block 2: off), 3.0 and 3.5 s (block 3: on): requests at 3.0 and 3.5 s only,
+    # never lost silently
+    assert made["errors"] == [] and made["new_tokens"] == 4 and made["block_s"] == 1.0
     assert made["made"] + made["dropped"] == 2 and made["made"] >= 1 and made["seconds_p50"] > 0
+    # the first window fills the cache and is left out; the off block's other one decoded beside nothing
+    assert made["stride_latency_ms_blocks_on"]["windows"] == 2 and made["stride_latency_ms_blocks_off"]["windows"] == 1
     assert {"stride_p99_with_explanations_within_10_percent", "explanation_4_tokens_p50_under_1.5_s",
             "peak_rss_under_1_gib_onnxruntime"} <= set(report["targets"])
 

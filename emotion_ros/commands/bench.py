@@ -21,6 +21,8 @@ def add_parser(sub) -> None:
     runtime.add_argument("--explain-rate", type=float, default=0.0,
                          help="explanations per second while perceiving, in real time beside a run without (0: none)")
     runtime.add_argument("--explain-tokens", type=int, default=40, help="tokens decoded per explanation")
+    runtime.add_argument("--explain-block", type=float, default=10.0,
+                         help="explanations run in every other block of this many seconds of media [s]")
     runtime.add_argument("--out", help="also write the JSON report here")
     runtime.set_defaults(func=run_bench)
     faces = sub.add_parser("bench-faces", help="frames per second of the visual path beside the fer package (JSON)")
@@ -65,10 +67,10 @@ def run_bench(args: argparse.Namespace) -> int:
         if not clip.is_file():
             print(f"generating a {args.duration:g} s 640x480 30 fps benchmark clip at {clip}", flush=True)
             make_sample_clip(clip, duration=args.duration, fps=30, size=(640, 480))
-    if args.explain_rate < 0 or args.explain_tokens < 1:
-        raise CliError("--explain-rate must be >= 0 and --explain-tokens >= 1")
+    if args.explain_rate < 0 or args.explain_tokens < 1 or args.explain_block <= 0:
+        raise CliError("--explain-rate must be >= 0, --explain-tokens >= 1 and --explain-block > 0")
     report = benchmark_runtime(clip, args.model, tuple(args.backends.split(",")), args.threads, args.explain_rate,
-                               args.explain_tokens)
+                               args.explain_tokens, args.explain_block)
     text = json.dumps(report, indent=2)
     if args.out:
         Path(args.out).write_text(text + "\n")

@@ -93,7 +93,7 @@ class OnnxRuntimeBackend(ModelBackend):
     Graphs come from the manifest's "optimized" variant when the export saved one (ONNX
     Runtime's optimisations done once, offline); int8 takes the "int8" variant's graphs (frame
     encoder and window) instead, and refuses an export without them. The language model decodes
-    with the "llm_int8" variant's llm_step when the export has one (about 1.8x faster and 530 MiB
+    with the "llm_int8" variant's llm_step when the export has one (about 1.9x faster and 530 MiB
     smaller than float32, and as faithful: models/MODEL_CARD.md) unless llm_int8 is False.
     OnnxRuntimeBackend.for_model() exports a checkpoint or preset into the cache first.
     """
