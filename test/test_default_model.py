@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from skimage import data
 
-from emotion_ros.default_model.language_head import NO_FACE, voice_stated
+from emotion_ros.default_model.language_head import NO_FACE
+from emotion_ros.runtime.faithful_answer import voice_stated
 from emotion_ros.model.label_sets import FER_LABELS
 from emotion_ros.model.labels import parse_label
 from emotion_ros.samples.face_composites import ASTRONAUT_FACE, composite_frames

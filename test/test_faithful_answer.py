@@ -1,4 +1,4 @@
-"""An answer naming another expression than the published label is replaced by the facts."""
+"""An answer naming another expression than the published label, or stating another voice, is replaced by the facts."""
 
 import numpy as np
 import pytest
@@ -40,6 +40,30 @@ def test_an_answer_naming_another_expression_is_replaced_by_the_published_facts(
     window = estimate(person("happy", 1, 0.83), speaking=0.9)
     published, replaced = faithful(text, window, None)
     assert replaced and published == "The expression reads happy (probability 0.83). Someone is speaking."
+
+
+@pytest.mark.parametrize("speaking, audio, text", [
+    (0.0, False, "The person is speaking, and they look happy."),  # words can come without a microphone
+    (0.0, True, "They look happy, and they are talking."),
+    (0.9, True, "The face shows a clear happy expression. The person is not speaking."),
+    (0.9, True, "They look happy. I hear nothing."),
+])
+def test_an_answer_that_contradicts_the_voice_is_replaced_by_the_published_facts(speaking, audio, text):
+    window = estimate(person("happy", 1, 0.83), speaking=speaking, audio=audio)
+    published, replaced = faithful(text, window, None)
+    voice = "There is no sound." if not audio else "Someone is speaking." if speaking else "Nobody is speaking."
+    assert replaced and published == f"The expression reads happy (probability 0.83). {voice}"
+
+
+@pytest.mark.parametrize("speaking, audio, text", [
+    (0.9, True, "The person is speaking and looks happy."),
+    (0.0, True, "They look happy; they are not speaking."),
+    (0.0, False, "They look happy. There is no sound."),
+    (0.0, True, 'They look happy. They said: "My brother is talking nonsense."'),  # quoted words are not a reading
+])
+def test_an_answer_that_states_the_voice_as_published_is_kept(speaking, audio, text):
+    window = estimate(person("happy", 1), speaking=speaking, audio=audio)
+    assert faithful(text, window, None) == (text, False)
 
 
 def test_with_nobody_in_view_no_expression_may_be_named():

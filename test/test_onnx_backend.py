@@ -108,7 +108,7 @@ def test_the_int8_language_model_keeps_the_answers_of_real_windows(backends):
     """The node's default decoding (block-wise int8 llm_step) on the chat prompts of real
     photographs' windows says what PyTorch's says of the face and the voice (the wording may
     differ: 86% of held-out answers are the same word for word, eval-head)."""
-    from emotion_ros.default_model.language_head import voice_stated
+    from emotion_ros.runtime.faithful_answer import voice_stated
     from emotion_ros.eval.explain_benchmark import _prompts
     from emotion_ros.runtime.faithful_answer import named_expression
 

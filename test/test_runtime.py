@@ -209,7 +209,7 @@ def test_speaking_is_the_models_own_voice_activity_and_its_explanations_agree(ba
 
     import torch
 
-    from emotion_ros.default_model.language_head import voice_stated
+    from emotion_ros.runtime.faithful_answer import voice_stated
     from emotion_ros.model.voice_cues import CUES
     from emotion_ros.runtime.explainer import explain_person
     from emotion_ros.window.config import emotion_node_window

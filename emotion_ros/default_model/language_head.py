@@ -43,15 +43,12 @@ from emotion_ros.model.head_checkpoint import HEAD_FILE, PROJECTIONS, head_netwo
 from emotion_ros.model.lora import LoraSettings, add_lora, merged_network
 from emotion_ros.model.network import EmotionNetwork
 from emotion_ros.model.prompt import build_prompt
-from emotion_ros.runtime.faithful_answer import QUOTED, named_expression
+from emotion_ros.runtime.faithful_answer import QUOTED, named_expression, voice_stated
 
 HEAD_REPORT = "build_report.json"
 PEOPLE = (1, 1, 1, 2, 3, 4)  # how many people a window with a face has in view (the person among them)
 # What an answer says of the face and the voice (dialogue.py's wordings, and plain variants of them).
 NO_FACE = re.compile(r"\b(no face|(nobody|no one) (is )?in view|cannot see a face|see nobody)\b", re.I)
-VOICE = (("no sound", re.compile(r"\b(no sound|hear nothing)\b", re.I)),
-         ("not speaking", re.compile(r"\b(not speaking|not talking|nobody is talking|no one speaks)\b", re.I)),
-         ("speaking", re.compile(r"\b(is speaking|are speaking|is talking|are talking|voice: speaking|; speaking)\b", re.I)))
 TONE = re.compile(r"\bwords sound (positive|negative|neutral)\b", re.I)
 
 
@@ -223,11 +220,6 @@ def train_language_head(perception: EmotionNetwork, base: GgufLlama, output: str
 def load_language_head(perception: EmotionNetwork, base: GgufLlama, directory: str | Path) -> EmotionNetwork:
     """``perception`` with the pinned base model, the saved adapters merged into it and the saved projections."""
     return load_head_parts(perception, base.model, SMOLLM2_SHA256, directory)
-
-
-def voice_stated(text: str) -> str | None:
-    """What ``text`` says of the voice (VOICE), None when nothing."""
-    return next((name for name, pattern in VOICE if pattern.search(text)), None)
 
 
 def _quotes_real(text: str, words: str) -> bool:
