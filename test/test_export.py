@@ -217,18 +217,46 @@ def test_edge_preset_exports_for_jetson_on_cpu(tmp_path):
 
 
 class RecordingSession:
-    """An ONNX Runtime session that records the shape of every input it is fed."""
+    """An ONNX Runtime session that records the shape of every input it is fed, by run() or by
+    I/O binding (the language model's decoding binds its inputs)."""
 
     def __init__(self, session, graph, seen):
         self.session, self.graph, self.seen = session, graph, seen
 
+    def record(self, name, shape):
+        self.seen.setdefault(self.graph, {}).setdefault(name, set()).add(tuple(shape))
+
     def run(self, outputs, inputs):
         for name, value in inputs.items():
-            self.seen.setdefault(self.graph, {}).setdefault(name, set()).add(tuple(np.shape(value)))
+            self.record(name, np.shape(value))
         return self.session.run(outputs, inputs)
+
+    def io_binding(self):
+        return RecordingBinding(self.session.io_binding(), self)
+
+    def run_with_iobinding(self, binding, *args):
+        return self.session.run_with_iobinding(binding.binding, *args)
 
     def __getattr__(self, name):
         return getattr(self.session, name)
+
+
+class RecordingBinding:
+    """An I/O binding that records the shape of every input bound to it."""
+
+    def __init__(self, binding, session: RecordingSession):
+        self.binding, self.session = binding, session
+
+    def bind_cpu_input(self, name, value):
+        self.session.record(name, np.shape(value))
+        self.binding.bind_cpu_input(name, value)
+
+    def bind_ortvalue_input(self, name, value):
+        self.session.record(name, value.shape())
+        self.binding.bind_ortvalue_input(name, value)
+
+    def __getattr__(self, name):
+        return getattr(self.binding, name)
 
 
 @pytest.mark.parametrize("profile_name", ["jetson-orin", "desktop-gpu"])

@@ -191,3 +191,28 @@ def test_auto_prefers_onnx_runtime_and_torch_can_be_forced():
     assert create_backend("torch", "tiny").name == "torch"
     with pytest.raises(RuntimeError, match="unknown backend"):
         create_backend("tensorflow", "tiny")
+
+
+@pytest.mark.parametrize("aspect, placements", [
+    ("4:3", [(640 / 12, 0.25, 0.35)]),  # far: a face 1/12 of the frame wide, off centre
+    ("16:9", [(1280 / 3, 0.5, 0.45)]),  # near: a third of the frame
+    ("16:9", [(1280 / 7.5, x, 0.45) for x in (0.17, 0.5, 0.83)]),  # three people
+])
+def test_int8_explanations_of_each_person_near_far_and_in_groups_agree_with_their_state(backends, aspect, placements):
+    """The node's explainer on its default decoding (int8 llm_step): every person in view is
+    explained, each answer names that person's published label and the voice, and none needs replacing."""
+    from emotion_ros.runtime.estimator import EmotionEstimator
+    from emotion_ros.runtime.explainer import explain_person
+    from emotion_ros.runtime.faithful_answer import published_label, voice_stated
+    from emotion_ros.runtime.file_prediction import image_window
+    from emotion_ros.samples.face_composites import FRAME_SIZES
+
+    _, onnx_backend, _ = backends
+    rgb, _ = paste_faces(scene("coffee", *FRAME_SIZES[aspect]), placements)
+    estimate, contexts = EmotionEstimator(onnx_backend).estimate(image_window(rgb, onnx_backend))
+    assert len(estimate.people) == len(placements)
+    for person in estimate.people:
+        explanation = explain_person(onnx_backend, estimate, contexts.of(person.id), person.id, "", 48)
+        # the default question is answered with the reading: it names the label, and the voice as it is
+        assert not explanation.replaced and explanation.label == published_label(estimate, person), explanation
+        assert voice_stated(explanation.text) == "no sound", explanation  # a still image: no microphone
