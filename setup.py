@@ -40,6 +40,7 @@ setup(
             "file_source_node = emotion_ros.nodes.file_source_node:main",
             "window_monitor_node = emotion_ros.nodes.window_monitor_node:main",
             "emotion_node = emotion_ros.nodes.perception_node:main",
+            "speech_recognizer_node = emotion_ros.nodes.speech_recognizer_node:main",
             "hri_behaviour_node = emotion_ros.nodes.hri_behaviour_node:main",
         ],
     },

@@ -2,6 +2,7 @@
 
   ros2 launch emotion_ros emotion.launch.py camera_source:=0 model:=tiny
   ros2 launch emotion_ros emotion.launch.py use_sensors:=false   # perception on existing topics
+  ros2 launch emotion_ros emotion.launch.py transcribe:=false    # the robot runs its own recogniser
 
 Remap `image`/`audio` with the launch arguments to use a robot's own drivers. The nodes are
 lifecycle nodes that configure and activate themselves (`autostart`).
@@ -33,6 +34,8 @@ def generate_launch_description():
             DeclareLaunchArgument("audio_topic", default_value="audio", description="Microphone topic."),
             DeclareLaunchArgument("model", default_value="tiny", description="Checkpoint directory or preset."),
             DeclareLaunchArgument("explain", default_value="true", description="Run the LLaMA head."),
+            DeclareLaunchArgument("transcribe", default_value="true",
+                                  description="Run the speech recogniser on the audio (publishes `speech`)."),
             Node(
                 package="emotion_ros", executable="camera_node", name="camera", namespace=namespace,
                 parameters=[sensors, autostart, {"source": LaunchConfiguration("camera_source")}],
@@ -42,6 +45,11 @@ def generate_launch_description():
                 package="emotion_ros", executable="microphone_node", name="microphone", namespace=namespace,
                 parameters=[sensors, autostart, {"device": LaunchConfiguration("microphone_device")}],
                 remappings=remap, condition=with_sensors,
+            ),
+            Node(
+                package="emotion_ros", executable="speech_recognizer_node", name="speech_recognizer", namespace=namespace,
+                parameters=[sensors, autostart], remappings=remap,
+                condition=IfCondition(LaunchConfiguration("transcribe")),
             ),
             Node(
                 package="emotion_ros", executable="emotion_node", name="emotion", namespace=namespace,

@@ -26,6 +26,7 @@ from emotion_ros.nodes.camera_node import CameraNode
 from emotion_ros.nodes.file_source_node import FileSourceNode
 from emotion_ros.nodes.microphone_node import MicrophoneNode
 from emotion_ros.nodes.perception_node import PerceptionNode
+from emotion_ros.nodes.speech_recognizer_node import SpeechRecognizerNode
 from emotion_ros.nodes.runner import bring_up, shut_down
 from emotion_ros.nodes.window_monitor_node import WindowMonitorNode
 from emotion_ros.paths import share_dir
@@ -125,7 +126,8 @@ def test_window_monitor_reports_silent_sensors_and_refuses_live_window_changes(r
         listener.destroy_node()
 
 
-@pytest.mark.parametrize("node_class", [CameraNode, MicrophoneNode, FileSourceNode, WindowMonitorNode, PerceptionNode])
+@pytest.mark.parametrize("node_class", [CameraNode, MicrophoneNode, FileSourceNode, WindowMonitorNode, PerceptionNode,
+                                        SpeechRecognizerNode])
 def test_every_yaml_key_is_a_declared_parameter(ros, node_class):
     """ROS silently ignores unknown keys in a parameter file: a typo would never be noticed."""
     params = {}

@@ -1,4 +1,4 @@
-"""`emotion-ros camera|microphone|file-source|window-monitor|emotion [--ros-args ...]`: one node,
+"""`emotion-ros camera|microphone|file-source|window-monitor|emotion|speech-recognizer [--ros-args ...]`: one node,
 with config/sensors.yaml and config/emotion.yaml as its defaults."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ NODES = {
     "file-source": "emotion_ros.nodes.file_source_node:FileSourceNode",
     "window-monitor": "emotion_ros.nodes.window_monitor_node:WindowMonitorNode",
     "emotion": "emotion_ros.nodes.perception_node:PerceptionNode",
+    "speech-recognizer": "emotion_ros.nodes.speech_recognizer_node:SpeechRecognizerNode",
 }
 
 

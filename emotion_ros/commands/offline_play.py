@@ -24,7 +24,7 @@ def play_offline(args: argparse.Namespace, clip: Path, plot: Path | None) -> int
     replay, view = OfflineReplay(backend), LiveView()
     explain = PeriodicExplainer(backend, rate, node["explanation"]["max_new_tokens"])
     print(f"playing {clip} offline, every window (as fast as the machine allows)", flush=True)
-    _, items = recorded_items(clip)
+    _, items = recorded_items(clip, transcribe=not args.no_transcribe)
     for _, estimate, contexts in (result for kind, item in items for result in replay.feed(kind, item)):
         _show(view, backend, estimate)
         explanation = explain(estimate, contexts)

@@ -18,12 +18,14 @@ def add_parser(sub) -> None:
     words = predict.add_mutually_exclusive_group()
     words.add_argument("--subtitle", help="what the person says (throughout the image or video)")
     words.add_argument("--transcript", help="with --video: what is said when, as .srt or .jsonl (default: the video's own "
-                       "transcript beside it, the same name with .srt or .jsonl)")
+                       "transcript beside it, the same name with .srt or .jsonl, else its audio transcribed)")
+    words.add_argument("--no-transcribe", action="store_true",
+                       help="without a transcript, do not transcribe the audio (no words)")
     predict.add_argument("--model", default="tiny", help="checkpoint, export directory or preset")
     predict.add_argument("--backend", default="auto", help="auto, onnxruntime, torch or tensorrt")
     predict.add_argument("--allow-untrained", action="store_true", help="run a preset without a checkpoint (random weights)")
     predict.add_argument("--json", action="store_true", help="one JSON object: label, confidence, scores, valence, arousal, "
-                         "explanation, windows, people (and timeline for --video)")
+                         "explanation, windows, people, words (and timeline for --video)")
     predict.add_argument("--no-explain", action="store_true", help="skip the explanation")
     predict.add_argument("--question", default="", help="a question about the person, answered as the explanation "
                          "(at most 256 tokens; default: the model's own explanation)")
@@ -42,14 +44,15 @@ def run_predict(args: argparse.Namespace) -> int:
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise CliError(f"file not found: {', '.join(missing)}")
-    transcript = None
-    if args.transcript or args.video:
-        from emotion_ros.io.transcript_file import read_transcript, sidecar
+    if args.transcript and args.image:
+        raise CliError("--transcript is for --video (an image's words: --subtitle)")
+    transcript, heard = None, args.audio or args.video  # the file whose sound is heard
+    if heard and not args.subtitle:
+        from emotion_ros.io.transcript_file import sidecar
+        from emotion_ros.runtime.media_transcription import media_words
 
-        source = Path(args.transcript) if args.transcript else sidecar(args.video)
-        if args.transcript and args.image:
-            raise CliError("--transcript is for --video (an image's words: --subtitle)")
-        transcript = read_transcript(source) if source else None
+        source = args.transcript or (sidecar(args.video) if args.video else None)
+        transcript = media_words(heard, source, transcribe=not args.no_transcribe)
     if args.question and args.no_explain:
         raise CliError("--question is answered as the explanation; it cannot go with --no-explain")
     backend = create_backend(args.backend, args.model, allow_untrained=args.allow_untrained)
@@ -75,6 +78,8 @@ def run_predict(args: argparse.Namespace) -> int:
         seen = f"   in {person['windows']} windows, {person['first']:.1f} - {person['last']:.1f} s" if args.video else ""
         print(f"person {person['id']}: {person['label']} ({person['confidence']:.2f})   "
               f"box {x0:.0f},{y0:.0f} - {x1:.0f},{y1:.0f} px{seen}")
+    for said in result.words:
+        print(f'heard {said["start"]:.1f} - {said["end"]:.1f} s: "{said["text"]}"')
     if result.explanation:
         print(f"explanation: {result.explanation}")
     return 0

@@ -19,6 +19,8 @@ def add_parser(sub) -> None:
     replay.add_argument("--audio-topic", help="the bag's microphone topic (default: its only audio topic)")
     replay.add_argument("--speech-topic", help="the bag's speech-recogniser topic, std_msgs/String or hri_msgs/LiveSpeech "
                         "(default: the only one named .../speech)")
+    replay.add_argument("--no-transcribe", action="store_true",
+                        help="a media file without a transcript beside it: do not transcribe its audio (no words)")
     replay.add_argument("--model", default="tiny", help="checkpoint, export directory or preset")
     replay.add_argument("--backend", default="auto", help="auto, onnxruntime, torch or tensorrt")
     replay.add_argument("--out", help="write one JSON line per window here (default: standard output)")
@@ -51,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"{path} does not exist")
     if args.publish:
         return publish(args, path)
-    count, items = recorded_items(path, args.image_topic, args.audio_topic, args.speech_topic)
+    count, items = recorded_items(path, args.image_topic, args.audio_topic, args.speech_topic,
+                                  transcribe=not args.no_transcribe)
     replay = OfflineReplay(create_backend(args.backend, args.model))
     backend = replay.estimator.backend
     explain = PeriodicExplainer(backend, args.explain_rate, emotion_node_parameters()["explanation"]["max_new_tokens"])

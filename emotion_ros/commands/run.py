@@ -27,6 +27,8 @@ def add_parser(sub) -> None:
         command.add_argument("--rate", type=float, default=1.0, help="clip playback speed (1 = real time, 0 = as fast as possible)")
         command.add_argument("--model", help="checkpoint directory or preset (default: config/emotion.yaml's)")
         command.add_argument("--explain-rate", type=float, help="explanations per second (default: config/emotion.yaml's)")
+        command.add_argument("--no-transcribe", action="store_true",
+                             help="no speech recogniser: words come only from a clip's transcript file")
     demo.set_defaults(loop=False, func=run_demo)
     run.set_defaults(func=run_live)
 
@@ -90,6 +92,7 @@ def _run_nodes(args: argparse.Namespace, clip: Path | None, stop) -> tuple[dict,
     from emotion_ros.nodes.microphone_node import MicrophoneNode
     from emotion_ros.nodes.perception_node import PerceptionNode
     from emotion_ros.nodes.runner import shut_down, spin
+    from emotion_ros.nodes.speech_recognizer_node import SpeechRecognizerNode
 
     nodes = []
     try:
@@ -117,6 +120,8 @@ def _run_nodes(args: argparse.Namespace, clip: Path | None, stop) -> tuple[dict,
                 sources.append(MicrophoneNode(parameter_overrides=[Parameter("device", value=args.microphone)]))
             finished = lambda: False  # noqa: E731  (until Ctrl-C)
             print("running on the camera and microphone (Ctrl-C to stop)", flush=True)
+        if _hears(args, clip):
+            sources.append(SpeechRecognizerNode())
         nodes = [emotion, *sources]  # the consumer first, so it misses nothing
         drained_at: list[float] = []
 
@@ -134,3 +139,13 @@ def _run_nodes(args: argparse.Namespace, clip: Path | None, stop) -> tuple[dict,
         return dict(emotion.counts), view
     finally:
         shut_down(nodes)
+
+
+def _hears(args: argparse.Namespace, clip: Path | None) -> bool:
+    """Whether the speech recogniser runs: on the microphone, or on a clip without a transcript
+    beside it (a transcript, which the file source publishes, wins), unless --no-transcribe."""
+    from emotion_ros.io.transcript_file import sidecar
+
+    if args.no_transcribe:
+        return False
+    return sidecar(clip) is None if clip is not None else args.microphone != "none"

@@ -21,7 +21,8 @@ def plot_timeline(
     estimates: list[EmotionEstimate], explanations: list[Explanation], path: str | Path, title: str = "",
     people: PersonSteps | None = None,
 ) -> Path:
-    """Label probabilities of the main person (stacked), valence/arousal/speaking, a lane per
+    """Label probabilities of the main person (stacked), valence/arousal/speaking with the words
+    heard (quoted where they were first heard), a lane per
     tracked person with their label (colour) and confidence (opacity) when ``people`` is given,
     and explanation texts over time.
 
@@ -53,6 +54,7 @@ def plot_timeline(
     affect.plot(t, [e.arousal for e in estimates], drawstyle="steps-post", label="arousal")
     speaking = np.array([e.speaking for e in estimates])
     affect.fill_between(t, -1, 1, where=speaking, step="post", color="0.85", label="speaking")
+    _heard(affect, t, [e.utterance for e in estimates])
     affect.set_ylim(-1.05, 1.05)
     affect.axhline(0, color="0.5", linewidth=0.5)
     affect.set_ylabel("valence / arousal")
@@ -81,3 +83,13 @@ def _person_lanes(axis, people: PersonSteps, labels: tuple[str, ...], colours: l
     axis.set_yticks(range(len(people)), list(people))
     axis.set_ylim(len(people) - 0.5, -0.5)
     axis.set_ylabel("people")
+
+
+def _heard(axis, t: np.ndarray, said: list[str]) -> None:
+    """Each utterance quoted once, at the first window that heard it."""
+    previous, shown = "", 0
+    for x, words in zip(t, said):
+        if words and words != previous:
+            axis.text(x, 0.95 - 0.25 * (shown % 3), f'"{textwrap.shorten(words, 60)}"', fontsize=7, va="top", color="tab:cyan")
+            shown += 1
+        previous = words

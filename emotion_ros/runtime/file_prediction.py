@@ -16,6 +16,7 @@ from emotion_ros.io.letterbox import letterbox
 from emotion_ros.runtime.estimate import EmotionEstimate, ExplanationContexts, PersonEstimate
 from emotion_ros.runtime.estimator import EmotionEstimator
 from emotion_ros.runtime.explainer import explain_person
+from emotion_ros.runtime.media_transcription import words_json
 from emotion_ros.window.config import WindowConfig
 from emotion_ros.window.media_windows import iter_media_windows
 from emotion_ros.window.window import Window
@@ -36,7 +37,8 @@ class FilePrediction:
     windows that show someone; explanation text (about the main person of the window it
     explains); windows: how many windows were read (1 for an image); people: everyone tracked
     (see _people_json), the explained window's main person first; timeline: per window of a
-    video, with each person's id and label."""
+    video, with each person's id and label; words: the transcript's utterances, media time
+    (media_transcription.words_json)."""
 
     label: str | None
     confidence: float
@@ -47,11 +49,12 @@ class FilePrediction:
     windows: int
     people: list[dict] = field(default_factory=list)
     timeline: list[dict] | None = None
+    words: list[dict] = field(default_factory=list)
 
     def as_json(self) -> dict:
         result = {"label": self.label, "confidence": self.confidence, "scores": self.scores, "valence": self.valence,
                   "arousal": self.arousal, "explanation": self.explanation, "windows": self.windows,
-                  "people": self.people}
+                  "people": self.people, "words": self.words}
         if self.timeline is not None:
             result["timeline"] = self.timeline
         return result
@@ -141,7 +144,10 @@ def predict_file(backend: Backend, image: Path | None = None, video: Path | None
     if image is not None:
         sound = _audio_track(audio, backend.sample_rate) if audio is not None else None
         window = image_window(_read_image(image), backend, sound)
-        results.append(estimator.estimate(replace(window, words=_said(subtitle, transcript, window))))
+        # the window heard the audio's last window-length: its words, moved onto window time
+        offset = sound.size / backend.sample_rate - backend.window if sound is not None else 0.0
+        moved = [replace(u, t_start=u.t_start - offset, t_end=u.t_end - offset) for u in transcript or ()]
+        results.append(estimator.estimate(replace(window, words=_said(subtitle, moved, window))))
     else:
         config = WindowConfig(duration=backend.window, num_frames=backend.num_frames, sample_rate=backend.sample_rate)
         # Every frame is encoded as it is read (faces found at the node's rate and followed in
@@ -175,4 +181,5 @@ def predict_file(backend: Backend, image: Path | None = None, video: Path | None
         windows=len(results),
         people=_people_json([e for e, _ in results], backend.labels, best.person_id),
         timeline=timeline,
+        words=words_json(transcript),
     )

@@ -18,11 +18,11 @@ import numpy as np
 
 from emotion_ros.io.media import VideoFrame, probe, read_media
 from emotion_ros.io.rosbag import TRANSCRIPT_TYPES, BagError, open_bag, read_messages, sensor_topics
-from emotion_ros.io.transcript_file import read_transcript, sidecar
 from emotion_ros.runtime.backend import Backend
 from emotion_ros.runtime.estimate import EmotionEstimate, Explanation, ExplanationContexts
 from emotion_ros.runtime.estimator import EmotionEstimator
 from emotion_ros.runtime.explainer import explain_person
+from emotion_ros.runtime.media_transcription import media_words, words_json
 from emotion_ros.window.config import WindowConfig, emotion_node_parameters, emotion_node_window
 from emotion_ros.window.sensor_input import SensorInput
 from emotion_ros.window.window import Window
@@ -83,7 +83,8 @@ class OfflineReplay:
 def estimate_record(window: Window, estimate: EmotionEstimate) -> dict:
     """One window's estimate as a JSON line: times [s] (tail: the last window, reaching past the
     end of the input), the main person's label (None when nobody is in view), scores, valence,
-    arousal, speaking, what was said, every person, and how long perceiving took."""
+    arousal, speaking, what was said (utterance: the words joined; words: each utterance with its
+    times), every person, and how long perceiving took."""
     visible = estimate.person_visible
     return {
         "t_start": round(estimate.t_start, 6), "t_end": round(estimate.t_end, 6), "tail": window.tail,
@@ -92,6 +93,7 @@ def estimate_record(window: Window, estimate: EmotionEstimate) -> dict:
         "valence": round(estimate.valence, 6), "arousal": round(estimate.arousal, 6),
         "speaking": estimate.speaking, "speaking_probability": round(estimate.speaking_probability, 6),
         "video_present": estimate.video_present, "audio_present": estimate.audio_present, "utterance": estimate.utterance,
+        "words": words_json(list(window.words)),
         "person_id": estimate.person_id, "latency_ms": round(estimate.latency * 1000, 2),
         "people": [{"id": p.id, "label": estimate.labels[int(np.argmax(p.scores))], "confidence": round(float(np.max(p.scores)), 6),
                     "box": [round(float(v), 1) for v in p.box]} for p in estimate.people],
@@ -99,9 +101,10 @@ def estimate_record(window: Window, estimate: EmotionEstimate) -> dict:
 
 
 def recorded_items(path: str | Path, image_topic: str | None = None, audio_topic: str | None = None,
-                   speech_topic: str | None = None) -> tuple[int, Iterator]:
+                   speech_topic: str | None = None, transcribe: bool = True) -> tuple[int, Iterator]:
     """(how many items, the items in recorded order) of a rosbag2 bag (a directory) or a media
-    file (with its transcript, when one is beside it), each a (kind, payload) OfflineReplay.feed takes."""
+    file, each a (kind, payload) OfflineReplay.feed takes. A media file's words: its transcript
+    beside it, else (``transcribe``) its audio transcribed (media_transcription.py)."""
     path = Path(path)
     if path.is_dir():
         chosen = sensor_topics(path, image_topic, audio_topic, speech_topic).kinds()
@@ -111,8 +114,7 @@ def recorded_items(path: str | Path, image_topic: str | None = None, audio_topic
     if image_topic or audio_topic or speech_topic:
         raise BagError(f"{path} is a media file, not a bag: it has no topics to choose")
     info = probe(str(path))
-    transcript = sidecar(path)
-    said = read_transcript(transcript) if transcript else []
+    said = media_words(path, transcribe=transcribe) or []
     count = round(info.duration * (info.fps or 0)) + round(info.duration / MEDIA_CHUNK) * info.has_audio + len(said)
     media = ((item.stamp, "frame" if isinstance(item, VideoFrame) else "pcm", item)
              for item in read_media(str(path), chunk=MEDIA_CHUNK))

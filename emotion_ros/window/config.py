@@ -6,49 +6,54 @@ import math
 from dataclasses import dataclass, field, fields
 
 
-def _option(default, help: str, low=None, high=None):
+def option(default, help: str, low=None, high=None):
     """A config field with a description and an inclusive range (used for ROS parameters too)."""
     return field(default=default, metadata={"help": help, "range": (low, high)})
+
+
+def check_options(config, what: str) -> None:
+    """ValueError unless every option() field of ``config`` has its type and lies in its range."""
+    for f in fields(config):
+        value = getattr(config, f.name)
+        kind = int if f.type in ("int", int) else float
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
+            raise ValueError(f"{what}: {f.name} must be {'an integer' if kind is int else 'a number'}, got {value!r}")
+        low, high = f.metadata["range"]
+        if not math.isfinite(value) or value < low or value > high:
+            raise ValueError(f"{what}: {f.name} = {value!r} is outside [{low}, {high}]")
 
 
 @dataclass(frozen=True)
 class WindowConfig:
     """How sensor streams are cut into windows. Times are seconds of sensor time."""
 
-    duration: float = _option(2.0, "Length of one window [s].", 0.1, 60.0)
-    stride: float = _option(0.5, "A window ends every `stride` seconds, on multiples of it [s].", 0.01, 60.0)
-    num_frames: int = _option(16, "Frames sampled per window (T), one per equal slice of it.", 1, 256)
-    sample_rate: int = _option(16000, "Audio rate of the window [Hz]; input audio is resampled to it.", 8000, 96000)
-    max_latency: float = _option(
+    duration: float = option(2.0, "Length of one window [s].", 0.1, 60.0)
+    stride: float = option(0.5, "A window ends every `stride` seconds, on multiples of it [s].", 0.01, 60.0)
+    num_frames: int = option(16, "Frames sampled per window (T), one per equal slice of it.", 1, 256)
+    sample_rate: int = option(16000, "Audio rate of the window [Hz]; input audio is resampled to it.", 8000, 96000)
+    max_latency: float = option(
         0.15, "Sensor time must pass a window's end by this much before it is emitted, so the slower "
         "modality can catch up [s].", 0.0, 10.0
     )
-    frame_tolerance: float = _option(
+    frame_tolerance: float = option(
         0.25, "A sampled frame further than this from its slice centre is masked [s].", 0.001, 10.0
     )
-    stale_after: float = _option(
+    stale_after: float = option(
         0.5, "A modality whose newest data is older than the window end minus this is masked [s].", 0.01, 60.0
     )
-    min_audio_coverage: float = _option(
+    min_audio_coverage: float = option(
         0.25, "Fraction of the window's samples needed for audio to count as present.", 0.0, 1.0
     )
-    clock_jump: float = _option(
+    clock_jump: float = option(
         1.0, "A stream going back in time by more than this resets the buffers (bag loop, sim reset) [s].",
         0.01, 3600.0
     )
-    max_frame_rate: float = _option(
+    max_frame_rate: float = option(
         40.0, "Frames closer together than 1/max_frame_rate are dropped; bounds memory [Hz].", 1.0, 1000.0
     )
 
     def __post_init__(self):
-        for f in fields(self):
-            value = getattr(self, f.name)
-            kind = int if f.type in ("int", int) else float
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
-                raise ValueError(f"window config: {f.name} must be {'an integer' if kind is int else 'a number'}, got {value!r}")
-            low, high = f.metadata["range"]
-            if not math.isfinite(value) or value < low or value > high:
-                raise ValueError(f"window config: {f.name} = {value!r} is outside [{low}, {high}]")
+        check_options(self, "window config")
 
     @property
     def samples_per_window(self) -> int:
