@@ -163,3 +163,39 @@ def test_an_altered_whisper_file_is_refused(tmp_path):
     (tmp_path / "model.bin").unlink()
     with pytest.raises(CheckpointError, match="model.bin is missing"):
         checked_whisper_directory(tmp_path)
+
+
+def test_offline_runs_hear_a_clip_without_a_transcript_and_a_transcript_still_wins(whisper, sample_clip, tmp_path):
+    """predict --json lists what it heard (media time, where the transcript says it was said),
+    replay's lines carry each window's words, --no-transcribe hears nothing, and a transcript
+    beside the clip is read instead of the audio."""
+    import json
+    import subprocess
+    import sys
+
+    from emotion_ros.io.transcript_file import read_transcript
+
+    written = read_transcript(sample_clip.with_suffix(".srt"))[0]  # "Hello, nice to see you."
+    bare = tmp_path / "clip.mp4"
+    shutil.copy(sample_clip, bare)
+
+    def cli(*args):
+        run = subprocess.run([sys.executable, "-m", "emotion_ros.cli", *args], capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr
+        return run.stdout
+
+    predicted = json.loads(cli("predict", "--video", str(bare), "--json", "--no-explain"))
+    assert len(predicted["words"]) == 1, predicted["words"]
+    said = predicted["words"][0]
+    assert {"hello", "see", "you"} <= set(words(said["text"])), said  # espeak-ng's "nice" is heard as "guys"
+    assert abs(said["start"] - written.t_start) < 0.4 and abs(said["end"] - written.t_end) < 0.4, (said, written)
+    assert json.loads(cli("predict", "--video", str(bare), "--json", "--no-explain", "--no-transcribe"))["words"] == []
+    beside = json.loads(cli("predict", "--video", str(sample_clip), "--json", "--no-explain"))["words"]
+    assert beside == [{"start": round(written.t_start, 3), "end": round(written.t_end, 3), "text": written.text}]
+
+    # as live, words reach the windows perceived after they were said: those that end after the
+    # utterance ends and still overlap it
+    lines = [json.loads(line) for line in cli("replay", str(bare)).splitlines()]
+    after = [line for line in lines if line["t_end"] >= said["end"] and line["t_start"] <= said["end"]]
+    assert after and all([w["text"] for w in line["words"]] == [said["text"]] for line in after), lines
+    assert all(not line["words"] for line in lines if line["t_end"] < said["start"] or line["t_start"] > said["end"])
