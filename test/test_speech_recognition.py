@@ -1,6 +1,7 @@
 """Speech recognition: utterances cut by Silero VAD, transcribed by Whisper tiny.en, on audio time."""
 
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -199,3 +200,33 @@ def test_offline_runs_hear_a_clip_without_a_transcript_and_a_transcript_still_wi
     after = [line for line in lines if line["t_end"] >= said["end"] and line["t_start"] <= said["end"]]
     assert after and all([w["text"] for w in line["words"]] == [said["text"]] for line in after), lines
     assert all(not line["words"] for line in lines if line["t_end"] < said["start"] or line["t_start"] > said["end"])
+
+
+def test_an_utterance_is_transcribed_ahead_while_its_ending_silence_is_waited_for(whisper):
+    """Once 0.2 s of silence follows speech, the utterance is transcribed as it will end; if the
+    silence lasts, the final result is that transcription (ready sooner); if the person goes on,
+    it is dropped and the whole utterance is transcribed."""
+    rate = 16000
+    calls = []
+
+    class Counting(SpeechRecognizer):
+        def transcribe(self, samples):
+            calls.append(len(samples))
+            return super().transcribe(samples)
+
+    cutter = CutterConfig(partial_interval=0.0)
+    first, second = speak(OPEN, rate), speak(KITCHEN, rate)
+    said = heard(Counting(whisper, cutter=SpeechCutter(cutter)), np.concatenate([first, np.zeros(rate, np.float32)]), rate)
+    assert [words(u.text) for u in said] == [words(OPEN)] and len(calls) == 1, calls
+    calls.clear()
+    # a 0.3 s pause: transcribed ahead, then the person goes on, one utterance in the end
+    from emotion_ros.eval.asr_benchmark import speech_end
+
+    pause = np.zeros(round(0.3 * rate), np.float32)
+    audio = np.concatenate([first[: round(speech_end(first) * rate)], pause, second, np.zeros(rate, np.float32)])
+    said = heard(Counting(whisper, cutter=SpeechCutter(cutter)), audio, rate)
+    assert [words(u.text) for u in said] == [words(OPEN) + words(KITCHEN)], said
+    assert len(calls) >= 2 and calls[-1] > len(second) + len(pause), calls
+    calls.clear()
+    heard(Counting(whisper, cutter=SpeechCutter(replace(cutter, speculate_after=0.0))), audio, rate)
+    assert len(calls) == 1, calls  # without it, once at the end

@@ -69,3 +69,61 @@ def test_a_missing_model_fails_configure_with_the_reason(ros, tmp_path):
         assert "model.bin is missing" in node.failure_reason
     finally:
         shut_down([node])
+
+
+def test_words_said_to_a_camera_and_microphone_reach_the_windows_and_the_explanations(ros, tmp_path):
+    """Only a camera and a microphone (a file source in another process, a clip with no
+    transcript), the recogniser and the emotion node: the sentence is heard on `speech`, rides
+    in the states' windows, and ~/explain quotes it."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from rclpy.parameter import Parameter
+
+    from emotion_ros.nodes.perception_node import PerceptionNode
+    from emotion_ros.samples.sample_clip import make_sample_clip
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (make installs it)")
+    clip = make_sample_clip(tmp_path / "said.mp4", duration=5.0, fps=15, size=(320, 240), text=KITCHEN)
+    clip.with_suffix(".srt").unlink()  # nothing but the camera and the microphone
+    out = tmp_path / "heard.json"
+    listener = subprocess.Popen([sys.executable, str(Path(__file__).with_name("heard_words.py")), str(out), "120",
+                                 "What did the person say?"])
+    emotion = PerceptionNode(parameter_overrides=[Parameter("explanation.rate", value=0.0)])
+    recognizer = SpeechRecognizerNode()
+    sensors = None
+    try:
+        bring_up(emotion)
+        bring_up(recognizer)
+        # the camera and microphone start once everyone listens (the file source waits for them)
+        sensors = subprocess.Popen([sys.executable, "-m", "emotion_ros.cli", "file-source", "--ros-args", "-p",
+                                    f"path:={clip}", "-p", "loop:=true", "-p", "transcript:=none"])
+        spin_until([emotion, recognizer], lambda: listener.poll() is not None, timeout=150)
+    finally:
+        if sensors is not None:
+            sensors.terminate()
+            sensors.wait(timeout=30)
+        shut_down([recognizer, emotion])
+        listener.wait(timeout=30)
+    received = json.loads(out.read_text())
+    said = [w.strip(".").lower() for w in KITCHEN.split()]
+    heard = received["speech"][1]  # a whole loop of the clip
+    assert [w.strip(".").lower() for w in heard.split()] == said, received
+    answer = received["answer"]
+    assert answer["success"] and f'"{heard}' in answer["text"], answer
+
+
+def test_run_and_demo_start_the_recogniser_where_there_is_a_microphone_or_an_untranscribed_clip(sample_clip, tmp_path):
+    import argparse
+
+    from emotion_ros.commands.run import _hears
+
+    bare = tmp_path / "bare.mp4"
+    shutil.copy(sample_clip, bare)
+    live = argparse.Namespace(no_transcribe=False, microphone="")
+    assert _hears(live, None) and not _hears(argparse.Namespace(no_transcribe=False, microphone="none"), None)
+    assert _hears(live, bare) and not _hears(live, sample_clip)  # the clip's transcript wins
+    assert not _hears(argparse.Namespace(no_transcribe=True, microphone=""), None)

@@ -1,6 +1,6 @@
 """The `emotion-ros bench*` commands: measurements, each printed as one JSON report (runtime
 latency per backend, the visual path beside the fer package, cost per person, the model itself,
-the language head's decoding beside transformers)."""
+the language head's decoding beside transformers, the speech recogniser beside pocketsphinx)."""
 
 from __future__ import annotations
 
@@ -50,6 +50,14 @@ def add_parser(sub) -> None:
     explain.add_argument("--threads", type=int, default=2)
     explain.add_argument("--tokens", type=int, default=40, help="tokens decoded per explanation")
     explain.set_defaults(func=run_bench_explain)
+    asr = sub.add_parser("bench-asr", help="the speech recogniser's word error rate beside pocketsphinx, latency and "
+                         "CPU load, on held-out synthetic speech (JSON)")
+    asr.add_argument("--beam-size", type=int, default=None, help="Whisper's beam width (default: the node's)")
+    asr.add_argument("--threads", type=int, default=1, help="Whisper's CPU threads (the node's default: 1)")
+    asr.add_argument("--beside-node", action="store_true",
+                     help="with the emotion node perceiving the sample clip in real time in another process")
+    asr.add_argument("--out", help="also write the JSON report here")
+    asr.set_defaults(func=run_bench_asr)
 
 
 def run_bench(args: argparse.Namespace) -> int:
@@ -113,4 +121,24 @@ def run_bench_explain(args: argparse.Namespace) -> int:
     from emotion_ros.eval.explain_benchmark import benchmark_explanations
 
     print(json.dumps(benchmark_explanations(args.model, args.threads, args.tokens), indent=2))
+    return 0
+
+
+def run_bench_asr(args: argparse.Namespace) -> int:
+    import json
+
+    from emotion_ros.eval.asr_benchmark import asr_benchmark
+    from emotion_ros.runtime.speech_recognizer import RecognizerConfig
+
+    clip = None
+    if args.beside_node:
+        from emotion_ros.commands.run import sample_clip_path
+
+        clip = sample_clip_path(None)
+    beam = RecognizerConfig().beam_size if args.beam_size is None else args.beam_size
+    report = asr_benchmark(beam, args.threads, clip)
+    text = json.dumps(report, indent=2)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    print(text)
     return 0

@@ -35,8 +35,11 @@ class CutterConfig:
     padding: float = option(0.2, "Audio kept before an utterance's start and after its end [s].", 0.0, 1.0)
     max_utterance: float = option(15.0, "Longer speech is cut here and transcribed in parts [s].", 1.0, 30.0)
     partial_interval: float = option(
-        2.0, "How often the utterance so far is transcribed while it lasts, for incremental results (0: never) [s].",
+        3.0, "How often the utterance so far is transcribed while it lasts, for incremental results (0: never) [s].",
         0.0, 30.0)
+    speculate_after: float = option(
+        0.2, "Silence after which the utterance is transcribed ahead, as it will be if the silence lasts "
+        "min_silence: its final text is then ready sooner (0: never) [s].", 0.0, 5.0)
 
     def __post_init__(self):
         check_options(self, "vad")
@@ -48,13 +51,16 @@ class CutterConfig:
 class SpeechSegment:
     """Speech to transcribe: samples (N,) float32 mono at 16 kHz from start to end [s, stream
     time]; final False for the utterance so far (an incremental hypothesis), True for the
-    whole utterance or one part of a long one; utterance: the utterance's sequence number."""
+    whole utterance or one part of a long one; utterance: the utterance's sequence number;
+    tentative: the final segment this utterance will have if the silence that began lasts (to be
+    transcribed ahead, never published: the final one, if it comes with the same samples, reuses it)."""
 
     samples: np.ndarray
     start: float
     end: float
     final: bool
     utterance: int
+    tentative: bool = False
 
 
 class StreamingVad:
@@ -140,6 +146,10 @@ class SpeechCutter:
         end = t + seconds
         if self._silent_chunks * seconds >= cfg.min_silence:
             return self._close(trailing=self._silent_chunks - self._padding_chunks())
+        if cfg.speculate_after and self._silent_chunks == max(self._padding_chunks(), round(cfg.speculate_after / seconds)) \
+                and self._speech_chunks * seconds >= cfg.min_speech:
+            audio = self._ended(self._silent_chunks - self._padding_chunks())
+            return [SpeechSegment(audio, self._start, self._start + len(audio) / SAMPLE_RATE, True, self.utterances, True)]
         if end - self._start >= cfg.max_utterance:
             return self._close(trailing=0, carry_on=True)
         if cfg.partial_interval and end - self._last_partial >= cfg.partial_interval:
@@ -150,8 +160,7 @@ class SpeechCutter:
     def _close(self, trailing: int, carry_on: bool = False) -> list[SpeechSegment]:
         """End the current utterance, less its last ``trailing`` chunks (silence beyond the
         padding); carry_on: the speech goes on, as the next utterance, from here."""
-        trailing = max(0, min(trailing, len(self._history) - 1))
-        audio = np.concatenate(self._history[: len(self._history) - trailing])
+        audio = self._ended(trailing)
         start, speech_chunks = self._start, self._speech_chunks
         end = start + sum(map(len, self._history)) / SAMPLE_RATE
         self._reset_speech()
@@ -163,9 +172,14 @@ class SpeechCutter:
         self.utterances += 1
         return [SpeechSegment(audio, start, start + len(audio) / SAMPLE_RATE, True, self.utterances - 1)]
 
+    def _ended(self, trailing: int) -> np.ndarray:
+        """The utterance's audio without its last ``trailing`` chunks."""
+        trailing = max(0, min(trailing, len(self._history) - 1))
+        return np.concatenate(self._history[: len(self._history) - trailing])
+
     def finish(self) -> list[SpeechSegment]:
         """End of the stream (or a jump in it): the utterance in progress, ended here."""
-        out = self._close(self._silent_chunks - self._padding_chunks()) if self.in_speech else []
+        out = self._close(self._silent_chunks - self._padding_chunks()) if self.in_speech and self._history else []
         self._reset_speech()
         self.vad.reset()
         self._pending = np.zeros(0, np.float32)

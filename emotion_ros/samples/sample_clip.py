@@ -30,14 +30,16 @@ class SampleClipError(RuntimeError):
     pass
 
 
-def synthesize_speech(text: str, rate: int = AUDIO_RATE, words_per_minute: int = 150, pitch: int = 50) -> np.ndarray:
-    """Speak ``text`` with espeak-ng (pitch 0-99): (N,) float32 mono at ``rate`` Hz."""
+def synthesize_speech(text: str, rate: int = AUDIO_RATE, words_per_minute: int = 150, pitch: int = 50,
+                      voice: str = "") -> np.ndarray:
+    """Speak ``text`` with espeak-ng (pitch 0-99; voice: an espeak-ng voice such as "en-us" or
+    "en-gb-x-rp+f3", "" for its default): (N,) float32 mono at ``rate`` Hz."""
     espeak = shutil.which("espeak-ng")
     if espeak is None:
         raise SampleClipError("espeak-ng is not installed (Debian package espeak-ng; `make` installs it)")
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "speech.wav"
-        command = [espeak, "-s", str(words_per_minute), "-p", str(pitch), "-w", str(wav), text]
+        command = [espeak, *(["-v", voice] if voice else []), "-s", str(words_per_minute), "-p", str(pitch), "-w", str(wav), text]
         subprocess.run(command, check=True, capture_output=True)
         with av.open(str(wav)) as container:
             stream = container.streams.audio[0]
