@@ -127,3 +127,39 @@ def test_run_and_demo_start_the_recogniser_where_there_is_a_microphone_or_an_unt
     assert _hears(live, None) and not _hears(argparse.Namespace(no_transcribe=False, microphone="none"), None)
     assert _hears(live, bare) and not _hears(live, sample_clip)  # the clip's transcript wins
     assert not _hears(argparse.Namespace(no_transcribe=True, microphone=""), None)
+
+
+def test_a_microphone_that_stops_mid_sentence_still_gets_its_words_heard_once(ros):
+    """No silence ever ends the utterance: the publisher stalls. After stall_timeout the node ends
+    it where the audio stopped and transcribes it, once."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (make installs it)")
+    from rclpy.parameter import Parameter
+
+    from emotion_ros.samples.sample_clip import synthesize_speech
+
+    rate = 16000
+    audio = np.concatenate([np.zeros(rate // 2, np.float32), synthesize_speech(KITCHEN, rate)])
+    audio = audio[: len(audio) - rate // 10]  # cut before espeak-ng's own trailing quiet
+    node = SpeechRecognizerNode(parameter_overrides=[Parameter("stall_timeout", value=0.5)])
+    peer = rclpy.create_node("stalling_microphone")
+    microphone = peer.create_publisher(AudioFrame, "audio", qos_profile_sensor_data)
+    heard = []
+    peer.create_subscription(String, "speech", lambda msg: heard.append(msg.data), QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
+    try:
+        bring_up(node)
+        assert spin_until([node, peer], lambda: microphone.get_subscription_count() > 0, timeout=10)
+
+        def play():
+            for start in range(0, len(audio), rate // 10):
+                microphone.publish(pcm_to_audio_frame(audio[start : start + rate // 10], rate, "S16LE",
+                                                      Header(stamp=to_stamp(5.0 + start / rate))))
+                yield
+
+        drive([node, peer], play(), pace=0.05)
+        spin_until([node, peer], lambda: heard, timeout=10)
+        spin_until([node, peer], lambda: False, timeout=1.0)  # nothing more comes
+    finally:
+        shut_down([node])
+        peer.destroy_node()
+    assert len(heard) == 1 and {"robot", "kitchen"} <= {w.strip(".").lower() for w in heard[0].split()}, heard
