@@ -84,3 +84,11 @@ def tiny_checkpoint() -> Path:
     if not (path / "model.safetensors").is_file():
         pytest.skip(f"the default checkpoint is not built at {path} (run `emotion-ros build-tiny`; make does)")
     return path
+
+
+@pytest.fixture(scope="session")
+def hri_workspace(tmp_path_factory) -> Path:
+    """An hri_msgs interface package built with colcon; its install prefix."""
+    from interface_workspace import HRI_MSGS, build_interfaces
+
+    return build_interfaces(tmp_path_factory.mktemp("hri_ws"), "hri_msgs", HRI_MSGS)

@@ -50,3 +50,18 @@ def interface_env(install: Path) -> dict:
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
             "LD_LIBRARY_PATH": os.pathsep.join([str(install / "lib"), os.environ.get("LD_LIBRARY_PATH", "")]),
             "AMENT_PREFIX_PATH": os.pathsep.join([str(install), os.environ.get("AMENT_PREFIX_PATH", sys.prefix)])}
+
+
+# The hri_msgs messages the node uses, field for field as ROS4HRI's hri_msgs 2.x defines them.
+HRI_MSGS = {
+    "Expression.msg": "\n".join([
+        "std_msgs/Header header",
+        *(f'string {name.upper()}="{name}"' for name in (
+            "neutral", "angry", "sad", "happy", "surprised", "disgusted", "scared", "pleading", "vulnerable", "despaired",
+            "guilty", "disappointed", "embarrassed", "horrified", "skeptical", "annoyed", "furious", "suspicious",
+            "rejected", "bored", "tired", "asleep", "confused", "amazed", "excited")),
+        "string expression", "float32 valence", "float32 arousal", "float32 confidence", ""]),
+    "IdsList.msg": "std_msgs/Header header\nstring[] ids\n",
+    "NormalizedRegionOfInterest2D.msg": "std_msgs/Header header\nfloat32 xmin\nfloat32 ymin\nfloat32 xmax\nfloat32 ymax\nfloat32 c\n",
+    "LiveSpeech.msg": "std_msgs/Header header\nstring incremental\nstring final\nfloat64 confidence\nstring locale\n",
+}

@@ -35,9 +35,9 @@ def write_bag(clip, path, storage, compressed, transcript=False):
     return path
 
 
-def replay(backend, path):
+def replay(backend, path, transcribe=True):
     run = OfflineReplay(backend)
-    count, items = recorded_items(path)
+    count, items = recorded_items(path, transcribe=transcribe)
     records = [estimate_record(w, e) for kind, item in items for w, e, _ in run.feed(kind, item)]
     records += [estimate_record(w, e) for w, e, _ in run.finish()]
     for record in records:

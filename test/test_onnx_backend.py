@@ -80,7 +80,9 @@ def test_onnx_runtime_matches_pytorch_on_a_window(backends):
         ours = onnx_backend.perceive(features, frames[-1], audio, video, sound)
         reference = torch_backend.perceive(features, frames[-1], audio, video, sound)
         np.testing.assert_allclose(ours.scores, reference.scores, atol=1e-5)
-        assert ours.valence == pytest.approx(reference.valence, abs=1e-5)
+        # valence leaves a tanh after the fusion layers: float32 sums in another order differ by
+        # up to 1.3e-5 on some machines' builds of the default model
+        assert ours.valence == pytest.approx(reference.valence, abs=5e-5)
         np.testing.assert_allclose(ours.context[0], reference.context[0].numpy(), atol=1e-3)
         np.testing.assert_array_equal(ours.context[1], reference.context[1].numpy())
 

@@ -8,23 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from interface_workspace import build_interfaces, interface_env
+from interface_workspace import interface_env
 
 from emotion_ros.runtime.rep155 import TRACKED_FACES, expression_for, face_topic, normalized_roi
 
-# The hri_msgs messages the node uses, field for field as ROS4HRI's hri_msgs 2.x defines them.
-HRI_MSGS = {
-    "Expression.msg": "\n".join([
-        "std_msgs/Header header",
-        *(f'string {name.upper()}="{name}"' for name in (
-            "neutral", "angry", "sad", "happy", "surprised", "disgusted", "scared", "pleading", "vulnerable", "despaired",
-            "guilty", "disappointed", "embarrassed", "horrified", "skeptical", "annoyed", "furious", "suspicious",
-            "rejected", "bored", "tired", "asleep", "confused", "amazed", "excited")),
-        "string expression", "float32 valence", "float32 arousal", "float32 confidence", ""]),
-    "IdsList.msg": "std_msgs/Header header\nstring[] ids\n",
-    "NormalizedRegionOfInterest2D.msg": "std_msgs/Header header\nfloat32 xmin\nfloat32 ymin\nfloat32 xmax\nfloat32 ymax\nfloat32 c\n",
-    "LiveSpeech.msg": "std_msgs/Header header\nstring incremental\nstring final\nfloat64 confidence\nstring locale\n",
-}
 REP155_EXPRESSIONS = {"neutral", "angry", "sad", "happy", "surprised", "disgusted", "scared"}
 
 
@@ -47,12 +34,6 @@ def test_face_topics_and_regions_follow_rep155():
             face_topic(bad, "roi")
     assert normalized_roi(np.array([64.0, 48.0, 192.0, 240.0]), (480, 640)) == pytest.approx((0.1, 0.1, 0.3, 0.5))
     assert normalized_roi(np.array([-5.0, 0.0, 700.0, 500.0]), (480, 640)) == (0.0, 0.0, 1.0, 1.0)
-
-
-@pytest.fixture(scope="session")
-def hri_workspace(tmp_path_factory) -> Path:
-    """An hri_msgs interface package built with colcon; its install prefix."""
-    return build_interfaces(tmp_path_factory.mktemp("hri_ws"), "hri_msgs", HRI_MSGS)
 
 
 def test_faces_expressions_regions_and_ids_cross_dds_with_an_hri_msgs_package(hri_workspace, tmp_path):

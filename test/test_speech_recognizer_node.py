@@ -112,8 +112,10 @@ def test_words_said_to_a_camera_and_microphone_reach_the_windows_and_the_explana
     said = [w.strip(".").lower() for w in KITCHEN.split()]
     heard = received["speech"][1]  # a whole loop of the clip
     assert [w.strip(".").lower() for w in heard.split()] == said, received
-    answer = received["answer"]
-    assert answer["success"] and f'"{heard}' in answer["text"], answer
+    assert any(heard in words for words in received["said"].values()), received  # in the windows
+    # an answer about a window that carried the words quotes them
+    about = [a for a in received["answers"] if a["success"] and heard in received["said"].get(a["window"], "")]
+    assert about and all(f'"{heard}' in a["text"] for a in about), received["answers"]
 
 
 def test_run_and_demo_start_the_recogniser_where_there_is_a_microphone_or_an_untranscribed_clip(sample_clip, tmp_path):
@@ -163,3 +165,53 @@ def test_a_microphone_that_stops_mid_sentence_still_gets_its_words_heard_once(ro
         shut_down([node])
         peer.destroy_node()
     assert len(heard) == 1 and {"robot", "kitchen"} <= {w.strip(".").lower() for w in heard[0].split()}, heard
+
+
+def test_with_hri_msgs_the_words_are_live_speech_incremental_then_final_on_audio_time(hri_workspace, tmp_path):
+    """ROS4HRI's LiveSpeech on the voice's topic: hypotheses while the person talks, the final
+    text at the end, each stamped with the audio time its words ended."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from interface_workspace import interface_env
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (make installs it)")
+    out = tmp_path / "heard.json"
+    run = subprocess.run([sys.executable, str(Path(__file__).with_name("hri_recogniser_speech.py")), str(out)],
+                         env=interface_env(hri_workspace), capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(out.read_text())
+    heard = result["heard"]
+    finals = [m for m in heard if m["final"]]
+    partials = [m for m in heard if m["incremental"]]
+    assert len(finals) == 1 and partials and heard.index(finals[0]) == len(heard) - 1, heard
+    words = lambda text: [w.strip(".,").lower() for w in text.split()]  # noqa: E731
+    assert {"robot", "kitchen", "door", "open"} <= set(words(finals[0]["final"])), finals
+    assert abs(finals[0]["t"] - result["speech_end"]) < 0.4 and 0.0 < finals[0]["confidence"] <= 1.0, (finals, result)
+    assert all(p["t"] < finals[0]["t"] for p in partials)
+
+
+def test_demo_on_a_clip_without_a_transcript_hears_it_through_the_recogniser_node(tmp_path):
+    """`emotion-ros demo --clip` at real time: the file source, the recogniser and the emotion
+    node in one process; the live view quotes what was heard."""
+    import re
+    import subprocess
+    import sys
+
+    from emotion_ros.samples.sample_clip import make_sample_clip
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (make installs it)")
+    clip = make_sample_clip(tmp_path / "said.mp4", duration=5.0, fps=15, size=(320, 240), text=KITCHEN)
+    clip.with_suffix(".srt").unlink()
+    run = subprocess.run([sys.executable, "-m", "emotion_ros.cli", "demo", "--clip", str(clip), "--plot", str(tmp_path / "t.png")],
+                         capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stderr[-2000:]
+    quoted = re.findall(r'"([^"]+)"', run.stdout)  # the live view quotes the words of each state
+    assert quoted and {"robot", "kitchen"} <= {w.strip(".").lower() for w in quoted[-1].split()}, run.stdout[-2000:]
+    silent = subprocess.run([sys.executable, "-m", "emotion_ros.cli", "demo", "--clip", str(clip), "--no-transcribe",
+                             "--plot", str(tmp_path / "t2.png")], capture_output=True, text=True, timeout=180)
+    assert silent.returncode == 0 and "states" in silent.stdout and not re.findall(r'"([^"]+)"', silent.stdout), silent.stdout[-2000:]

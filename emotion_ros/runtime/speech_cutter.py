@@ -152,7 +152,7 @@ class SpeechCutter:
             return [SpeechSegment(audio, self._start, self._start + len(audio) / SAMPLE_RATE, True, self.utterances, True)]
         if end - self._start >= cfg.max_utterance:
             return self._close(trailing=0, carry_on=True)
-        if cfg.partial_interval and end - self._last_partial >= cfg.partial_interval:
+        if cfg.partial_interval and end - self._last_partial >= cfg.partial_interval and not self._silent_chunks:
             self._last_partial = end
             return [SpeechSegment(np.concatenate(self._history), self._start, end, False, self.utterances)]
         return []
