@@ -44,6 +44,16 @@ def build_interfaces(root: Path, package: str, messages: dict[str, str]) -> Path
     return root / "install"
 
 
+def run_with_interfaces(script: str, out: Path, install: Path, timeout: float = 180) -> dict:
+    """Run test/``script`` OUT with the interfaces built in ``install`` importable; the JSON it wrote."""
+    import json
+
+    run = subprocess.run([sys.executable, str(Path(__file__).with_name(script)), str(out)], env=interface_env(install),
+                         capture_output=True, text=True, timeout=timeout)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(out.read_text())
+
+
 def interface_env(install: Path) -> dict:
     """The environment of a process that imports the interfaces built in ``install``."""
     site = next(install.glob("lib/python*/site-packages"))

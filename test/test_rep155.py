@@ -1,14 +1,9 @@
 """REP-155 output: the label mapping, topic names and regions; and, with an hri_msgs-shaped
 interface package built from REP-155's field list in a test workspace, the topics over DDS."""
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
-from interface_workspace import interface_env
+from interface_workspace import run_with_interfaces
 
 from emotion_ros.runtime.rep155 import TRACKED_FACES, expression_for, face_topic, normalized_roi
 
@@ -37,11 +32,7 @@ def test_face_topics_and_regions_follow_rep155():
 
 
 def test_faces_expressions_regions_and_ids_cross_dds_with_an_hri_msgs_package(hri_workspace, tmp_path):
-    out = tmp_path / "heard.json"
-    run = subprocess.run([sys.executable, str(Path(__file__).with_name("hri_roundtrip.py")), str(out)], env=interface_env(hri_workspace),
-                         capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr[-3000:]
-    heard = json.loads(out.read_text())
+    heard = run_with_interfaces("hri_roundtrip.py", tmp_path / "heard.json", hri_workspace, timeout=120)
     assert not heard["elsewhere_before"] and heard["elsewhere_seen_by_listener"]
     assert ["f1", "f2"] in heard["tracked"] and heard["tracked"][-1] == ["f1"]
     first = {(e["face"], e["expression"]) for e in heard["expression"]}
@@ -55,11 +46,7 @@ def test_faces_expressions_regions_and_ids_cross_dds_with_an_hri_msgs_package(hr
 
 
 def test_behind_a_ros4hri_face_pipeline_the_node_reads_its_faces_by_their_ids(hri_workspace, tmp_path):
-    out = tmp_path / "heard.json"
-    run = subprocess.run([sys.executable, str(Path(__file__).with_name("hri_face_source.py")), str(out)],
-                         env=interface_env(hri_workspace), capture_output=True, text=True, timeout=180)
-    assert run.returncode == 0, run.stderr[-3000:]
-    heard = json.loads(out.read_text())
+    heard = run_with_interfaces("hri_face_source.py", tmp_path / "heard.json", hri_workspace, timeout=180)
     people = heard["people"]
     assert len(people) >= 3 and heard["crops_read"] >= 100
     for message in people:
@@ -77,11 +64,7 @@ def test_behind_a_ros4hri_face_pipeline_the_node_reads_its_faces_by_their_ids(hr
 def test_a_ros4hri_recogniser_s_live_speech_reaches_the_windows_it_overlaps(hri_workspace, tmp_path):
     """LiveSpeech on `speech` (transcript_type live_speech): stamped hypotheses, replaced by the
     final result, in the states of the windows that overlap them."""
-    out = tmp_path / "heard.json"
-    run = subprocess.run([sys.executable, str(Path(__file__).with_name("hri_live_speech.py")), str(out)],
-                         env=interface_env(hri_workspace), capture_output=True, text=True, timeout=180)
-    assert run.returncode == 0, run.stderr[-3000:]
-    heard = json.loads(out.read_text())
+    heard = run_with_interfaces("hri_live_speech.py", tmp_path / "heard.json", hri_workspace, timeout=180)
     said = {state["t"]: state["utterance"] for state in heard["states"]}
     assert not heard["rejected"]
     assert said[1002.5] == "" and said[1003.5] == "I can"  # the hypothesis, before the final result

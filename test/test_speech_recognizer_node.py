@@ -170,20 +170,11 @@ def test_a_microphone_that_stops_mid_sentence_still_gets_its_words_heard_once(ro
 def test_with_hri_msgs_the_words_are_live_speech_incremental_then_final_on_audio_time(hri_workspace, tmp_path):
     """ROS4HRI's LiveSpeech on the voice's topic: hypotheses while the person talks, the final
     text at the end, each stamped with the audio time its words ended."""
-    import json
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    from interface_workspace import interface_env
+    from interface_workspace import run_with_interfaces
 
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed (make installs it)")
-    out = tmp_path / "heard.json"
-    run = subprocess.run([sys.executable, str(Path(__file__).with_name("hri_recogniser_speech.py")), str(out)],
-                         env=interface_env(hri_workspace), capture_output=True, text=True, timeout=180)
-    assert run.returncode == 0, run.stderr[-3000:]
-    result = json.loads(out.read_text())
+    result = run_with_interfaces("hri_recogniser_speech.py", tmp_path / "heard.json", hri_workspace)
     heard = result["heard"]
     finals = [m for m in heard if m["final"]]
     partials = [m for m in heard if m["incremental"]]
