@@ -19,6 +19,7 @@ SUPPORTED_SAMPLE_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100,
 # Longest audio chunk accepted [s]: microphones send 10-100 ms, bags up to about a second. A
 # longer one would advance sensor time past everything else at once.
 MAX_CHUNK_SECONDS = 2.0
+CONTINUITY_TOLERANCE = 0.03  # [s] a larger jump between chunks of one stream starts a new stream
 
 # Float samples beyond this are not audio scaled to [-1, 1] (1e20, or int16-scaled floats):
 # refused rather than clipped, so a mis-scaled driver is seen at once.
@@ -156,7 +157,7 @@ class MonoResampler:
     sample rate starts a new stream; the resampler's tail of the old one is emitted first.
     """
 
-    def __init__(self, target_rate: int = 16000, continuity_tolerance: float = 0.03):
+    def __init__(self, target_rate: int = 16000, continuity_tolerance: float = CONTINUITY_TOLERANCE):
         self.target_rate = check_sample_rate(target_rate)
         self.continuity_tolerance = continuity_tolerance
         self.sample_rate_changes = 0

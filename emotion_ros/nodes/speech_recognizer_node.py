@@ -69,6 +69,7 @@ class SpeechRecognizerNode(ManagedNode):
         self._wake = threading.Condition()
         self._subscriptions, self._pubs, self._timer = [], {}, None
         self._audio_info = None
+        self._live_speech_type = None  # hri_msgs/LiveSpeech when installed
         self.counts = collections.Counter()  # chunks, rejected, dropped_chunks, utterances, partials
         self.dropped_seconds = 0.0
         self.last_error = ""
@@ -97,7 +98,7 @@ class SpeechRecognizerNode(ManagedNode):
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
         self._pubs = {"speech": self.create_lifecycle_publisher(String, "speech", reliable),
                       "diagnostics": self.create_lifecycle_publisher(DiagnosticArray, "/diagnostics", 10)}
-        live_speech = live_speech_type()
+        live_speech = self._live_speech_type = live_speech_type()
         if live_speech is not None:
             topic = f"/humans/voices/{self.param('voice_id')}/speech"
             self._pubs["live_speech"] = self.create_lifecycle_publisher(live_speech, topic, reliable)
@@ -198,7 +199,7 @@ class SpeechRecognizerNode(ManagedNode):
             self._pubs["speech"].publish(String(data=utterance.text))
         live_speech = self._pubs.get("live_speech")
         if live_speech is not None:
-            msg = live_speech_type()()
+            msg = self._live_speech_type()
             msg.header = Header(stamp=to_stamp(utterance.t_end), frame_id=self.param("voice_id"))
             if utterance.final:
                 msg.final, msg.confidence = utterance.text, float(utterance.confidence)

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from emotion_ros.io.audio import CONTINUITY_TOLERANCE  # a larger jump ends the utterance in progress
 from emotion_ros.model.silero_vad import CHUNK, CONTEXT, SAMPLE_RATE, silero_weights_path
 from emotion_ros.window.config import check_options, option
-
-CONTINUITY_TOLERANCE = 0.03  # [s] a larger jump between chunks ends the utterance in progress
 
 
 @dataclass(frozen=True)
