@@ -27,7 +27,8 @@ setup(
         share("config/train", "*.yaml"),
         share("models", "*.yaml"),
         share("models", "*.md"),
-        share("models/tiny"),  # the built default checkpoint (emotion-ros build-tiny), when present
+        share("models/tiny"),  # the assembled default checkpoint (emotion-ros assemble-tiny), when present
+        share("models/perception"),  # the default model's trained perception parts (emotion-ros build-tiny --parts-out)
         share("models/language_head"),  # the language head's trained parts (emotion-ros train-head)
         share("export"),
     ],

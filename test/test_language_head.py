@@ -100,6 +100,7 @@ REDUCED = replace(head.HeadConfig(), windows=24, held_out=16, photo_variants=1, 
                   steps=8, perception_steps=8, batch=4, eval_cases=len(KINDS), max_new_tokens=6)
 
 
+@pytest.mark.slow
 def test_reduced_training_lowers_the_loss_and_saves_parts_that_load_back(perception, smollm2, tmp_path):
     before = smollm2.model.model.layers[0].self_attn.q_proj.weight.clone()
     report = head.train_language_head(perception, smollm2, tmp_path, REDUCED, progress=lambda line: None)
@@ -121,6 +122,7 @@ def test_a_head_that_is_not_one_is_refused(perception, smollm2, tmp_path):
         head.load_language_head(perception, smollm2, tmp_path)
 
 
+@pytest.mark.slow
 def test_the_committed_head_is_faithful_on_held_out_windows(perception, smollm2):
     """Fresh held-out windows (another seed than training's), held-out phrasings and wordings."""
     report = json.loads((COMMITTED / head.HEAD_REPORT).read_text())
@@ -135,6 +137,7 @@ def test_the_committed_head_is_faithful_on_held_out_windows(perception, smollm2)
     assert measured["rates"]["quotes_real"] == 1.0, measured["failures"][:5]
 
 
+@pytest.mark.slow
 def test_int8_decoding_is_held_to_the_same_checks_on_the_same_questions(perception, smollm2):
     """eval-head, reduced: the node's int8 llm_step and PyTorch answer the same held-out cases."""
     from emotion_ros.default_model.head_decoding import compare_decoders

@@ -151,6 +151,7 @@ def test_the_checkpoint_fingerprint_changes_with_any_of_its_files(tmp_path):
     assert checkpoint_fingerprint(tmp_path) in seen and len(seen) == len(files) + 1
 
 
+@pytest.mark.slow
 def test_corrupt_or_stale_artefacts_are_detected_and_rebuilt(backends, tmp_path):
     _, onnx_backend, cache = backends
     directory = onnx_backend.artefacts

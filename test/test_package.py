@@ -101,3 +101,48 @@ def test_interfaces_have_the_designed_fields():
     assert {"text", "label", "latency", "tokens_generated"} <= set(Explanation.get_fields_and_field_types())
     assert "question" in Explain.Request.get_fields_and_field_types()
     assert Explain.Response.get_fields_and_field_types()["explanation"] == "emotion_msgs/Explanation"
+
+
+def _requirement_names(*files: str) -> set[str]:
+    names = set()
+    for name in files:
+        for line in (ROOT / name).read_text().splitlines():
+            line = line.split("#")[0].strip()
+            if line and not line.startswith("-"):
+                names.add(re.split(r"[=<>\[ ]", line)[0].lower().replace("_", "-"))
+    return names
+
+
+def test_the_runtime_requirements_hold_what_the_package_imports_and_dev_the_rest():
+    """requirements.txt (with the data wheels of requirements-nodeps.txt) holds every
+    distribution a module of the package imports; requirements-dev.txt's are imported only by
+    the benchmarks that measure against them, inside the function that needs them, so that the
+    command line starts without them."""
+    import importlib.metadata
+    import sys
+
+    runtime, dev = _requirement_names("requirements.txt", "requirements-nodeps.txt"), _requirement_names("requirements-dev.txt")
+    assert not runtime & dev, runtime & dev
+    distributions = importlib.metadata.packages_distributions()
+    ours = {"emotion_ros", "emotion_msgs", "hri_msgs", "tensorrt"}  # the workspace's, ROS4HRI (optional), the GPU machine's
+    missing, eager = [], []
+    for path in sorted((ROOT / "emotion_ros").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        top_level = {id(node) for node in tree.body}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules = [alias.name.split(".")[0] for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules = [node.module.split(".")[0]]
+            else:
+                continue
+            for module in set(modules) - set(sys.stdlib_module_names) - ours:
+                names = {d.lower().replace("_", "-") for d in distributions.get(module, [module])}
+                where = path.relative_to(ROOT).as_posix()
+                if names & dev:
+                    if id(node) in top_level or not where.startswith("emotion_ros/eval/"):
+                        eager.append(f"{where}: {module}")
+                elif not names & runtime:
+                    missing.append(f"{where}: {module} ({', '.join(sorted(names))})")
+    assert not missing, f"requirements.txt misses: {missing}"
+    assert not eager, f"development-only packages imported where a robot runs: {eager}"

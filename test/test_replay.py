@@ -196,6 +196,7 @@ def test_publishing_a_type_that_is_not_installed_is_one_clear_line(sample_clip, 
     assert err[-1].endswith("audio_common_msgs/msg/AudioDataStamped is not installed here")
 
 
+@pytest.mark.slow  # a colcon workspace each
 @pytest.mark.parametrize("layout", ["ros-drivers", "mgonzs13"])
 def test_audio_common_bags_played_into_a_node_with_the_package_installed(sample_clip, tmp_path_factory, layout):
     """With each layout's audio_common_msgs built and installed, the bag is read into the real

@@ -1,5 +1,7 @@
 """The runtime benchmark's bookkeeping (its timings are reported, never asserted)."""
 
+import pytest
+
 from emotion_ros.eval.runtime_benchmark import benchmark_runtime, simulate_drops
 
 
@@ -12,6 +14,7 @@ def test_drop_simulation_follows_the_one_slot_mailbox():
     assert simulate_drops(ends, [0.1, 0.7, 0.1, 0.1, 0.1], max_latency=0.15) == 0
 
 
+@pytest.mark.slow
 def test_benchmark_report_covers_backends_targets_and_the_cache(sample_clip):
     report = benchmark_runtime(sample_clip, backends=("onnxruntime", "torch"), threads=2)
     for name in ("onnxruntime", "torch"):

@@ -15,7 +15,8 @@ import pytest
 import yaml
 from safetensors.numpy import load_file
 
-pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (make installs it)")
+pytestmark = [pytest.mark.slow,  # torchrun
+              pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (make installs it)")]
 
 COMMON = {
     "batch_size": 3, "lr": 3.0e-3, "warmup_steps": 2, "log_every": 2, "keep_checkpoints": 2, "seed": 0,

@@ -16,13 +16,13 @@ from emotion_ros.runtime.backends import UntrainedModel, create_backend
 
 @pytest.fixture
 def unbuilt(monkeypatch, tmp_path):
-    """A package share directory without models/tiny, as a colcon user has before build-tiny."""
+    """A package share directory without models/tiny, as a colcon user has before assemble-tiny."""
     monkeypatch.setattr(resolve, "share_dir", lambda: tmp_path)
     return tmp_path
 
 
 def test_a_preset_without_weights_is_refused_with_the_command_that_builds_it(unbuilt):
-    with pytest.raises(UntrainedModel, match="emotion-ros build-tiny"):
+    with pytest.raises(UntrainedModel, match="emotion-ros assemble-tiny"):
         create_backend("auto", "tiny")
     with pytest.raises(UntrainedModel, match="preset 'edge' has no trained checkpoint"):
         create_backend("onnxruntime", "edge")
@@ -36,7 +36,7 @@ def test_the_node_refuses_untrained_weights_unless_allowed(ros, unbuilt):
                                                   Parameter("allow_untrained", value=True)])
     try:
         assert refused.trigger_configure() == TransitionCallbackReturn.FAILURE
-        assert "emotion-ros build-tiny" in refused.failure_reason
+        assert "emotion-ros assemble-tiny" in refused.failure_reason
         assert allowed.trigger_configure() == TransitionCallbackReturn.SUCCESS
         assert allowed.backend.model_id == "tiny@untrained"
     finally:
@@ -46,7 +46,7 @@ def test_the_node_refuses_untrained_weights_unless_allowed(ros, unbuilt):
 def test_predict_says_what_to_run_in_one_line(unbuilt, capsys, sample_clip):
     assert main(["predict", "--video", str(sample_clip), "--no-explain"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "emotion-ros build-tiny" in err[0]
+    assert len(err) == 1 and "emotion-ros assemble-tiny" in err[0]
 
 
 def test_share_dir_without_ros(monkeypatch):
@@ -94,7 +94,7 @@ def test_the_readme_colcon_path_installs_everything_the_package_imports():
         if not names & listed:
             missing.append(f"{module} ({', '.join(sorted(names))})")
     assert not missing, f"the README's pip lines miss: {missing}"
-    assert "emotion-ros build-tiny" in section
+    assert "emotion-ros assemble-tiny" in section
 
 
 def test_a_checkpoints_weights_file_stands_for_its_directory(tiny_checkpoint):

@@ -1,6 +1,7 @@
-"""`emotion-ros convert`, `build-tiny`, `train-head` and `eval-head`: checkpoints from foreign
-weights, the default tiny checkpoint from the weights that packages ship, its language head's
-trained parts, and that head's faithfulness as the node decodes it."""
+"""`emotion-ros convert`, `assemble-tiny`, `build-tiny`, `train-head` and `eval-head`: checkpoints
+from foreign weights, the default tiny checkpoint assembled from the weights that packages ship
+and the committed trained parts (or trained from scratch), its language head's trained parts,
+and that head's faithfulness as the node decodes it."""
 
 from __future__ import annotations
 
@@ -30,8 +31,19 @@ def add_parser(sub) -> None:
     v2.add_argument("--preset", default="v2", help="preset of the non-LLM parts")
     v2.add_argument("--lora-alpha", type=float, default=16.0, help="LoRA alpha (the published run used 16 with r=64)")
     convert.set_defaults(func=run_convert)
-    build_tiny = sub.add_parser("build-tiny", help="build the default tiny checkpoint from the weights packages ship (minutes, CPU)")
+    assemble = sub.add_parser("assemble-tiny", help="assemble the default tiny checkpoint from the weights packages ship "
+                                                    "and the committed trained parts (seconds; make does)")
+    assemble.add_argument("--out", help="output directory (default: the package's models/tiny)")
+    assemble.add_argument("--parts", help="trained perception parts (default: the package's models/perception)")
+    assemble.add_argument("--language-head", help="trained language-head parts (default: the package's models/language_head)")
+    assemble.add_argument("--no-onnx", dest="onnx", action="store_false",
+                          help="do not export it for ONNX Runtime into the cache (the first run will)")
+    assemble.set_defaults(func=run_assemble_tiny)
+    build_tiny = sub.add_parser("build-tiny", help="train the default tiny checkpoint's own parts from scratch on the weights "
+                                                   "packages ship (about 3 minutes on 2 cores)")
     build_tiny.add_argument("--out", help="output directory (default: the package's models/tiny)")
+    build_tiny.add_argument("--parts-out", help="also write the trained perception parts and the build report there "
+                                                "(the package's models/perception to update the committed ones)")
     build_tiny.add_argument("--seed", type=int, default=0)
     heads = build_tiny.add_mutually_exclusive_group()
     heads.add_argument("--language-head", help="trained language-head parts to assemble with SmolLM2 "
@@ -82,25 +94,46 @@ def run_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_for_onnx_runtime(out: Path) -> None:
+    from emotion_ros.runtime.onnx_backend import OnnxRuntimeBackend
+
+    # The node's default backend runs the ONNX export from the cache: made now, the first run starts at once.
+    print("exporting it for ONNX Runtime into the cache", flush=True)
+    OnnxRuntimeBackend.for_model(str(out))
+
+
+def run_assemble_tiny(args: argparse.Namespace) -> int:
+    import json
+
+    from emotion_ros.default_model.assembly import assemble_tiny
+
+    out = Path(args.out) if args.out else share_dir() / "models" / "tiny"
+    report = assemble_tiny(out, args.parts, args.language_head, progress=lambda line: print(f"[assemble-tiny] {line}", flush=True))
+    print(json.dumps(report["assembled"]))
+    if args.onnx:
+        _export_for_onnx_runtime(out)
+    print(f"checkpoint: {out}")
+    return 0
+
+
 def run_build_tiny(args: argparse.Namespace) -> int:
     import json
 
+    from emotion_ros.default_model.assembly import language_head_dir
     from emotion_ros.default_model.builder import BuildConfig, build_tiny
     from emotion_ros.model.checkpoint import CheckpointError
     from emotion_ros.model.head_checkpoint import HEAD_FILE
-    from emotion_ros.runtime.onnx_backend import OnnxRuntimeBackend
 
     config = BuildConfig(seed=args.seed)
     out = Path(args.out) if args.out else share_dir() / "models" / "tiny"
-    head = None if args.template_head else Path(args.language_head or share_dir() / "models" / "language_head")
+    head = None if args.template_head else Path(args.language_head or language_head_dir())
     if head is not None and not (head / HEAD_FILE).is_file():
         raise CheckpointError(f"no language head in {head} (train one with `emotion-ros train-head`, or pass --template-head)")
-    report = build_tiny(out, config, progress=lambda line: print(f"[build-tiny] {line}", flush=True), language_head=head)
+    report = build_tiny(out, config, progress=lambda line: print(f"[build-tiny] {line}", flush=True), language_head=head,
+                        parts_out=args.parts_out)
     print(json.dumps({key: value for key, value in report.items() if key != "config"}))
     if args.onnx:
-        # The node's default backend runs the ONNX export from the cache: made now, the first run starts at once.
-        print("[build-tiny] exporting it for ONNX Runtime into the cache", flush=True)
-        OnnxRuntimeBackend.for_model(str(out))
+        _export_for_onnx_runtime(out)
     print(f"checkpoint: {out}")
     return 0
 
@@ -109,6 +142,7 @@ def run_train_head(args: argparse.Namespace) -> int:
     import json
     from dataclasses import replace
 
+    from emotion_ros.default_model.assembly import language_head_dir
     from emotion_ros.default_model.language_head import HeadConfig, train_language_head
     from emotion_ros.model.checkpoint import load_checkpoint
     from emotion_ros.model.gguf_llama import load_gguf_llama, smollm2_path
@@ -118,7 +152,7 @@ def run_train_head(args: argparse.Namespace) -> int:
                      **{key: value for key, value in overrides.items() if value is not None})
     perception = load_checkpoint(args.checkpoint or share_dir() / "models" / "tiny").network
     base = load_gguf_llama(smollm2_path())
-    out = Path(args.out) if args.out else share_dir() / "models" / "language_head"
+    out = Path(args.out) if args.out else language_head_dir()
     report = train_language_head(perception, base, out, config, progress=lambda line: print(f"[train-head] {line}", flush=True))
     print(json.dumps({"rates": report["faithfulness"]["rates"], "loss": report["loss"],
                       "training_seconds": report["training_seconds"]}))
@@ -130,12 +164,13 @@ def run_eval_head(args: argparse.Namespace) -> int:
     import json
     from dataclasses import replace
 
+    from emotion_ros.default_model.assembly import language_head_dir
     from emotion_ros.default_model.head_decoding import compare_decoders
     from emotion_ros.default_model.language_head import HEAD_REPORT, HeadConfig, load_language_head
     from emotion_ros.model.checkpoint import load_checkpoint
     from emotion_ros.model.gguf_llama import load_gguf_llama, smollm2_path
 
-    head = Path(args.head) if args.head else share_dir() / "models" / "language_head"
+    head = Path(args.head) if args.head else language_head_dir()
     trained = json.loads((head / HEAD_REPORT).read_text())["config"]
     config = replace(HeadConfig(), facts_as_text=trained["facts_as_text"],
                      **({"eval_cases": args.eval_cases} if args.eval_cases else {}))

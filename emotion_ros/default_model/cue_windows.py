@@ -59,6 +59,11 @@ class TokenWindows:
     def take(self, index) -> "TokenWindows":
         return TokenWindows(*(getattr(self, f)[index] for f in self.__dataclass_fields__))
 
+    def update_digest(self, digest) -> None:
+        """Feed every tensor's bytes, field by field, to a hashlib ``digest`` (data fingerprints)."""
+        for name in self.__dataclass_fields__:
+            digest.update(getattr(self, name).numpy().tobytes())
+
     @staticmethod
     def concat(parts: list["TokenWindows"]) -> "TokenWindows":
         return TokenWindows(*(torch.cat([getattr(p, f) for p in parts]) for f in TokenWindows.__dataclass_fields__))

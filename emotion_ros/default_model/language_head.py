@@ -147,9 +147,7 @@ def fingerprint(sets: dict[str, WindowSet]) -> str:
     """sha256 of the windows' tensors and facts."""
     digest = hashlib.sha256()
     for split in sorted(sets):
-        windows = sets[split].windows
-        for name in windows.__dataclass_fields__:
-            digest.update(getattr(windows, name).numpy().tobytes())
+        sets[split].windows.update_digest(digest)
         digest.update(json.dumps([asdict(f) for f in sets[split].facts]).encode())
     return digest.hexdigest()
 

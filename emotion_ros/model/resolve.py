@@ -4,24 +4,28 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from emotion_ros.model.assembly_record import check_assembly
+from emotion_ros.model.checkpoint import WEIGHTS as CHECKPOINT_FILE
 from emotion_ros.paths import share_dir
 
 UNTRAINED_SUFFIX = "@untrained"  # ends the model id of random weights
-CHECKPOINT_FILE = "model.safetensors"
 
 
 def resolve_model(model: str) -> Path | str:
     """A checkpoint directory for ``model`` (a directory, its model.safetensors, or a preset's
     bundled checkpoint models/<name>/), or the preset name itself when no checkpoint exists
-    (untrained)."""
+    (untrained). CheckpointError for a checkpoint of the package's models/ that is stale
+    against the package's parts (model/assembly_record.py)."""
     path = Path(model).expanduser()
-    if path.is_dir():
-        return path
     if path.is_file() and path.name == CHECKPOINT_FILE:  # the weights file: its directory holds the rest
-        return path.parent
+        path = path.parent
     bundled = share_dir() / "models" / model
-    if (bundled / CHECKPOINT_FILE).is_file():
-        return bundled
+    if not path.is_dir() and (bundled / CHECKPOINT_FILE).is_file():
+        path = bundled
+    if path.is_dir():
+        if path.resolve().parent == (share_dir() / "models").resolve():  # the package's own, assembled from its parts
+            check_assembly(path, share_dir())
+        return path
     if path.suffix or "/" in model:
         raise FileNotFoundError(f"model {model!r} is neither a checkpoint directory nor a preset name")
     return model
@@ -30,9 +34,9 @@ def resolve_model(model: str) -> Path | str:
 def untrained_reason(preset: str) -> str:
     """Why ``preset`` cannot run without ``allow_untrained``, and the command that fixes it."""
     if preset == "tiny":
-        return (f"the default model is not built ({share_dir() / 'models' / 'tiny'} has no model.safetensors): run "
-                "`emotion-ros build-tiny` once (about 7 minutes on 2 CPU cores; in a colcon workspace "
-                "`ros2 run emotion_ros emotion-ros build-tiny`); random weights run only with allow_untrained "
+        return (f"the default model is not assembled ({share_dir() / 'models' / 'tiny'} has no model.safetensors): run "
+                "`emotion-ros assemble-tiny` once (seconds; in a colcon workspace "
+                "`ros2 run emotion_ros emotion-ros assemble-tiny`); random weights run only with allow_untrained "
                 "(tests and timing)")
     return (f"preset {preset!r} has no trained checkpoint: give a checkpoint directory (emotion-ros train or "
             "convert); random weights run only with allow_untrained (tests and timing)")

@@ -29,9 +29,13 @@ FREQUENCIES = N_FFT // 2 + 1
 HIDDEN = 128
 
 
+SILERO_SHA256 = "7ed98ddbad84ccac4cd0aeb3099049280713df825c610a8ed34543318f1b2c49"
+
+
 def silero_weights_path() -> Path:
     """The 16 kHz ONNX graph inside the installed `silero-vad` package."""
-    return package_data_file("silero_vad", "data/silero_vad_16k_op15.onnx", "pip install silero-vad==6.2.3")
+    return package_data_file("silero_vad", "data/silero_vad_16k_op15.onnx", "pip install silero-vad==6.2.3",
+                             SILERO_SHA256)
 
 
 class SileroVad(nn.Module):
