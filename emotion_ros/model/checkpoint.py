@@ -8,6 +8,7 @@ which only rebuilds tensors and plain containers.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +47,23 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def weights_sha256(path: Path) -> str:
+    """sha256 of a safetensors file with its JSON header's keys sorted: the same tensors and
+    metadata give the same digest, whatever order the writer put the metadata in (safetensors
+    writes it in hash-map order, which changes from one process to the next)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        size = int.from_bytes(handle.read(8), "little")
+        try:
+            header = json.loads(handle.read(size))
+        except (ValueError, MemoryError, OverflowError):
+            return file_sha256(path)  # not safetensors: its bytes
+        digest.update(json.dumps(header, sort_keys=True).encode())
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def checkpoint_fingerprint(directory: str | Path) -> str:
     """sha256 over the names and hashes of a checkpoint directory's files (config, weights,
     tokenizer): what its exported graphs are keyed by, without building the network."""
@@ -53,7 +71,7 @@ def checkpoint_fingerprint(directory: str | Path) -> str:
     for name in (CONFIG, WEIGHTS, *TOKENIZER_FILES, TOKENIZER_CONFIG):
         path = Path(directory) / name
         if path.is_file():
-            digest.update(f"{name} {file_sha256(path)}\n".encode())
+            digest.update(f"{name} {weights_sha256(path) if name == WEIGHTS else file_sha256(path)}\n".encode())
     return digest.hexdigest()
 
 
@@ -154,5 +172,5 @@ def load_checkpoint(path: str | Path, device: str = "cpu") -> Checkpoint:
         raise CheckpointError(
             f"tokenizer has {tokenizer.vocab_size} tokens but the LLM embeds only {config.llm.vocab_size}"
         )
-    model_id = f"{config.name}@{file_sha256(weights)[:12]}"
+    model_id = f"{config.name}@{weights_sha256(weights)[:12]}"
     return Checkpoint(network.eval(), config, tokenizer, model_id, path)
