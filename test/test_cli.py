@@ -57,6 +57,7 @@ def test_convert_llama_writes_a_checkpoint_and_reports(tmp_path):
     assert bad.returncode == 1 and "Traceback" not in bad.stderr and "not found" in bad.stderr
 
 
+@pytest.mark.slow
 def test_predict_reports_an_image_and_a_clip_as_json(sample_clip, tmp_path):
     import json
 

@@ -54,6 +54,7 @@ def test_every_face_of_a_group_is_found_and_read_happy_at_its_place(tiny_checkpo
     assert all(person["label"] == "happy" for person in report["people"])
 
 
+@pytest.mark.slow
 def test_the_sample_clip_reads_happy_and_speaking(tiny_checkpoint, sample_clip):
     report = predict("--video", str(sample_clip), "--model", str(tiny_checkpoint))
     assert report["label"] == "happy"

@@ -55,6 +55,7 @@ def test_faces_are_found_at_the_detection_rate_and_followed_in_between(backend):
     assert (tokens[:, 0, EXPRESSION].argmax(axis=1) == HAPPY).all()
 
 
+@pytest.mark.slow
 def test_followed_reads_agree_with_reads_on_detected_boxes(backend):
     frames, _ = walk(12)
     followed = FaceFollower(backend, detection_rate=10.0)

@@ -201,6 +201,7 @@ def test_timeline_plot_is_written(tmp_path):
         plot_timeline([], [], tmp_path / "empty.png")
 
 
+@pytest.mark.slow
 def test_speaking_is_the_models_own_voice_activity_and_its_explanations_agree(backend, sample_clip):
     """One voice-activity detector: the state's speaking share is the in-graph Silero VAD's speech
     share, and the explanation says what the published state says; a window missing most of its
