@@ -13,6 +13,7 @@ from launch.actions import DeclareLaunchArgument
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
+from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
 
@@ -38,12 +39,12 @@ def generate_launch_description():
                                   description="Run the speech recogniser on the audio (publishes `speech`)."),
             Node(
                 package="emotion_ros", executable="camera_node", name="camera", namespace=namespace,
-                parameters=[sensors, autostart, {"source": LaunchConfiguration("camera_source")}],
+                parameters=[sensors, autostart, {"source": ParameterValue(LaunchConfiguration("camera_source"), value_type=str)}],
                 remappings=remap, condition=with_sensors,
             ),
             Node(
                 package="emotion_ros", executable="microphone_node", name="microphone", namespace=namespace,
-                parameters=[sensors, autostart, {"device": LaunchConfiguration("microphone_device")}],
+                parameters=[sensors, autostart, {"device": ParameterValue(LaunchConfiguration("microphone_device"), value_type=str)}],
                 remappings=remap, condition=with_sensors,
             ),
             Node(
@@ -53,7 +54,7 @@ def generate_launch_description():
             ),
             Node(
                 package="emotion_ros", executable="emotion_node", name="emotion", namespace=namespace,
-                parameters=[emotion, autostart, {"model": LaunchConfiguration("model"),
+                parameters=[emotion, autostart, {"model": ParameterValue(LaunchConfiguration("model"), value_type=str),
                                                  "explanation.enabled": LaunchConfiguration("explain")}],
                 remappings=remap,
             ),

@@ -10,6 +10,7 @@ from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
+from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
 
@@ -29,14 +30,14 @@ def generate_launch_description():
                 executable="camera_node",
                 name="camera",
                 namespace=namespace,
-                parameters=[params, common, {"source": LaunchConfiguration("camera_source")}],
+                parameters=[params, common, {"source": ParameterValue(LaunchConfiguration("camera_source"), value_type=str)}],
             ),
             Node(
                 package="emotion_ros",
                 executable="microphone_node",
                 name="microphone",
                 namespace=namespace,
-                parameters=[params, common, {"device": LaunchConfiguration("microphone_device")}],
+                parameters=[params, common, {"device": ParameterValue(LaunchConfiguration("microphone_device"), value_type=str)}],
             ),
             Node(
                 package="emotion_ros",

@@ -94,6 +94,20 @@ def test_a_default_checkpoint_older_than_the_packages_parts_is_refused(package, 
     assert resolve.resolve_model(str(copy)) == copy
 
 
+def test_a_folder_named_like_a_preset_in_the_working_directory_does_not_replace_it(package, monkeypatch, tmp_path):
+    from emotion_ros.model import resolve
+
+    bundled = package / "models" / "tiny"
+    (bundled / "model.safetensors").write_bytes(b"")
+    monkeypatch.setattr(resolve, "share_dir", lambda: package)
+    here = tmp_path / "work"
+    (here / "tiny").mkdir(parents=True)
+    (here / "tiny" / "model.safetensors").write_bytes(b"")
+    monkeypatch.chdir(here)
+    assert resolve.resolve_model("tiny") == bundled
+    assert resolve.resolve_model("./tiny") == Path("tiny")  # given as a path, it is the user's
+
+
 def test_a_checkpoint_assembled_on_other_pinned_weights_is_refused(package):
     tiny = package / "models" / "tiny"
     check_assembly(tiny, package)

@@ -143,3 +143,17 @@ def test_microphone_stamps_follow_the_sample_clock_despite_late_callbacks():
     # Half a second of samples lost (an overflow): the clock re-anchors forward.
     later = capture._stamp(10.0 + 0.1 * 50 + 0.5, 1600)
     assert capture.resyncs == 1 and later == pytest.approx(15.5)
+
+
+@pytest.mark.parametrize("device, named", [(None, "the default input device"), ("2", "'2'")])
+def test_a_microphone_that_cannot_open_names_the_device_meant(monkeypatch, device, named):
+    sounddevice = pytest.importorskip("sounddevice")
+    from emotion_ros.io.microphone import MicrophoneCapture, MicrophoneError
+
+    def refuse(**kwargs):
+        raise sounddevice.PortAudioError("Error querying device -1")
+
+    monkeypatch.setattr(sounddevice, "InputStream", refuse)
+    with pytest.raises(MicrophoneError) as raised:
+        MicrophoneCapture(lambda chunk: None, lambda: 0.0, device=device).start()
+    assert str(raised.value).startswith(f"cannot open microphone {named}:") and "None" not in str(raised.value)

@@ -214,6 +214,25 @@ def test_export_cli_reports_and_fails_cleanly(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_failed_check_leaves_the_previous_export_and_nothing_unchecked(tmp_path, monkeypatch):
+    from emotion_ros.export import exporter
+
+    out = tmp_path / "cpu"
+    out.mkdir()
+    (out / "manifest.json").write_text('{"model_id": "the previous, checked export"}')
+
+    def parity_fails(*args, **kwargs):
+        raise exporter.ParityError("exported graphs differ from PyTorch beyond 1e-05: {'valence': 0.1}")
+
+    monkeypatch.setattr(exporter, "check_parity", parity_fails)
+    with pytest.raises(exporter.ParityError):
+        export_model("tiny", load_profile("cpu"), out, progress=lambda line: None)
+    assert [p.name for p in tmp_path.iterdir()] == ["cpu"]  # no staging left behind
+    assert [p.name for p in out.iterdir()] == ["manifest.json"]
+    assert "previous" in (out / "manifest.json").read_text()
+
+
+@pytest.mark.slow
 def test_edge_preset_exports_for_jetson_on_cpu(tmp_path):
     """The Jetson-sized model (314 M parameters): about a minute and 6 GB of RAM here."""
     report = export_model("edge", load_profile("jetson-orin"), tmp_path / "edge", progress=lambda line: None)

@@ -138,6 +138,20 @@ def test_people_are_followed_back_through_the_window_by_box_overlap():
     assert people_in_window(np.broadcast_to(empty_token(), (t, 4, 12))) == []
 
 
+def test_with_track_ids_a_face_never_confirmed_is_nobody_and_one_found_once_joins_its_track():
+    t = 4
+    frames = np.stack([np.broadcast_to(empty_token(), (4, 12)).copy() for _ in range(t)])
+    frames[3, 0, DETECTION], frames[3, 0, BOX] = 2.0, [0.1, 0.1, 0.3, 0.35]  # found once, in the newest frame
+    unconfirmed = np.full((t, 4), -1)
+    assert people_in_window(frames, ids=unconfirmed) == []  # a one-frame false detection is nobody
+    assert len(people_in_window(frames)) == 1  # without tracking, the newest frame's faces are the people
+    frames[2, 1, DETECTION], frames[2, 1, BOX] = 2.0, [0.11, 0.1, 0.31, 0.35]
+    ids = unconfirmed.copy()
+    ids[2, 1] = 7  # confirmed a frame earlier: the face found once joins that track
+    (person,) = people_in_window(frames, ids=ids)
+    assert person.track == 7 and person.slots.tolist() == [-1, -1, 1, 0]
+
+
 @pytest.mark.parametrize("size", [(480, 640), (720, 1280), (640, 480)])
 def test_letterbox_keeps_the_aspect_ratio_and_maps_boxes_back(size):
     height, width = size

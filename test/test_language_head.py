@@ -96,8 +96,9 @@ def smollm2():
     return load_gguf_llama(smollm2_path())
 
 
-REDUCED = replace(head.HeadConfig(), windows=24, held_out=16, photo_variants=1, sentences=1, word_sentences=40,
-                  steps=8, perception_steps=8, batch=4, eval_cases=len(KINDS), max_new_tokens=6)
+REDUCED = replace(head.HeadConfig(), windows=24, held_out=16, validation=12, photo_variants=1, sentences=1,
+                  word_sentences=40, steps=8, perception_steps=8, batch=4, eval_cases=len(KINDS),
+                  validation_cases=len(KINDS), max_new_tokens=6)
 
 
 @pytest.mark.slow

@@ -135,7 +135,7 @@ def test_every_yaml_key_is_a_declared_parameter(ros, node_class):
         params.update(yaml.safe_load((share_dir() / "config" / name).read_text()))
     node = node_class()
     try:
-        section = params[node.get_name()]["ros__parameters"]
+        section = params[f"/**/{node.get_name()}"]["ros__parameters"]
 
         def flatten(tree, prefix=""):
             for key, value in tree.items():

@@ -1,6 +1,8 @@
 """Per-person tracks: stable ids across frames and windows, a timeout, ids never reused, and one
 estimate per person, on boxes and on a generated clip of real faces (people_clip.py)."""
 
+import time
+
 import numpy as np
 import pytest
 
@@ -41,6 +43,22 @@ def test_a_track_survives_misses_for_its_timeout_and_a_later_face_gets_a_new_id(
         run(tracker, np.arange(1, round(away * RATE)) / RATE + 0.9, lambda t: np.zeros((0, 4)))
         ids = run(tracker, [back, back + 0.1], lambda t: box_at(0.4))
         assert (ids[-1][0] == seen) == same, (timeout, away, ids)
+
+
+@pytest.mark.parametrize("rate", [0.5, 1.0, 2.0, 3.0])
+def test_slow_detection_rates_still_confirm_on_the_second_detection_and_end_on_the_timeout(rate):
+    """Down to one detection per timeout and below (norfair's counters alone cannot say that)."""
+    period = 1 / rate
+    tracker = PersonTracker(rate, timeout=1.0)
+    assert run(tracker, [0.0], lambda t: box_at(0.7))[0][0] == -1  # a single false detection: no track
+    assert run(tracker, [period], lambda t: np.zeros((0, 4)))[0].size == 0 and not tracker.tracks
+    ids = run(tracker, np.arange(2, 6) * period, lambda t: box_at(0.4))
+    assert ids[0][0] == -1 and {int(i[0]) for i in ids[1:]} == {1}, ids
+    missed = max(1, int(np.ceil(1.0 * rate - 1e-9)))  # missed detections that make up the timeout
+    run(tracker, (6 + np.arange(missed - 1)) * period, lambda t: np.zeros((0, 4)))
+    assert 1 in tracker.tracks
+    run(tracker, [(5 + missed) * period], lambda t: np.zeros((0, 4)))
+    assert not tracker.tracks and tracker.ended == 1
 
 
 def test_a_gap_in_the_stream_counts_as_missed_detections():
@@ -297,3 +315,58 @@ def test_the_live_view_keeps_a_bounded_history():
         view.state(estimate_to_msg(estimate, "camera", "m"))
         view.people(people_to_msg(estimate, "camera", "m"))
     assert len(view.estimates) == 10 and sum(len(steps) for steps in view.people_steps.values()) == 40
+
+
+class SlowFaceFinding:
+    """A backend whose face finding takes ``delay`` s longer (a busy machine), otherwise the real one."""
+
+    def __init__(self, backend, delay: float):
+        self._backend, self._delay = backend, delay
+
+    def locate_faces(self, frames):
+        time.sleep(self._delay)
+        return self._backend.locate_faces(frames)
+
+    def __getattr__(self, name):
+        return getattr(self._backend, name)
+
+
+@pytest.mark.slow
+def test_tracks_last_while_the_person_stays_in_view_when_face_finding_is_slow(tiny_checkpoint):
+    """The node's threads at 30 fps: frames encoded on arrival by one worker, windows by another,
+    with face finding slow enough that the window's worker often encodes frames the frame worker
+    has not reached. No frame may reach the tracker after a newer one (its clock would go back
+    and every track would end): one person in view the whole time keeps one id."""
+    from skimage import data
+
+    from emotion_ros.runtime.latest_worker import LatestWorker
+    from emotion_ros.runtime.torch_backend import TorchBackend
+
+    backend = SlowFaceFinding(TorchBackend(str(tiny_checkpoint)), delay=0.08)
+    config = WindowConfig(duration=backend.window, stride=0.5, num_frames=backend.num_frames, max_frame_rate=40.0)
+    estimator = EmotionEstimator(backend, cache_capacity=1024, detection_rate=RATE, track_timeout=1.0)
+    errors, ids = [], []
+
+    def on_error(item, exc):
+        errors.append(exc)
+
+    def estimate(window):
+        ids.append([p.id for p in estimator.estimate(window)[0].people])
+
+    frames = LatestWorker(lambda item: estimator.prefill(*item), "frames", on_error=on_error).start()
+    windows = LatestWorker(estimate, "windows", on_error=on_error).start()
+    sensor_input = SensorInput(config, frame_size=backend.frame_size, on_frame=lambda *item: frames.submit(item))
+    photo, fps = data.astronaut(), 30.0
+    started = time.monotonic()
+    for n in range(int(6 * fps)):
+        stamp = n / fps
+        time.sleep(max(0.0, started + stamp - time.monotonic()))
+        for window in sensor_input.frame(stamp, photo):
+            windows.submit(window)
+    for worker in (frames, windows):
+        worker.wait_idle(30.0)
+        worker.stop()
+    sensor_input.close()
+    assert not errors, errors
+    assert len(ids) >= 4 and all(people == ["f1"] for people in ids[1:]), ids
+    assert estimator.follower.tracker.ended == 0 and estimator.follower.tracker.total_ids == 1

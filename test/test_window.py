@@ -4,10 +4,9 @@ import time
 
 import numpy as np
 import pytest
-import yaml
 
-from emotion_ros.paths import share_dir
 from emotion_ros.window import WindowAssembler, WindowConfig
+from emotion_ros.window.config import shipped_parameters
 
 RATE = 8000
 CFG = WindowConfig(duration=1.0, stride=0.5, num_frames=4, sample_rate=RATE, max_latency=0.15)
@@ -198,6 +197,5 @@ def test_config_validation_and_yaml():
         WindowConfig(stride=0.0)
     with pytest.raises(ValueError, match="num_frames"):
         WindowConfig(num_frames=2.5)
-    params = yaml.safe_load((share_dir() / "config" / "sensors.yaml").read_text())
-    config = WindowConfig.from_dict(params["window_monitor"]["ros__parameters"]["window"])
+    config = WindowConfig.from_dict(shipped_parameters("sensors.yaml", "window_monitor")["window"])
     assert config == WindowConfig()  # the shipped YAML documents the defaults

@@ -62,7 +62,10 @@ def add_parser(sub) -> None:
     head.add_argument("--eval-cases", type=int, help="held-out questions answered and checked (default: HeadConfig's)")
     head.add_argument("--tokens-only", action="store_true",
                       help="state only the people in view as text, not the published reading (the ablation)")
-    head.add_argument("--seed", type=int, default=0)
+    head.add_argument("--seeds", type=int, nargs="+", default=[0],
+                      help="train a head per seed and keep the one the validation questions choose (default: 0)")
+    head.add_argument("--jobs", type=int, default=1, help="heads trained at once, in separate processes")
+    head.add_argument("--threads", type=int, help="PyTorch threads per head (default: HeadConfig's)")
     head.set_defaults(func=run_train_head)
     decoders = sub.add_parser("eval-head", help="the language head's faithfulness decoded by PyTorch float32 and by ONNX "
                                                 "Runtime int8 (as the node decodes) on the same held-out windows (JSON)")
@@ -143,18 +146,17 @@ def run_train_head(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from emotion_ros.default_model.assembly import language_head_dir
-    from emotion_ros.default_model.language_head import HeadConfig, train_language_head
-    from emotion_ros.model.checkpoint import load_checkpoint
-    from emotion_ros.model.gguf_llama import load_gguf_llama, smollm2_path
+    from emotion_ros.default_model.head_selection import train_seeds
+    from emotion_ros.default_model.language_head import HeadConfig
 
-    overrides = {"steps": args.steps, "perception_steps": args.perception_steps, "eval_cases": args.eval_cases}
-    config = replace(HeadConfig(seed=args.seed, facts_as_text=not args.tokens_only),
+    overrides = {"steps": args.steps, "perception_steps": args.perception_steps, "eval_cases": args.eval_cases,
+                 "threads": args.threads}
+    config = replace(HeadConfig(facts_as_text=not args.tokens_only),
                      **{key: value for key, value in overrides.items() if value is not None})
-    perception = load_checkpoint(args.checkpoint or share_dir() / "models" / "tiny").network
-    base = load_gguf_llama(smollm2_path())
     out = Path(args.out) if args.out else language_head_dir()
-    report = train_language_head(perception, base, out, config, progress=lambda line: print(f"[train-head] {line}", flush=True))
-    print(json.dumps({"rates": report["faithfulness"]["rates"], "loss": report["loss"],
+    report = train_seeds(args.checkpoint or share_dir() / "models" / "tiny", out, config, args.seeds, args.jobs)
+    print(json.dumps({"chosen_seed": report["seed_selection"]["chosen"], "rates": report["faithfulness"]["rates"],
+                      "validation": report["validation"]["rates"], "loss": report["loss"],
                       "training_seconds": report["training_seconds"]}))
     print(f"language head: {out}")
     return 0

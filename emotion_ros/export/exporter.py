@@ -11,13 +11,17 @@ Steps (each reported through ``progress``):
    accuracy against float32;
 4. tensorrt profiles: check every operator against what TensorRT's ONNX parser takes, and
    write the optimisation-profile shapes the engine builder uses on the device.
-The directory gets manifest.json (hashes), report.json (all numbers) and the tokenizer.
+The directory gets manifest.json (hashes), report.json (all numbers) and the tokenizer. Every
+step runs on a staging directory beside ``out``; only a set that passed them all replaces
+``out``, so a failed export leaves the previous one in place and nothing unchecked to load.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -183,8 +187,32 @@ def keep_face_reading_float32(half: EmotionNetwork, original: EmotionNetwork) ->
 
 
 def export_model(model: str, profile: ExportProfile, out: str | Path, progress: Progress = print) -> dict:
-    """Export ``model`` (checkpoint directory or preset) for ``profile`` into ``out``; returns the report."""
+    """Export ``model`` (checkpoint directory or preset) for ``profile`` into ``out`` and check
+    it; returns the report. ``out`` is replaced only when every check passed."""
     out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-checking-", dir=out.parent))
+    try:
+        report = _export_checked(model, profile, staging, progress)
+        replace_directory(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    progress(f"wrote {out}")
+    return report
+
+
+def replace_directory(source: Path, target: Path) -> None:
+    """Move ``source`` to ``target``, replacing what was there (its old files are removed last)."""
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}-old-{os.getpid()}")
+        os.replace(target, old)
+    os.replace(source, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _export_checked(model: str, profile: ExportProfile, out: Path, progress: Progress) -> dict:
     progress(f"loading {model}")
     reference = TorchBackend(model)
     network = reference.network
@@ -235,5 +263,4 @@ def export_model(model: str, profile: ExportProfile, out: str | Path, progress: 
         report["tensorrt_profiles"] = optimisation_profiles(profile, manifest["config"], reference.frame_size)
         (out / "tensorrt_profiles.json").write_text(json.dumps(report["tensorrt_profiles"], indent=2))
     (out / "report.json").write_text(json.dumps(report, indent=2, default=str))
-    progress(f"wrote {out}")
     return report

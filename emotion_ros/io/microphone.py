@@ -66,7 +66,8 @@ class MicrophoneCapture:
             self._stream.start()
         except Exception as exc:  # PortAudioError, ValueError for unknown devices
             self._stream = None
-            raise MicrophoneError(f"cannot open microphone {self.device!r}: {exc}") from exc
+            which = "the default input device" if self.device is None else repr(self.device)
+            raise MicrophoneError(f"cannot open microphone {which}: {exc}") from exc
 
     def _callback(self, indata: np.ndarray, frames: int, time_info, status) -> None:
         if status.input_overflow:

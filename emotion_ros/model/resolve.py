@@ -6,6 +6,7 @@ from pathlib import Path
 
 from emotion_ros.model.assembly_record import check_assembly
 from emotion_ros.model.checkpoint import WEIGHTS as CHECKPOINT_FILE
+from emotion_ros.model.config import available_presets
 from emotion_ros.paths import share_dir
 
 UNTRAINED_SUFFIX = "@untrained"  # ends the model id of random weights
@@ -14,16 +15,21 @@ UNTRAINED_SUFFIX = "@untrained"  # ends the model id of random weights
 def resolve_model(model: str) -> Path | str:
     """A checkpoint directory for ``model`` (a directory, its model.safetensors, or a preset's
     bundled checkpoint models/<name>/), or the preset name itself when no checkpoint exists
-    (untrained). CheckpointError for a checkpoint of the package's models/ that is stale
-    against the package's parts (model/assembly_record.py)."""
+    (untrained). A preset's name is the preset, whatever the working directory holds: a
+    directory of that name is given as a path (./tiny). CheckpointError for a checkpoint of the
+    package's models/ that is stale against the package's parts (model/assembly_record.py)."""
     path = Path(model).expanduser()
     if path.is_file() and path.name == CHECKPOINT_FILE:  # the weights file: its directory holds the rest
         path = path.parent
-    bundled = share_dir() / "models" / model
-    if not path.is_dir() and (bundled / CHECKPOINT_FILE).is_file():
+    models = share_dir() / "models"
+    bundled = models / model
+    named = "/" not in model and "\\" not in model  # a name, not a path
+    if named and (model in available_presets() or (bundled / CHECKPOINT_FILE).is_file()):
+        if not (bundled / CHECKPOINT_FILE).is_file():
+            return model
         path = bundled
     if path.is_dir():
-        if path.resolve().parent == (share_dir() / "models").resolve():  # the package's own, assembled from its parts
+        if path.resolve().parent == models.resolve():  # the package's own, assembled from its parts
             check_assembly(path, share_dir())
         return path
     if path.suffix or "/" in model:

@@ -22,14 +22,18 @@ def declare(node: Node, name: str, default: Any, description: str, low=None, hig
     try:
         return node.declare_parameter(name, default, descriptor).value
     except InvalidParameterTypeException:
-        if not isinstance(default, float):
+        if isinstance(default, bool) or not isinstance(default, (float, str)):
             raise
-    # `rate:=0` on the command line or in a launch file arrives as an integer: take it as a float.
+    # Launch files and `-p name:=value` read every value as YAML: `rate:=0` arrives as an
+    # integer (taken as a float) and `source:=0` as one too (taken as its text, "0").
     descriptor.dynamic_typing = True
     value = node.declare_parameter(name, default, descriptor).value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         node.undeclare_parameter(name)
-        raise InvalidParameterTypeException(Parameter(name, value=value), "a number")
+        raise InvalidParameterTypeException(Parameter(name, value=value), "a string" if isinstance(default, str) else "a number")
+    if isinstance(default, str):
+        node.set_parameters([Parameter(name, Parameter.Type.STRING, str(value))])
+        return str(value)
     if low is not None and not low <= value <= high:
         node.undeclare_parameter(name)
         raise ValueError(f"parameter {name} = {value} is outside [{low}, {high}]")

@@ -138,12 +138,16 @@ class EmotionEstimator:
         one thread), so the window that picks it finds its feature cached, and a face reader's
         window reads every such frame; a frame never prefilled is encoded with its window. A face
         reader finds faces at the follower's rate and follows them in between (face_follower.py).
-        A frame from before a clock jump is ignored (False)."""
+        A frame from before a clock jump is ignored (False), and so is one not newer than the
+        follower's newest: the window's worker and the frame worker both give it frames, and
+        an older one would turn its tracks' clock back (every track would end)."""
         if not self.enter_timeline(timeline):
             return False
         if self.faces is None:
             return self.cache.prefill(stamp, frame, self.backend.encode_frames)
-        with self._follow_lock:
+        with self._follow_lock:  # the check and the encoding at once: no newer frame can come between
+            if stamp <= self.faces.newest_stamp:
+                return False
             return self.cache.prefill(stamp, frame, lambda frames: self.faces.encode(stamp, frames[0])[None])
 
     def _follow(self, window: Window) -> None:
@@ -152,8 +156,7 @@ class EmotionEstimator:
         if self.faces is None:
             return
         for stamp, frame in zip(window.frame_stamps[window.frame_mask], window.frames[window.frame_mask]):
-            if stamp > self.faces.newest_stamp:
-                self.prefill(float(stamp), frame, window.timeline)
+            self.prefill(float(stamp), frame, window.timeline)
 
     def _main_first(self, views: list[PersonView], t_end: float) -> list[PersonView]:
         """The people, main person first (by ``main_person``), then by face size."""

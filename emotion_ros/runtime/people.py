@@ -3,7 +3,7 @@
 The face encoder gives up to eight faces per frame (face_encoder.py). With track ids (from the
 FaceFollower's PersonTracker), a window's people are its tracks: everyone confirmed in any of its
 frames, with a face not confirmed yet (found once) joined to the track whose box it overlaps in
-the nearest frame. Without ids (frames encoded outside the follower), the people are the faces of
+the nearest frame; a face never confirmed is nobody (a one-frame false detection). Without ids (frames encoded outside the follower), the people are the faces of
 the newest frame that shows any face, each followed back through the earlier frames by box
 overlap (greedy, best IoU first), which is enough inside one 2 s window where faces move a few
 pixels between frames. A window's frames are all the frames read in it (every camera frame when
@@ -52,14 +52,15 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def people_in_window(features: np.ndarray, frame_mask: np.ndarray | None = None,
                      ids: np.ndarray | None = None) -> list[PersonView]:
     """features (T, SLOTS, 12) face tokens; frame_mask (T,) bool, frames that really belong to the
-    window (others are ignored); ids (T, SLOTS) their track ids (-1: none) -> the people, largest
-    face first."""
+    window (others are ignored); ids (T, SLOTS) their track ids (-1: none; given, only tracks are
+    people) -> the people, largest face first."""
     t = features.shape[0]
     usable = np.ones(t, bool) if frame_mask is None else np.asarray(frame_mask, bool)
     present = (features[..., DETECTION] > 0) & usable[:, None]  # (T, SLOTS): detection probability > 0.5
-    ids = np.where(present, ids, -1) if ids is not None else np.full(present.shape, -1)
+    tracked = ids is not None
+    ids = np.where(present, ids, -1) if tracked else np.full(present.shape, -1)
     tracks = np.unique(ids[ids >= 0])
-    if tracks.size:
+    if tracks.size or tracked:
         people = [np.array([_slot_of(row, track) for row in ids]) for track in tracks]
     else:
         frames_with_faces = np.flatnonzero(present.any(axis=1))

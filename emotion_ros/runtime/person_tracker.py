@@ -8,7 +8,8 @@ detections longer than one period first steps the tracker once per missed period
 survives ``timeout`` seconds of not being found (a blink of the detector, a head turn), and a
 person who comes back later gets a new id. Ids count up from 1 and are never reused within a run:
 when the clock jumps (it goes backwards, as in a bag loop or a simulator reset, or skips past the
-timeout) every track ends and the next ids continue the count.
+timeout, or past 1.5 periods where the timeout is shorter than a period) every track ends and
+the next ids continue the count.
 """
 
 from __future__ import annotations
@@ -42,11 +43,13 @@ class PersonTracker:
         self._tracker = self._new_tracker()
 
     def _new_tracker(self) -> Tracker:
-        # A new face is confirmed by its second detection; a confirmed one survives `timeout`
-        # of missed periods (norfair drops a track when its counter falls below zero).
-        misses = max(1, math.ceil(self.timeout / self.period))
+        # A new face is confirmed by its second detection (initialization_delay 1, which norfair
+        # allows only below hit_counter_max); a confirmed one survives `timeout` of missed
+        # periods: norfair drops a track when its counter falls below zero, and _step ends it
+        # in time where few detections fit in the timeout (a counter of at least 2).
+        misses = math.ceil(self.timeout / self.period - 1e-9)
         return Tracker(distance_function="iou", distance_threshold=MAX_DISTANCE,
-                       hit_counter_max=misses - 1, initialization_delay=min(1, misses - 2))
+                       hit_counter_max=max(2, misses - 1), initialization_delay=1)
 
     @property
     def total_ids(self) -> int:
@@ -65,16 +68,16 @@ class PersonTracker:
         """One detection's faces: boxes (F, 4) x0, y0, x1, y1 (any consistent unit; IoU is scale
         free), at ``stamp`` [s] -> ids (F,) int, -1 for a face not yet confirmed (found once)."""
         last = self._last_stamp
-        if last is not None and not last < stamp <= last + self.timeout:
+        if last is not None and not last < stamp <= last + max(self.timeout, 1.5 * self.period):
             self.reset()
         elif last is not None:
-            for _ in range(round((stamp - last) / self.period) - 1):  # detections that did not happen
-                self._step([])
+            for missed in range(1, round((stamp - last) / self.period)):  # detections that did not happen
+                self._step([], last + missed * self.period)
         self._last_stamp = stamp
         self._steps += 1
         faces = [Detection(np.asarray(box, float).reshape(2, 2), data=(self._steps, i)) for i, box in enumerate(boxes)]
         ids = np.full(len(faces), -1)
-        for obj in self._step(faces):
+        for obj in self._step(faces, stamp):
             step, face = obj.last_detection.data
             if step == self._steps:  # matched (or confirmed) by this detection
                 ids[face] = track = self._base + obj.id
@@ -85,9 +88,16 @@ class PersonTracker:
                         self._first_seen.popitem(last=False)
         return ids
 
-    def _step(self, faces: list[Detection]):
-        alive = self._tracker.update(faces)  # confirmed tracks only
-        live = {self._base + obj.id for obj in alive if obj.id is not None}
+    def _step(self, faces: list[Detection], stamp: float):
+        alive = []
+        for obj in self._tracker.update(faces):  # confirmed tracks only
+            found = self.tracks.get(self._base + obj.id)
+            matched = faces and obj.last_detection.data[0] == self._steps
+            if found is not None and not matched and stamp - found >= self.timeout - 1e-6:
+                obj.hit_counter = -1  # norfair forgets it at the next update
+            else:
+                alive.append(obj)
+        live = {self._base + obj.id for obj in alive}
         for track in [t for t in self.tracks if t not in live]:
             del self.tracks[track]
             self.ended += 1

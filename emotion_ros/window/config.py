@@ -74,14 +74,20 @@ class WindowConfig:
         return cls(**values)
 
 
-def emotion_node_parameters() -> dict:
-    """The emotion node's parameters as shipped in config/emotion.yaml (what `emotion-ros run` and
-    `demo` use), for tools that replay the node's pipeline offline."""
+def shipped_parameters(file_name: str, node_name: str) -> dict:
+    """The ``ros__parameters`` of node ``node_name`` in the package's config/``file_name``, whose
+    sections are keyed /**/<node> (so they apply in any namespace)."""
     import yaml
 
     from emotion_ros.paths import share_dir
 
-    return yaml.safe_load((share_dir() / "config" / "emotion.yaml").read_text())["emotion"]["ros__parameters"]
+    return yaml.safe_load((share_dir() / "config" / file_name).read_text())[f"/**/{node_name}"]["ros__parameters"]
+
+
+def emotion_node_parameters() -> dict:
+    """The emotion node's parameters as shipped in config/emotion.yaml (what `emotion-ros run` and
+    `demo` use), for tools that replay the node's pipeline offline."""
+    return shipped_parameters("emotion.yaml", "emotion")
 
 
 def emotion_node_window() -> WindowConfig:
