@@ -126,6 +126,20 @@ def test_window_monitor_reports_silent_sensors_and_refuses_live_window_changes(r
         listener.destroy_node()
 
 
+def test_diagnostics_go_on_under_sim_time_while_the_clock_is_paused(ros):
+    """use_sim_time with no /clock (a paused bag, a simulator not started): reporting runs on wall time."""
+    monitor = WindowMonitorNode(parameter_overrides=[Parameter("diagnostics_period", value=0.2),
+                                                     Parameter("use_sim_time", value=True)])
+    listener, diagnostics = collector("diagnostics_listener", DiagnosticArray, "/diagnostics")
+    try:
+        bring_up(monitor)
+        assert monitor.get_clock().now().nanoseconds == 0  # sim time, and no /clock yet
+        assert spin_until([monitor, listener], lambda: len(diagnostics) >= 3, timeout=10.0)
+    finally:
+        shut_down([monitor])
+        listener.destroy_node()
+
+
 @pytest.mark.parametrize("node_class", [CameraNode, MicrophoneNode, FileSourceNode, WindowMonitorNode, PerceptionNode,
                                         SpeechRecognizerNode])
 def test_every_yaml_key_is_a_declared_parameter(ros, node_class):

@@ -37,7 +37,7 @@ FAST = [
 ]
 
 
-# Held-out phrasings (dialogue.QUESTIONS' second tuples): the head never trained on them.
+# Held-out phrasings (dialogue.QUESTIONS' last tuples): the head never trained on them.
 HELD_OUT_QUESTIONS = {
     "people": "How many persons can you see?",
     "no": "Would you say they are sad?",
@@ -53,7 +53,7 @@ def test_held_out_questions_asked_over_dds_get_different_and_correct_answers(ros
     from emotion_ros.default_model.dialogue import QUESTIONS
     from emotion_ros.runtime.faithful_answer import named_expression
 
-    held_out = {q.format(adjective=a) for _, phrasings in QUESTIONS.values() for q in phrasings for a in ("sad", "happy", "angry")}
+    held_out = {q.format(adjective=a) for *_, phrasings in QUESTIONS.values() for q in phrasings for a in ("sad", "happy", "angry")}
     assert set(HELD_OUT_QUESTIONS.values()) <= held_out
     out = tmp_path / "answers.json"
     listener = subprocess.Popen([sys.executable, str(Path(__file__).with_name("explain_questions.py")), str(out), "90",

@@ -83,7 +83,7 @@ class CameraNode(ManagedNode):
         self._capture_worker = CaptureWorker(self._open_capture, self._publish, capture, stall_after=self.param("stall_timeout"),
                                      retry_max=self.param("retry_max_interval"), loop_file=self.param("loop"),
                                      period=period, log=self.get_logger().warning).start()
-        self._timer = self.create_timer(self.param("diagnostics_period"), self._publish_diagnostics)
+        self._timer = self.create_wall_timer(self.param("diagnostics_period"), self._publish_diagnostics)
         return SUCCESS
 
     def stop(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+from rclpy.clock import Clock, ClockType
 from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 
 SUCCESS = TransitionCallbackReturn.SUCCESS
@@ -28,6 +29,12 @@ class ManagedNode(LifecycleNode):
         self.failure_reason = ""
         self._worker: threading.Thread | None = None
         self._running = threading.Event()
+        self._steady_clock = Clock(clock_type=ClockType.STEADY_TIME)
+
+    def create_wall_timer(self, period: float, callback):
+        """A timer every ``period`` s of steady (wall) time: reporting (/diagnostics) and periodic
+        work go on under use_sim_time while /clock pauses or has not started."""
+        return self.create_timer(period, callback, clock=self._steady_clock)
 
     def param(self, name: str):
         return self.get_parameter(name).value

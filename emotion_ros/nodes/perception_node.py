@@ -160,8 +160,9 @@ class PerceptionNode(ManagedNode):
     # -- parameters -----------------------------------------------------------------------------
     # These take effect at once; every other parameter shapes what configure built, so it is
     # refused while the node is configured (deactivate, clean up, change, configure again).
+    # use_sim_time switches the node's clock (rclpy's TimeSource); its timers run on wall time.
     LIVE_PARAMETERS = ("event.hysteresis", "event.min_dwell", "event.min_confidence", "explanation.rate",
-                       "explanation.max_new_tokens", "frame_id", "silent_after")
+                       "explanation.max_new_tokens", "frame_id", "silent_after", "use_sim_time")
 
     def _check_parameter_change(self, params) -> SetParametersResult:
         for p in params:
@@ -186,7 +187,7 @@ class PerceptionNode(ManagedNode):
                 self.destroy_timer(self._explanation_timer)
                 self._explanation_timer = None
             if new["explanation.rate"] > 0:
-                self._explanation_timer = self.create_timer(1.0 / new["explanation.rate"], self._periodic_explanation)
+                self._explanation_timer = self.create_wall_timer(1.0 / new["explanation.rate"], self._periodic_explanation)
 
     # -- lifecycle ------------------------------------------------------------------------------
     def on_configure(self, state):
@@ -266,7 +267,7 @@ class PerceptionNode(ManagedNode):
             self._service = self.create_service(Explain, "~/explain", self._on_explain, qos_profile=SERVICE_QOS,
                                                 callback_group=ReentrantCallbackGroup())
             if self.param("explanation.rate") > 0:
-                self._explanation_timer = self.create_timer(1.0 / self.param("explanation.rate"), self._periodic_explanation)
+                self._explanation_timer = self.create_wall_timer(1.0 / self.param("explanation.rate"), self._periodic_explanation)
         if self._external_faces is not None:
             self._face_input = Rep155FaceInput(self, self._external_faces, sensor_qos(self), self._reject_face)
         if self.param("hri.enabled") and self.backend.reads_faces and hri_msgs_available():
@@ -274,7 +275,7 @@ class PerceptionNode(ManagedNode):
             publish_faces = mode == "always" or (mode == "auto" and not faces_published_elsewhere(self))
             self._rep155 = Rep155Faces(self, publish_faces)
             self.get_logger().info("REP-155: publishing face expressions" + (", regions and ids" if publish_faces else ""))
-        self._diagnostics_timer = self.create_timer(self.param("diagnostics_period"), self._publish_diagnostics)
+        self._diagnostics_timer = self.create_wall_timer(self.param("diagnostics_period"), self._publish_diagnostics)
         self._sensors.start()
         return SUCCESS
 

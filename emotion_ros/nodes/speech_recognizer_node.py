@@ -115,7 +115,7 @@ class SpeechRecognizerNode(ManagedNode):
             latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
             self._subscriptions.append(self.create_subscription(types["AudioInfo"], "audio_info", self._on_audio_info, latched))
             self._subscribe(types["AudioDataStamped"], lambda msg: audio_data_to_pcm(msg, self._audio_info))
-        self._timer = self.create_timer(self.param("diagnostics_period"), self._publish_diagnostics)
+        self._timer = self.create_wall_timer(self.param("diagnostics_period"), self._publish_diagnostics)
         return SUCCESS
 
     def stop(self) -> None:

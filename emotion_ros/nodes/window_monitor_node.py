@@ -66,7 +66,7 @@ class WindowMonitorNode(ManagedNode):
 
     def start(self):
         self._sensors.start()
-        self._timer = self.create_timer(self.param("diagnostics_period"), self._publish_diagnostics)
+        self._timer = self.create_wall_timer(self.param("diagnostics_period"), self._publish_diagnostics)
         return SUCCESS
 
     def stop(self) -> None:
