@@ -206,7 +206,7 @@ def test_export_cli_reports_and_fails_cleanly(tmp_path):
     ok = subprocess.run([sys.executable, "-m", "emotion_ros.cli", "export", "tiny", "--profile", "jetson-orin",
                          "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=300)
     assert ok.returncode == 0, ok.stderr
-    assert "[export] checking operators against TensorRT's ONNX parser" in ok.stdout
+    assert "[export] checking operators against those TensorRT's ONNX parser supports" in ok.stdout
     assert "emotion-ros build-engines" in ok.stdout
     bad = subprocess.run([sys.executable, "-m", "emotion_ros.cli", "export", "tiny", "--profile", "tpu",
                           "--out", str(tmp_path / "x")], capture_output=True, text=True, timeout=120)
@@ -331,3 +331,29 @@ def test_every_shape_the_runtime_feeds_fits_the_tensorrt_profiles(cpu_export, sa
                     outside.append(f"{graph}.{name}: fed {shape}, profile {low}..{high}")
     assert {"window", "face_reader", "llm_step"} <= set(seen) and "text" in seen["window"]
     assert not outside, outside
+
+
+def test_an_input_outside_the_engines_profile_is_refused_before_it_runs():
+    """EngineRunner with TensorRT's answers stubbed (no GPU here): set_input_shape says False
+    for a shape outside the profile, and nothing is copied to the GPU or run."""
+    import torch
+
+    from emotion_ros.runtime.tensorrt_backend import EngineRunner
+
+    class Context:
+        def set_input_shape(self, name, shape):
+            return shape[1:] == (512, 512, 3) and 1 <= shape[0] <= 16
+
+        def execute_async_v3(self, stream):
+            raise AssertionError("ran on a shape outside the profile")
+
+    class Engine:
+        def get_tensor_profile_shape(self, name, profile):
+            return [(1, 512, 512, 3), (4, 512, 512, 3), (16, 512, 512, 3)]
+
+    runner = EngineRunner.__new__(EngineRunner)
+    runner.engine, runner.context, runner.inputs, runner.outputs = Engine(), Context(), ["frames"], ["features"]
+    runner.dtypes = {"frames": torch.uint8, "features": torch.float16}
+    with pytest.raises(ValueError, match=r"frames of shape \(4, 224, 224, 3\) is outside the engine's profile "
+                                         r"\(\(1, 512, 512, 3\) to \(16, 512, 512, 3\)\)"):
+        runner.run({"frames": torch.zeros(4, 224, 224, 3, dtype=torch.uint8)})

@@ -9,8 +9,9 @@ Steps (each reported through ``progress``):
    decoding through llm_step must give PyTorch's tokens (float32 profiles);
 3. onnxruntime profiles: save the optimised graphs, and dynamic int8 graphs with their
    accuracy against float32;
-4. tensorrt profiles: check every operator against what TensorRT's ONNX parser takes, and
-   write the optimisation-profile shapes the engine builder uses on the device.
+4. tensorrt profiles: check every operator against the list of those TensorRT's ONNX parser
+   supports (tensorrt_ops.py; the parser itself needs a Builder, so a GPU), and write the
+   optimisation-profile shapes the engine builder uses on the device.
 The directory gets manifest.json (hashes), report.json (all numbers) and the tokenizer. Every
 step runs on a staging directory beside ``out``; only a set that passed them all replaces
 ``out``, so a failed export leaves the previous one in place and nothing unchecked to load.
@@ -255,7 +256,7 @@ def _export_checked(model: str, profile: ExportProfile, out: Path, progress: Pro
             report["int8_accuracy"] = int8_accuracy(OnnxRuntimeBackend.from_directory(out),
                                                     OnnxRuntimeBackend.from_directory(out, int8=True), frames, audio)
     else:
-        progress("checking operators against TensorRT's ONNX parser")
+        progress("checking operators against those TensorRT's ONNX parser supports")
         missing = {name: unsupported_operators(graph["operators"]) for name, graph in report["graphs"].items()}
         report["tensorrt_unsupported_operators"] = {k: v for k, v in missing.items() if v}
         if report["tensorrt_unsupported_operators"]:

@@ -41,10 +41,16 @@ class EngineRunner:
         self.dtypes = {n: _TORCH_DTYPES[self.engine.get_tensor_dtype(n).name] for n in names}
 
     def run(self, feed: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Raises ValueError for an input shape outside the engine's optimisation profile (which
+        TensorRT would otherwise run on whatever its buffers hold)."""
         for name in self.inputs:
+            shape = tuple(feed[name].shape)
+            if not self.context.set_input_shape(name, shape):
+                low, _, high = (tuple(s) for s in self.engine.get_tensor_profile_shape(name, 0))
+                raise ValueError(f"input {name} of shape {shape} is outside the engine's profile ({low} to {high}); "
+                                 "export again with a profile that covers it")
             tensor = feed[name].to("cuda", self.dtypes[name]).contiguous()
             feed[name] = tensor
-            self.context.set_input_shape(name, tuple(tensor.shape))
             self.context.set_tensor_address(name, tensor.data_ptr())
         results = {}
         for name in self.outputs:
