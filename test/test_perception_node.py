@@ -282,6 +282,7 @@ def test_missing_or_corrupt_model_fails_configuration_with_the_reason(ros, tmp_p
     ("faces.source", "kinect", "faces.source must be one of camera, ros4hri, not 'kinect'"),
     ("people.main_person", "loudest", "main_person must be one of largest, longest, speaking, not 'loudest'"),
     ("hri.publish_faces", "sometimes", "hri.publish_faces must be one of auto, always, never"),
+    ("people.ids", "random", "people.ids must be one of unique, sequential, not 'random'"),
 ])
 def test_people_parameters_that_cannot_work_fail_configuration_with_the_reason(ros, name, value, reason):
     emotion = PerceptionNode(parameter_overrides=[Parameter(name, value=value)])
@@ -297,6 +298,23 @@ def test_window_must_match_the_model(ros):
     try:
         assert emotion.trigger_configure() == TransitionCallbackReturn.FAILURE
         assert "window.num_frames = 8 but the model takes 16" in emotion.failure_reason
+    finally:
+        shut_down([emotion])
+
+
+def test_person_ids_never_repeat_across_reconfigures_unless_asked_to(ros):
+    """A REP-155 consumer outlives the node's cleanup and configure: the next run's ids are new."""
+    emotion = PerceptionNode(parameter_overrides=FAST)
+    try:
+        prefixes = []
+        for _ in range(3):
+            assert emotion.trigger_configure() == TransitionCallbackReturn.SUCCESS
+            prefixes.append(emotion._estimator.follower.face_id(1))
+            assert emotion.trigger_cleanup() == TransitionCallbackReturn.SUCCESS
+        assert len(set(prefixes)) == 3 and all(re.fullmatch(r"f[a-z0-9]{4}_1", p) for p in prefixes), prefixes
+        assert emotion.set_parameters([Parameter("people.ids", value="sequential")])[0].successful
+        assert emotion.trigger_configure() == TransitionCallbackReturn.SUCCESS
+        assert emotion._estimator.follower.face_id(1) == "f1"
     finally:
         shut_down([emotion])
 

@@ -61,6 +61,19 @@ def test_slow_detection_rates_still_confirm_on_the_second_detection_and_end_on_t
     assert not tracker.tracks and tracker.ended == 1
 
 
+def test_unique_ids_differ_between_runs_and_are_rep155_topic_tokens():
+    import random
+
+    from emotion_ros.runtime.estimate import id_prefix, person_id
+    from emotion_ros.runtime.rep155 import valid_face_id
+
+    runs = {id_prefix("unique", random.Random(seed)) for seed in range(50)}
+    assert len(runs) == 50 and all(valid_face_id(person_id(12, prefix)) for prefix in runs)
+    assert person_id(3, id_prefix("sequential")) == "f3" and person_id(-1, next(iter(runs))) == ""
+    with pytest.raises(ValueError, match="people.ids must be one of unique, sequential"):
+        id_prefix("random")
+
+
 def test_a_gap_in_the_stream_counts_as_missed_detections():
     tracker = PersonTracker(RATE, timeout=1.0)
     first = run(tracker, np.arange(5) / RATE, lambda t: box_at(0.4))[-1][0]

@@ -47,7 +47,7 @@ from emotion_ros.nodes.throttled_log import ThrottledLog
 from emotion_ros.runtime.backends import BACKENDS, create_backend
 from emotion_ros.runtime.debounce import LabelDebouncer, MainPersonEvents
 from emotion_ros.runtime.diagnostics import perception_status
-from emotion_ros.runtime.estimate import EmotionEstimate, ExplanationContexts
+from emotion_ros.runtime.estimate import ID_SCHEMES, EmotionEstimate, ExplanationContexts, id_prefix
 from emotion_ros.runtime.estimator import MAIN_PERSON_POLICIES, EmotionEstimator, StaleWindow
 from emotion_ros.runtime.explain_limits import MAX_NEW_TOKENS, ExplainLimits
 from emotion_ros.runtime.explainer import explain_person
@@ -112,6 +112,10 @@ class PerceptionNode(ManagedNode):
                 f"Whom emotion/state and emotion/event report: one of {', '.join(MAIN_PERSON_POLICIES)} (the largest "
                 "face, the longest tracked, or the one speaking: the voice's person while one person is in view, "
                 "else the largest face).")
+        declare(self, "people.ids", "unique",
+                f"Person ids: one of {', '.join(ID_SCHEMES)} (unique: f, four random letters or digits chosen at "
+                "each configure, _ and a count, e.g. fq3k9_1, so ids never repeat across restarts; sequential: "
+                "f1, f2, ... from each configure).")
         declare(self, "hri.enabled", True, "Publish REP-155 (ROS4HRI) face topics when hri_msgs is importable.")
         declare(self, "hri.publish_faces", "auto",
                 "Also publish /humans/faces/tracked and /humans/faces/<id>/roi: always, never, or auto (unless another "
@@ -230,7 +234,8 @@ class PerceptionNode(ManagedNode):
                 if outside else None
             self._estimator = EmotionEstimator(backend, detection_rate=self.param("faces.detection_rate"),
                                                track_timeout=self.param("people.track_timeout"),
-                                               main_person=self.param("people.main_person"), faces=self._external_faces)
+                                               main_person=self.param("people.main_person"), faces=self._external_faces,
+                                               id_prefix=id_prefix(self.param("people.ids")))
         except ValueError as exc:
             return self.fail(str(exc))
         self._debouncer = LabelDebouncer(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import string
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,10 +11,27 @@ import numpy as np
 from emotion_ros.model.voice_cues import SPEAKING_FRACTION
 
 
-def person_id(track: int) -> str:
+ID_SCHEMES = ("unique", "sequential")
+SEQUENTIAL_PREFIX = "f"
+
+
+def id_prefix(scheme: str, rng: random.Random | None = None) -> str:
+    """What the person ids of one tracking run start with: "sequential": "f" (f1, f2, ... in
+    every run: reproducible, for offline tools and tests); "unique": "f", four random letters
+    and digits and "_" (fq3k9_1, ...), new for every run, so a REP-155 consumer that outlives
+    the node (or its reconfiguration) never takes a new person for an old one."""
+    if scheme not in ID_SCHEMES:
+        raise ValueError(f"people.ids must be one of {', '.join(ID_SCHEMES)}, not {scheme!r}")
+    if scheme == "sequential":
+        return SEQUENTIAL_PREFIX
+    rng = rng or random.SystemRandom()
+    return SEQUENTIAL_PREFIX + "".join(rng.choice(string.ascii_lowercase + string.digits) for _ in range(4)) + "_"
+
+
+def person_id(track: int, prefix: str = SEQUENTIAL_PREFIX) -> str:
     """Track id -> the string id used in messages and in REP-155 topic names (which cannot
-    start with a digit): 7 -> "f7"; -1 (no track) -> ""."""
-    return f"f{track}" if track >= 0 else ""
+    start with a digit): 7 -> "f7" (with prefix id_prefix's); -1 (no track) -> ""."""
+    return f"{prefix}{track}" if track >= 0 else ""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from emotion_ros.io.letterbox import Letterbox
 from emotion_ros.model.face_encoder import person_tokens
 from emotion_ros.model.text_cues import text_cues
 from emotion_ros.runtime.backend import Backend, BackendError, Perception
-from emotion_ros.runtime.estimate import EmotionEstimate, ExplanationContexts, PersonEstimate
+from emotion_ros.runtime.estimate import SEQUENTIAL_PREFIX, EmotionEstimate, ExplanationContexts, PersonEstimate
 from emotion_ros.runtime.frame_cache import FrameFeatureCache
 from emotion_ros.runtime.external_faces import ExternalFaces
 from emotion_ros.runtime.face_follower import DEFAULT_DETECTION_RATE, FaceFollower
@@ -42,15 +42,16 @@ class EmotionEstimator:
 
     def __init__(self, backend: Backend, cache_capacity: int = 256, detection_rate: float = DEFAULT_DETECTION_RATE,
                  track_timeout: float = DEFAULT_TRACK_TIMEOUT, main_person: str = "largest",
-                 faces: ExternalFaces | None = None):
+                 faces: ExternalFaces | None = None, id_prefix: str = SEQUENTIAL_PREFIX):
         """detection_rate [Hz]: how often a face reader finds faces in frames (it follows them in
         between); track_timeout [s]: how long a face not found keeps its track; faces: take the
-        faces another node finds (external_faces.py) instead of finding them."""
+        faces another node finds (external_faces.py) instead of finding them; id_prefix: what
+        the people's ids start with (estimate.id_prefix)."""
         if main_person not in MAIN_PERSON_POLICIES:
             raise ValueError(f"main_person must be one of {', '.join(MAIN_PERSON_POLICIES)}, not {main_person!r}")
         self.backend = backend
         self.cache = FrameFeatureCache(cache_capacity)
-        self.follower = FaceFollower(backend, detection_rate, track_timeout=track_timeout) \
+        self.follower = FaceFollower(backend, detection_rate, track_timeout=track_timeout, id_prefix=id_prefix) \
             if backend.reads_faces and faces is None else None
         # Where each frame's faces and their ids come from: FaceFollower or ExternalFaces.
         self.faces: FaceFollower | ExternalFaces | None = faces if faces is not None else self.follower

@@ -31,7 +31,7 @@ import numpy as np
 
 from emotion_ros.model.face_encoder import BOX, DETECTION, EXPRESSION, SLOTS, empty_token
 from emotion_ros.runtime.backend import Backend
-from emotion_ros.runtime.estimate import person_id
+from emotion_ros.runtime.estimate import SEQUENTIAL_PREFIX, person_id
 from emotion_ros.runtime.frame_cache import stamp_key
 from emotion_ros.runtime.people import MATCH_IOU, box_iou
 from emotion_ros.runtime.person_tracker import DEFAULT_TRACK_TIMEOUT, PersonTracker
@@ -64,13 +64,15 @@ class FaceFollower:
     stamp order from one thread; track_ids() from any thread."""
 
     def __init__(self, backend: Backend, detection_rate: float = DEFAULT_DETECTION_RATE, max_gap: float = 0.5,
-                 track_timeout: float = DEFAULT_TRACK_TIMEOUT, history: int = 512):
+                 track_timeout: float = DEFAULT_TRACK_TIMEOUT, history: int = 512, id_prefix: str = SEQUENTIAL_PREFIX):
+        """id_prefix: what the tracks' ids start with (estimate.id_prefix)."""
         if not backend.reads_faces:
             raise ValueError(f"{backend.model_id} does not read faces: nothing to follow")
         self.backend = backend
         self.detection_period = 1.0 / detection_rate
         self.max_gap = max_gap
         self.tracker = PersonTracker(detection_rate, track_timeout)
+        self.id_prefix = id_prefix
         self._last: _Detection | None = None
         self._previous_stamp = float("-inf")
         self._ids: OrderedDict[int, np.ndarray] = OrderedDict()  # stamp [us] -> (SLOTS,) track ids
@@ -112,10 +114,9 @@ class FaceFollower:
             return np.stack([self._ids.get(stamp_key(s), np.full(SLOTS, -1)) for s in stamps]) if len(stamps) \
                 else np.zeros((0, SLOTS), int)
 
-    @staticmethod
-    def face_id(track: int) -> str:
+    def face_id(self, track: int) -> str:
         """A track's id in messages and topic names."""
-        return person_id(track)
+        return person_id(track, self.id_prefix)
 
     def _encode(self, stamp: float, frame: np.ndarray) -> np.ndarray:
         last, previous = self._last, self._previous_stamp
