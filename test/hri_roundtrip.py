@@ -43,7 +43,7 @@ def main():
              "stamp": m.header.stamp.sec + m.header.stamp.nanosec * 1e-9}), 10)
         listener.create_subscription(NormalizedRegionOfInterest2D, f"/humans/faces/{face}/roi", lambda m, face=face: heard["roi"].append(
             {"face": face, "box": [m.xmin, m.ymin, m.xmax, m.ymax], "c": m.c}), 10)
-    faces = Rep155Faces(emotion, publish_faces=True)
+    faces = Rep155Faces(emotion, publish_faces="always")
 
     def spin(seconds):
         deadline = time.monotonic() + seconds

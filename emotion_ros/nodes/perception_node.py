@@ -39,7 +39,7 @@ from emotion_ros.nodes.managed_node import SUCCESS, ManagedNode
 from emotion_ros.nodes.parameters import declare, declare_config, read_config
 from emotion_ros.nodes.rclpy_api import on_parameters_set
 from emotion_ros.nodes.rep155_face_input import Rep155FaceInput
-from emotion_ros.nodes.rep155_faces import Rep155Faces, faces_published_elsewhere, hri_msgs_available
+from emotion_ros.nodes.rep155_faces import Rep155Faces, hri_msgs_available
 from emotion_ros.nodes.runner import main_for
 from emotion_ros.nodes.sensor_subscriptions import (SensorSubscriptions, check_sensor_parameters, declare_sensor_parameters,
                                                     sensor_qos)
@@ -51,6 +51,7 @@ from emotion_ros.runtime.estimate import ID_SCHEMES, EmotionEstimate, Explanatio
 from emotion_ros.runtime.estimator import MAIN_PERSON_POLICIES, EmotionEstimator, StaleWindow
 from emotion_ros.runtime.explain_limits import MAX_NEW_TOKENS, ExplainLimits
 from emotion_ros.runtime.explainer import explain_person
+from emotion_ros.runtime.face_publishing import PUBLISH_FACES
 from emotion_ros.runtime.external_faces import ExternalFaces
 from emotion_ros.runtime.face_follower import DEFAULT_DETECTION_RATE
 from emotion_ros.runtime.person_tracker import DEFAULT_TRACK_TIMEOUT
@@ -62,7 +63,6 @@ from emotion_ros.window.diagnostics import input_status
 from emotion_ros.window.sensor_input import SensorInput
 from emotion_ros.window.window import Window
 
-PUBLISH_FACES = ("auto", "always", "never")
 MIN_EXPLANATION_RATE = 0.001  # [Hz]: slower periods overflow the timer (1e-300 Hz is an infinite period)
 FACE_SOURCES = ("camera", "ros4hri")
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -118,8 +118,8 @@ class PerceptionNode(ManagedNode):
                 "f1, f2, ... from each configure).")
         declare(self, "hri.enabled", True, "Publish REP-155 (ROS4HRI) face topics when hri_msgs is importable.")
         declare(self, "hri.publish_faces", "auto",
-                "Also publish /humans/faces/tracked and /humans/faces/<id>/roi: always, never, or auto (unless another "
-                "node publishes /humans/faces/tracked when this one activates).")
+                "Also publish /humans/faces/tracked and /humans/faces/<id>/roi: always, never, or auto (while no other "
+                "node publishes /humans/faces/tracked, decided again at every window).")
         declare(self, "event.hysteresis", 0.15, "A new label must beat the current one by this probability.", 0.0, 1.0)
         declare(self, "event.min_dwell", 1.0, "... and lead for this long before emotion/event reports it [s].", 0.0, 60.0)
         declare(self, "event.min_confidence", 0.4, "... with at least this probability.", 0.0, 1.0)
@@ -276,10 +276,7 @@ class PerceptionNode(ManagedNode):
         if self._external_faces is not None:
             self._face_input = Rep155FaceInput(self, self._external_faces, sensor_qos(self), self._reject_face)
         if self.param("hri.enabled") and self.backend.reads_faces and hri_msgs_available():
-            mode = self.param("hri.publish_faces")
-            publish_faces = mode == "always" or (mode == "auto" and not faces_published_elsewhere(self))
-            self._rep155 = Rep155Faces(self, publish_faces)
-            self.get_logger().info("REP-155: publishing face expressions" + (", regions and ids" if publish_faces else ""))
+            self._rep155 = Rep155Faces(self, self.param("hri.publish_faces"))
         self._diagnostics_timer = self.create_wall_timer(self.param("diagnostics_period"), self._publish_diagnostics)
         self._sensors.start()
         return SUCCESS
