@@ -330,6 +330,8 @@ def test_parameters_change_live_or_are_refused_with_a_reason(ros):
         assert emotion._debouncer.min_dwell == 3.0
         assert emotion.set_parameters([Parameter("explanation.rate", value=2.0)])[0].successful
         assert emotion._explanation_timer.timer_period_ns == 500_000_000
+        assert emotion.set_parameters([Parameter("use_sim_time", value=True)])[0].successful  # a bag with --clock
+        assert emotion.get_clock().now().nanoseconds == 0 and emotion._diagnostics_timer.timer_period_ns == 300_000_000
     finally:
         shut_down([emotion])
 
