@@ -37,6 +37,10 @@ def generate_launch_description():
             DeclareLaunchArgument("explain", default_value="true", description="Run the LLaMA head."),
             DeclareLaunchArgument("transcribe", default_value="true",
                                   description="Run the speech recogniser on the audio (publishes `speech`)."),
+            DeclareLaunchArgument("use_sim_time", default_value="false",
+                                  description="Follow /clock (a bag played with its clock, a simulator)."),
+            DeclareLaunchArgument("reliable", default_value="false",
+                                  description="Reliable sensor subscriptions (a bag played faster than real time)."),
             Node(
                 package="emotion_ros", executable="camera_node", name="camera", namespace=namespace,
                 parameters=[sensors, autostart, {"source": ParameterValue(LaunchConfiguration("camera_source"), value_type=str)}],
@@ -55,7 +59,9 @@ def generate_launch_description():
             Node(
                 package="emotion_ros", executable="emotion_node", name="emotion", namespace=namespace,
                 parameters=[emotion, autostart, {"model": ParameterValue(LaunchConfiguration("model"), value_type=str),
-                                                 "explanation.enabled": LaunchConfiguration("explain")}],
+                                                 "explanation.enabled": LaunchConfiguration("explain"),
+                                                 "use_sim_time": LaunchConfiguration("use_sim_time"),
+                                                 "qos.reliable": LaunchConfiguration("reliable")}],
                 remappings=remap,
             ),
         ]

@@ -109,6 +109,18 @@ def test_camera_node_refuses_a_missing_source(ros):
         shut_down([camera])
 
 
+def test_file_source_given_a_bag_directory_says_how_to_play_it(ros, tmp_path):
+    bag = tmp_path / "robot_bag"
+    bag.mkdir()
+    (bag / "metadata.yaml").write_text("rosbag2_bagfile_information: {}\n")
+    source = FileSourceNode(parameter_overrides=[Parameter("path", value=str(bag))])
+    try:
+        assert source.trigger_configure() == TransitionCallbackReturn.FAILURE
+        assert f"emotion-ros replay {bag} --publish" in source.failure_reason and "not found" not in source.failure_reason
+    finally:
+        shut_down([source])
+
+
 def test_window_monitor_reports_silent_sensors_and_refuses_live_window_changes(ros):
     monitor = WindowMonitorNode(parameter_overrides=[Parameter("diagnostics_period", value=0.2), Parameter("silent_after", value=0.3)])
     listener, diagnostics = collector("diagnostics_listener", DiagnosticArray, "/diagnostics")

@@ -80,7 +80,7 @@ def test_launch_file_names_only_real_executables_files_and_arguments(path):
 
     for call in nodes:
         node_name = keyword(call, "name").value
-        known = set(flat(params[f"/**/{node_name}"]["ros__parameters"])) | {"autostart"}
+        known = set(flat(params[f"/**/{node_name}"]["ros__parameters"])) | {"autostart", "use_sim_time"}
         for element in keyword(call, "parameters").elts:
             if isinstance(element, ast.Dict):
                 for key in element.keys:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 from emotion_msgs.msg import AudioFrame
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
@@ -72,6 +73,9 @@ class FileSourceNode(ManagedNode):
     def on_configure(self, state):
         if not self.param("path"):
             return self.fail("parameter 'path' is empty: give the media file to play")
+        if Path(self.param("path")).is_dir():
+            return self.fail(f"{self.param('path')} is a directory, not a media file: play a rosbag2 bag into a running "
+                             f"node with `emotion-ros replay {self.param('path')} --publish` (README: Replaying a robot's recording)")
         if self.param("stamp_origin") not in STAMP_ORIGINS:
             return self.fail(f"stamp_origin must be one of {STAMP_ORIGINS}, got {self.param('stamp_origin')!r}")
         if self.param("audio_encoding") not in PCM_ENCODINGS:
