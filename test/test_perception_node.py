@@ -12,6 +12,7 @@ import pytest
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from emotion_msgs.msg import AudioFrame
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import qos_profile_sensor_data
@@ -162,6 +163,57 @@ def test_a_state_can_be_explained_from_the_moment_it_is_published(ros):
         shut_down([emotion])
         sensors.node.destroy_node()
     assert len(explainable) >= 2 and all(explainable), explainable
+
+
+def test_explain_calls_in_flight_when_the_node_deactivates_are_answered(ros):
+    """One call being answered and one waiting when the node deactivates: both get their
+    response (the first its explanation, the second the reason), and a call while inactive too."""
+    import threading
+
+    from emotion_msgs.srv import Explain
+
+    emotion = PerceptionNode(parameter_overrides=FAST + [Parameter("explanation.rate", value=0.0)])
+    explain, started = emotion._explain, threading.Event()
+
+    def slow_explain(request):  # the node's own, a second late
+        started.set()
+        time.sleep(1.0)
+        explain(request)
+
+    emotion._explain = slow_explain
+    sensors = SyntheticSensors()
+    caller = rclpy.create_node("explain_caller")
+    client = caller.create_client(Explain, "/emotion/explain")
+    executor = SingleThreadedExecutor()  # one for the whole test: it holds the calls' coroutines
+
+    def spin(condition, timeout):
+        deadline = time.monotonic() + timeout
+        while not condition() and time.monotonic() < deadline:
+            executor.spin_once(timeout_sec=0.05)
+        return condition()
+
+    try:
+        bring_up(emotion)
+        drive([emotion, sensors.node], sensors.advance(2.5))
+        assert emotion._newest() is not None and client.wait_for_service(timeout_sec=5.0)
+        executor.add_node(emotion)
+        executor.add_node(caller)
+        answering = client.call_async(Explain.Request(question="How sure are you?"))
+        assert spin(started.is_set, 10.0)
+        waiting = client.call_async(Explain.Request(question="Is anyone speaking?"))
+        spin(lambda: False, 0.3)  # the second call reaches the node
+        assert emotion.trigger_deactivate() == TransitionCallbackReturn.SUCCESS
+        assert spin(lambda: answering.done() and waiting.done(), 10.0)
+        assert answering.result().success and answering.result().explanation.text, answering.result()
+        assert not waiting.result().success and "deactivated" in waiting.result().message, waiting.result()
+        inactive = client.call_async(Explain.Request(question="Why?"))
+        assert spin(inactive.done, 10.0)
+        assert not inactive.result().success and "not active" in inactive.result().message
+    finally:
+        executor.shutdown()
+        shut_down([emotion])
+        sensors.node.destroy_node()
+        caller.destroy_node()
 
 
 def test_malformed_messages_are_rejected_and_states_keep_coming(ros):

@@ -250,6 +250,13 @@ class PerceptionNode(ManagedNode):
             "explanation": self.create_lifecycle_publisher(ExplanationMsg, "emotion/explanation", RELIABLE),
             "diagnostics": self.create_lifecycle_publisher(DiagnosticArray, "/diagnostics", 10),
         }
+        if self.param("explanation.enabled") and backend.can_explain:
+            # From configure to cleanup, so a call in flight when the node deactivates is still
+            # answered. Reentrant: every call is taken at once and answered (a newer one
+            # supersedes a waiting one), instead of calls queueing in DDS behind the one in
+            # progress and being lost.
+            self._service = self.create_service(Explain, "~/explain", self._on_explain, qos_profile=SERVICE_QOS,
+                                                callback_group=ReentrantCallbackGroup())
         if not backend.trained:
             self.get_logger().warning("running untrained weights (allow_untrained): the states are meaningless")
         self.get_logger().info(f"model {backend.model_id} on the {backend.name} backend, labels {list(backend.labels)}")
@@ -267,10 +274,6 @@ class PerceptionNode(ManagedNode):
                 self._explain, "explanation", on_drop=self._request_dropped, on_error=self._explanation_error,
                 background=True,  # decoding yields the cores to perception
             ).start()
-            # Reentrant: every call is taken at once and answered (a newer one supersedes a waiting
-            # one), instead of calls queueing in DDS behind the one in progress and being lost.
-            self._service = self.create_service(Explain, "~/explain", self._on_explain, qos_profile=SERVICE_QOS,
-                                                callback_group=ReentrantCallbackGroup())
             if self.param("explanation.rate") > 0:
                 self._explanation_timer = self.create_wall_timer(1.0 / self.param("explanation.rate"), self._periodic_explanation)
         if self._external_faces is not None:
@@ -288,13 +291,12 @@ class PerceptionNode(ManagedNode):
             if timer is not None:
                 self.destroy_timer(timer)
         self._diagnostics_timer = self._explanation_timer = None
-        if self._service is not None:
-            self.destroy_service(self._service)
-            self._service = None
-        for worker in (self._frame_worker, self._perception_worker, self._explanation_worker):
+        workers = (self._frame_worker, self._perception_worker, self._explanation_worker)
+        # None first: a request dropped now, or one asked from here on, is told the node deactivated
+        self._frame_worker = self._perception_worker = self._explanation_worker = None
+        for worker in workers:
             if worker is not None:
                 worker.stop()
-        self._frame_worker = self._perception_worker = self._explanation_worker = None
         if self._rep155 is not None:
             self._rep155.close()
             self._rep155 = None
@@ -303,6 +305,9 @@ class PerceptionNode(ManagedNode):
             self._face_input = None
 
     def release(self) -> None:
+        if self._service is not None:
+            self.destroy_service(self._service)
+            self._service = None
         for publisher in self._pubs.values():
             self.destroy_lifecycle_publisher(publisher)
         self._pubs = {}
@@ -423,7 +428,10 @@ class PerceptionNode(ManagedNode):
 
     async def _on_explain(self, request: Explain.Request, response: Explain.Response) -> Explain.Response:
         newest, worker = self._newest(), self._explanation_worker
-        if newest is None or worker is None:
+        if worker is None:
+            response.success, response.message = False, "the node is not active: ~/explain answers while it is"
+            return response
+        if newest is None:
             response.success, response.message = False, "no window has been perceived yet"
             return response
         estimate, contexts = newest
@@ -451,7 +459,8 @@ class PerceptionNode(ManagedNode):
 
     def _request_dropped(self, request: ExplainRequest) -> None:
         if request.reply is not None and not request.reply.done():
-            request.reply.set_result((False, "superseded by a newer request before it started", None))
+            why = "the node deactivated" if self._explanation_worker is None else "superseded by a newer request"
+            request.reply.set_result((False, f"{why} before it started", None))
 
     def _explain(self, request: ExplainRequest) -> None:
         explanation = explain_person(self.backend, request.estimate, request.context, request.person_id, request.question,
