@@ -109,6 +109,19 @@ def test_camera_node_refuses_a_missing_source(ros):
         shut_down([camera])
 
 
+def test_a_camera_not_plugged_in_keeps_the_node_running_and_reporting(ros):
+    camera = CameraNode(parameter_overrides=[Parameter("source", value="/dev/video97"), Parameter("diagnostics_period", value=0.2)])
+    listener, diagnostics = collector("diagnostics_listener", DiagnosticArray, "/diagnostics")
+    try:
+        bring_up(camera)  # configures and activates although the device is not there
+        assert spin_until([camera, listener], lambda: len(diagnostics) >= 2, timeout=10.0)
+        status = diagnostics[-1].status[0]
+        assert status.level == DiagnosticStatus.ERROR and "/dev/video97" in status.message and "trying again" in status.message
+    finally:
+        shut_down([camera])
+        listener.destroy_node()
+
+
 def test_file_source_given_a_bag_directory_says_how_to_play_it(ros, tmp_path):
     bag = tmp_path / "robot_bag"
     bag.mkdir()

@@ -32,6 +32,13 @@ def parse_source(source: str | int) -> str | int:
     return int(source) if source.strip().isdigit() else source
 
 
+def is_device(source: str | int) -> bool:
+    """Whether ``source`` names a device or a stream (an index, /dev/..., rtsp:, http): one that
+    may appear later, unlike a file."""
+    parsed = parse_source(source)
+    return isinstance(parsed, int) or parsed.startswith(("/dev/", "rtsp:", "http"))
+
+
 class CameraCapture:
     """cv2.VideoCapture with RGB output and the facts a publisher needs (fps, is it a file).
 

@@ -18,7 +18,7 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
-from emotion_ros.io.camera import CameraCapture, CapturedFrame, CaptureError
+from emotion_ros.io.camera import CameraCapture, CapturedFrame, CaptureError, is_device
 from emotion_ros.io.capture_worker import CaptureWorker
 from emotion_ros.io.image import SUPPORTED_ENCODINGS, pixel_format, rgb_to_image
 from emotion_ros.nodes.managed_node import SUCCESS, ManagedNode
@@ -67,12 +67,18 @@ class CameraNode(ManagedNode):
         try:
             pixel_format(self.param("encoding"))  # checked before touching the device
             self._capture = self._open_capture()
-        except (CaptureError, ValueError) as exc:
+        except ValueError as exc:
             return self.fail(str(exc))
+        except CaptureError as exc:
+            if not is_device(self.param("source")):  # a missing file will not appear: a configuration error
+                return self.fail(str(exc))
+            # A camera not plugged in (yet): the node runs, tries again and says so on /diagnostics.
+            self.get_logger().warning(f"{exc}: trying again when active, reported on /diagnostics")
         self._publisher = self.create_lifecycle_publisher(Image, "image", qos_profile_sensor_data)
         self._diagnostics = self.create_lifecycle_publisher(DiagnosticArray, "/diagnostics", 10)
-        fps = getattr(self._capture, "fps", 0.0)
-        self.get_logger().info(f"opened camera {self.param('source')!r} ({fps:.1f} fps reported)")
+        if self._capture is not None:
+            fps = getattr(self._capture, "fps", 0.0)
+            self.get_logger().info(f"opened camera {self.param('source')!r} ({fps:.1f} fps reported)")
         return SUCCESS
 
     def start(self):
