@@ -64,8 +64,7 @@ def test_answers_state_the_facts_they_are_asked_for():
     assert answer("said", WindowFacts("happy", 0.9, False, "", 1), 1) == "I heard no words."
     assert answer("speaking", facts, 0) == "The person is speaking."
     assert answer("people", facts, 0) == "2 people are in view."
-    assert answer("sure", facts, 0) == "The face shows a moderate surprise expression. Its probability is 0.62. The person is speaking."
-    assert answer("is_label", facts, 1, "sad") == "No. The person looks surprised, a moderate reading. They are talking."
+    assert answer("sure", facts, 0) == "The face shows a moderate surprise expression. Its probability is 0.62."
     assert "cannot" in answer("unanswerable", facts, 0)
     assert answer("describe", WindowFacts(None, 1 / 7, False, "", 0), 0) == "No face is visible."
 
@@ -82,7 +81,6 @@ def test_held_out_phrasings_and_wordings_are_never_trained_on():
     facts = WindowFacts("sad", 0.9, True, "Oh no.", 1)
     for kind in KINDS:
         trained = {exchange(kind, facts, rng, "train") for _ in range(200)}
-        assert any(e.question not in QUESTIONS[kind][0] for e in trained), kind  # some are wrapped
         for split in ("validation", "held_out"):
             kept = {exchange(kind, facts, rng, split) for _ in range(60)}
             assert not {e.question.lower() for e in trained} & {e.question.lower() for e in kept}, (kind, split)
