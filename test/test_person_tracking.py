@@ -1,6 +1,7 @@
 """Per-person tracks: stable ids across frames and windows, a timeout, ids never reused, and one
 estimate per person, on boxes and on a generated clip of real faces (people_clip.py)."""
 
+import threading
 import time
 
 import numpy as np
@@ -383,3 +384,49 @@ def test_tracks_last_while_the_person_stays_in_view_when_face_finding_is_slow(ti
     assert not errors, errors
     assert len(ids) >= 4 and all(people == ["f1"] for people in ids[1:]), ids
     assert estimator.follower.tracker.ended == 0 and estimator.follower.tracker.total_ids == 1
+
+
+class FrameWorkerRightAfterTheCheck:
+    """The follower, but the first read of its newest stamp lets another thread (the frame
+    worker) encode a newer frame right after the value was read: the interleaving of a busy
+    machine, made certain."""
+
+    def __init__(self, follower, frame_worker: threading.Thread):
+        self._follower, self._frame_worker, self._raced = follower, frame_worker, False
+
+    @property
+    def newest_stamp(self) -> float:
+        value = self._follower.newest_stamp
+        if not self._raced:
+            self._raced = True
+            self._frame_worker.start()
+            self._frame_worker.join(0.5)  # it waits for the lock if the check holds it
+        return value
+
+    def __getattr__(self, name):
+        return getattr(self._follower, name)
+
+
+def test_a_frame_older_than_one_the_frame_worker_encoded_never_reaches_the_tracker(tiny_checkpoint):
+    from types import SimpleNamespace
+
+    from skimage import data
+
+    from emotion_ros.io.letterbox import letterbox
+    from emotion_ros.runtime.torch_backend import TorchBackend
+
+    backend = TorchBackend(str(tiny_checkpoint))
+    estimator = EmotionEstimator(backend, detection_rate=RATE, track_timeout=1.0)
+    photo = letterbox(data.astronaut(), backend.frame_size)
+    for n in range(30):  # one person for a second at 30 fps, frames encoded on arrival
+        estimator.prefill(n / 30, photo)
+    tracker = estimator.follower.tracker
+    assert tracker.tracks and tracker.ended == 0
+    frame_worker = threading.Thread(target=estimator.prefill, args=(31 / 30, photo))
+    estimator.faces = FrameWorkerRightAfterTheCheck(estimator.follower, frame_worker)
+    # the window's worker follows the window's newest frame, which the frame worker skipped
+    window = SimpleNamespace(frame_stamps=np.array([30 / 30]), frame_mask=np.array([True]), frames=photo[None], timeline=0)
+    estimator._follow(window)
+    frame_worker.join(10.0)
+    assert estimator.follower.newest_stamp == 31 / 30
+    assert tracker.ended == 0 and tracker.total_ids == 1, "the tracker's clock went back: every track ended"
