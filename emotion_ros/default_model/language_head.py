@@ -50,8 +50,8 @@ PEOPLE = (1, 1, 1, 2, 3, 4)  # how many people a window with a face has in view 
 # What an answer says of the face and the voice (dialogue.py's wordings, and plain variants of them).
 NO_FACE = re.compile(r"\b(no face|(nobody|no one) (is )?in view|cannot see a face|see nobody)\b", re.I)
 TONE = re.compile(r"\bwords sound (positive|negative|neutral)\b", re.I)
-# What a head must reach on held-out questions (the issue's faithfulness floors): heads are
-# chosen by them on validation questions, and the committed head is held to them.
+# The faithfulness a head should reach on held-out questions: heads trained with different seeds
+# are chosen by how many of these they meet on validation questions (head_selection.py).
 TARGETS = {"no_other_label": 1.0, "names_label": 0.98, "quotes_real": 1.0, "yes_no": 0.95, "steer_kept": 0.95,
            "no_face_exact": 0.98, "voice_exact": 0.95, "declined": 0.8}
 
@@ -276,8 +276,9 @@ def faithfulness(network: EmotionNetwork, base: GgufLlama, held_out: WindowSet, 
                  rng: np.random.Generator, decoder: Callable[[], Stepper] | None = None, all_answers: bool = False,
                  split: str = "held_out") -> dict:
     """Rates of case_checks over held-out windows, questions in the ``split``'s phrasings (held
-    out, or validation), greedy answers; with the count behind each rate and the failed cases. decoder makes the runtime
-    that decodes each answer (default: network.llm in PyTorch), e.g. head_decoding's ONNX Runtime;
+    out, or validation), greedy answers; with the count behind each rate and the failed cases.
+    decoder makes the runtime that decodes each answer (default: network.llm in PyTorch), e.g.
+    head_decoding's ONNX Runtime;
     all_answers adds every case's answer ("answers"), beside the first few ("examples")."""
     tokenizer, labels = base.tokenizer, network.config.labels
     windows, facts = held_out.windows, held_out.facts

@@ -3,8 +3,8 @@
 The face encoder gives up to eight faces per frame (face_encoder.py). With track ids (from the
 FaceFollower's PersonTracker), a window's people are its tracks: everyone confirmed in any of its
 frames, with a face not confirmed yet (found once) joined to the track whose box it overlaps in
-the nearest frame; a face never confirmed is nobody (a one-frame false detection). Without ids (frames encoded outside the follower), the people are the faces of
-the newest frame that shows any face, each followed back through the earlier frames by box
+the nearest frame; a face never confirmed is nobody (a one-frame false detection). Without ids
+(frames encoded outside the follower), the people are the faces of the newest frame that shows any face, each followed back through the earlier frames by box
 overlap (greedy, best IoU first), which is enough inside one 2 s window where faces move a few
 pixels between frames. A window's frames are all the frames read in it (every camera frame when
 frames are encoded on arrival), pooled into its T slices per person.
