@@ -51,9 +51,9 @@ from emotion_ros.runtime.estimate import ID_SCHEMES, EmotionEstimate, Explanatio
 from emotion_ros.runtime.estimator import MAIN_PERSON_POLICIES, EmotionEstimator, StaleWindow
 from emotion_ros.runtime.explain_limits import MAX_NEW_TOKENS, ExplainLimits
 from emotion_ros.runtime.explainer import explain_person
-from emotion_ros.runtime.face_publishing import PUBLISH_FACES
 from emotion_ros.runtime.external_faces import ExternalFaces
 from emotion_ros.runtime.face_follower import DEFAULT_DETECTION_RATE
+from emotion_ros.runtime.face_publishing import PUBLISH_FACES
 from emotion_ros.runtime.person_tracker import DEFAULT_TRACK_TIMEOUT
 from emotion_ros.runtime.latency import LatencyStats
 from emotion_ros.runtime.latest_worker import LatestWorker
