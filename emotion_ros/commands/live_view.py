@@ -40,7 +40,7 @@ class LiveView:
             line = Text(f"{t:7.2f} s  ")
             if msg.person_visible:
                 if msg.person_id:
-                    line.append(f"{msg.person_id:<4}", style="magenta")
+                    line.append(f"{msg.person_id:<8} ", style="magenta")
                 line.append(f"{estimate.label:<9}", style="bold")
                 line.append(f" {estimate.confidence:4.2f} {bar:<10}")
             else:

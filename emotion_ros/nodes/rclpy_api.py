@@ -43,6 +43,8 @@ RCLPY_API: dict[str, str] = {
 # `from rclpy.<module> import <name>` imports the package makes.
 RCLPY_IMPORTS: dict[tuple[str, str], str] = {
     ("rclpy.callback_groups", "ReentrantCallbackGroup"): ALL,
+    ("rclpy.clock", "Clock"): ALL,  # Clock(clock_type=STEADY_TIME), and create_timer(clock=), since Foxy
+    ("rclpy.clock", "ClockType"): ALL,
     ("rclpy.duration", "Duration"): ALL,
     ("rclpy.exceptions", "InvalidParameterTypeException"): ALL,
     ("rclpy.exceptions", "ParameterException"): ALL,

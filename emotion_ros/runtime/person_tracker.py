@@ -45,9 +45,11 @@ class PersonTracker:
     def _new_tracker(self) -> Tracker:
         # A new face is confirmed by its second detection (initialization_delay 1, which norfair
         # allows only below hit_counter_max); a confirmed one survives `timeout` of missed
-        # periods: norfair drops a track when its counter falls below zero, and _step ends it
-        # in time where few detections fit in the timeout (a counter of at least 2).
+        # periods: norfair drops a track when its counter falls below zero, and where fewer
+        # than three detections fit in the timeout (the counter is then at least 2), _step
+        # ends it in time.
         misses = math.ceil(self.timeout / self.period - 1e-9)
+        self._ended_in_time = misses - 1 < 2  # norfair's counter alone would keep it too long
         return Tracker(distance_function="iou", distance_threshold=MAX_DISTANCE,
                        hit_counter_max=max(2, misses - 1), initialization_delay=1)
 
@@ -93,7 +95,7 @@ class PersonTracker:
         for obj in self._tracker.update(faces):  # confirmed tracks only
             found = self.tracks.get(self._base + obj.id)
             matched = faces and obj.last_detection.data[0] == self._steps
-            if found is not None and not matched and stamp - found >= self.timeout - 1e-6:
+            if self._ended_in_time and found is not None and not matched and stamp - found >= self.timeout - 1e-6:
                 obj.hit_counter = -1  # norfair forgets it at the next update
             else:
                 alive.append(obj)
